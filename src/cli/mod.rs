@@ -1,0 +1,165 @@
+//! Command line: `galley run`, `demo`, `dlq replay`, `bench`, `schema check`.
+
+mod bench;
+mod demo;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use galley::config::GalleyConfig;
+use galley::metrics::Metrics;
+use galley::runtime::replay::{ReplayFilter, replay};
+use galley::runtime::{StageRuntime, http, shutdown};
+use galley::stages::{Passthrough, StageKind};
+use tokio_util::sync::CancellationToken;
+
+/// Galley: safe generative AI for an online shop, as Kafka stages.
+///
+/// Configuration: built-in defaults (see config/default.toml), then --config FILE, then
+/// GALLEY_<SECTION>__<KEY> environment variables, e.g. GALLEY_KAFKA__BOOTSTRAP_SERVERS.
+/// Logging: GALLEY_LOG (e.g. "info,galley=debug"), GALLEY_LOG_FORMAT=json.
+#[derive(Debug, Parser)]
+#[command(name = "galley", version, about, long_about)]
+pub(crate) struct Cli {
+    /// TOML file with the keys to override.
+    #[arg(long, global = true, env = "GALLEY_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run one stage until SIGTERM/SIGINT (then drain, commit, exit 0).
+    Run {
+        /// Which stage to run.
+        #[arg(long, value_enum)]
+        stage: StageKind,
+    },
+    /// Run the pipeline on an embedded broker with a sample catalog and print what happened.
+    Demo(demo::DemoArgs),
+    /// Work with the dead-letter topic.
+    Dlq {
+        #[command(subcommand)]
+        command: DlqCommand,
+    },
+    /// Benchmarks, reported as ratios against a baseline measured in the same run.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+    /// Schema tools.
+    Schema {
+        #[command(subcommand)]
+        command: SchemaCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DlqCommand {
+    /// Re-publish dead-lettered records to their origin topic (after fixing the cause).
+    Replay(ReplayArgs),
+}
+
+#[derive(Debug, Args)]
+struct ReplayArgs {
+    /// Dead-letter topic to read (default: topics.dlq).
+    #[arg(long)]
+    from: Option<String>,
+    /// Only records dead-lettered by this stage.
+    #[arg(long)]
+    stage: Option<String>,
+    /// Only this error kind: permanent or retryable.
+    #[arg(long)]
+    kind: Option<String>,
+    /// Only this error code, e.g. avro_decode.
+    #[arg(long)]
+    code: Option<String>,
+    /// Only records that came from this topic.
+    #[arg(long)]
+    topic: Option<String>,
+    /// Count what would be replayed; publish nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Runtime pass-through vs a raw rdkafka consume→produce loop on the same broker.
+    Passthrough(bench::PassthroughBenchArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum SchemaCommand {
+    /// Check every schema version against the newest of its name (backward and forward).
+    Check,
+}
+
+/// Runs the parsed command.
+pub(crate) async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    let load = || GalleyConfig::load(cli.config.as_deref());
+    match cli.command {
+        Command::Run { stage } => {
+            let cfg = load()?;
+            run_stage(cfg, stage).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo(args) => demo::run(load()?, args).await,
+        Command::Dlq { command: DlqCommand::Replay(a) } => {
+            let cfg = load()?;
+            let from = a.from.clone().unwrap_or_else(|| cfg.topics.dlq.clone());
+            let filter = ReplayFilter { stage: a.stage, kind: a.kind, code: a.code, topic: a.topic };
+            let report = replay(&cfg, &from, &filter, a.dry_run).await.with_context(|| format!("replaying {from}"))?;
+            if a.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                let verb = if a.dry_run { "would replay" } else { "replayed" };
+                println!("scanned {} records in {from}; {} matched; {verb} {}", report.scanned, report.matched, if a.dry_run { report.matched } else { report.replayed });
+                if report.unroutable > 0 {
+                    println!("{} matching records have no origin-topic header and were skipped", report.unroutable);
+                }
+                for (origin, n) in &report.by_origin {
+                    println!("  {n:>8}  {origin}");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench { command: BenchCommand::Passthrough(args) } => {
+            bench::passthrough(load()?, args).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Schema { command: SchemaCommand::Check } => {
+            let report = galley::schema::check_compatibility(galley::schema::Registry::builtin());
+            for pair in &report.checked {
+                println!("ok  {pair}");
+            }
+            for p in &report.problems {
+                println!("BAD {p}");
+            }
+            println!("{} schemas, {} version pairs checked, {} problems", galley::schema::Registry::builtin().names().len(), report.checked.len(), report.problems.len());
+            Ok(if report.is_ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+    }
+}
+
+async fn run_stage(cfg: GalleyConfig, kind: StageKind) -> anyhow::Result<()> {
+    let metrics = Metrics::new();
+    let shutdown_token = CancellationToken::new();
+    shutdown::on_signals(shutdown_token.clone());
+    let runtime = match kind {
+        StageKind::Passthrough => StageRuntime::new(cfg.clone(), Passthrough::new(cfg.stages.passthrough.clone()), metrics.clone()),
+    };
+    let http_stop = CancellationToken::new();
+    let addr = http::spawn(&cfg.http.listen, metrics, vec![runtime.health()], http_stop.clone())
+        .await
+        .with_context(|| format!("binding the admin server to http.listen {}", cfg.http.listen))?;
+    tracing::info!(message = "Admin server listening.", %addr, stage = kind.name());
+    let result = runtime.run(shutdown_token).await;
+    http_stop.cancel();
+    result.with_context(|| format!("stage {}", kind.name()))
+}

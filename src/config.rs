@@ -1,0 +1,372 @@
+//! Typed configuration: the embedded `config/default.toml`, an optional file, then `GALLEY_*`
+//! environment variables (`__` between levels). [`GalleyConfig::load`] validates everything once
+//! and lists every bad key, so an operator fixes a config in one round.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+
+use config::{Config, Environment, File, FileFormat};
+use serde::Deserialize;
+use thiserror::Error;
+
+/// The defaults, compiled in so the binary runs with no file at all.
+pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+
+/// Environment variables with the `GALLEY_` prefix that are not config keys.
+const NON_CONFIG_ENV: &[&str] = &["GALLEY_LOG", "GALLEY_LOG_FORMAT", "GALLEY_CONFIG"];
+
+/// Configuration could not be loaded or is invalid.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    /// A source could not be read or a value has the wrong type or an unknown key.
+    #[error("cannot load configuration: {0}")]
+    Load(String),
+    /// Values parsed but break a rule; one line per key.
+    #[error("invalid configuration:\n  - {}", .0.join("\n  - "))]
+    Invalid(Vec<String>),
+}
+
+/// The whole configuration tree.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GalleyConfig {
+    /// Broker connection and client settings.
+    pub kafka: KafkaConfig,
+    /// Shared topic names.
+    pub topics: TopicsConfig,
+    /// Stage runtime knobs.
+    pub runtime: RuntimeConfig,
+    /// Admin HTTP server.
+    pub http: HttpConfig,
+    /// What `/readyz` requires.
+    pub readiness: ReadinessConfig,
+    /// Per-stage settings.
+    pub stages: StagesConfig,
+}
+
+/// Broker connection settings.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaConfig {
+    /// Comma-separated `host:port` list.
+    pub bootstrap_servers: String,
+    /// Consumer group of a stage is `<group_prefix>-<stage>`.
+    pub group_prefix: String,
+    /// Client id prefix.
+    pub client_id: String,
+    /// Group session timeout.
+    pub session_timeout_ms: u64,
+    /// Give up connecting after this long; 0 means retry forever.
+    pub connect_timeout_ms: u64,
+    /// Producer acks.
+    pub acks: String,
+    /// Extra librdkafka properties, verbatim.
+    #[serde(default)]
+    pub properties: BTreeMap<String, String>,
+}
+
+impl fmt::Debug for KafkaConfig {
+    // Secrets (SASL passwords, keys) live in `properties`; never print their values.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let masked: BTreeMap<_, _> = self
+            .properties
+            .iter()
+            .map(|(k, v)| {
+                let secret = ["password", "secret", "key"].iter().any(|s| k.contains(s));
+                (k, if secret { "****" } else { v.as_str() })
+            })
+            .collect();
+        f.debug_struct("KafkaConfig")
+            .field("bootstrap_servers", &self.bootstrap_servers)
+            .field("group_prefix", &self.group_prefix)
+            .field("client_id", &self.client_id)
+            .field("session_timeout_ms", &self.session_timeout_ms)
+            .field("connect_timeout_ms", &self.connect_timeout_ms)
+            .field("acks", &self.acks)
+            .field("properties", &masked)
+            .finish()
+    }
+}
+
+/// Topic names shared by every stage.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopicsConfig {
+    /// Dead-letter topic.
+    pub dlq: String,
+}
+
+/// Stage runtime knobs; see `config/default.toml` for what each one is for.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)] // documented in config/default.toml, the one reference
+pub struct RuntimeConfig {
+    pub max_in_flight: usize,
+    pub commit_interval_ms: u64,
+    pub drain_timeout_ms: u64,
+    pub rebalance_drain_timeout_ms: u64,
+    pub max_message_bytes: usize,
+    pub produce_timeout_ms: u64,
+    pub retry: RetryConfig,
+    pub breaker: BreakerConfig,
+    pub dlq_storm: DlqStormConfig,
+}
+
+/// Retry policy for retryable errors.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct RetryConfig {
+    pub max_attempts: usize,
+    pub initial_delay_ms: u64,
+    pub max_delay_ms: u64,
+    pub jitter: bool,
+}
+
+/// Circuit breaker thresholds.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct BreakerConfig {
+    pub consecutive_failures: u32,
+    pub failure_ratio: f64,
+    pub window: usize,
+    pub open_ms: u64,
+    pub stuck_after_ms: u64,
+}
+
+/// DLQ-storm guard thresholds.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct DlqStormConfig {
+    pub window_ms: u64,
+    pub max_ratio: f64,
+    pub min_records: u64,
+    pub pause_ms: u64,
+}
+
+/// Admin HTTP server.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    /// `host:port` to bind; port 0 picks a free one (tests).
+    pub listen: String,
+}
+
+/// Readiness rules.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReadinessConfig {
+    /// Not ready while summed consumer lag is above this.
+    pub max_lag: i64,
+}
+
+/// Settings of each stage.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StagesConfig {
+    /// The pass-through stage.
+    pub passthrough: PassthroughConfig,
+}
+
+/// Pass-through stage: input to output unchanged, schema-checked.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PassthroughConfig {
+    /// Topic to consume.
+    pub input: String,
+    /// Topic to produce.
+    pub output: String,
+    /// Schema every record must decode as; empty forwards bytes unchecked.
+    pub schema: String,
+}
+
+impl GalleyConfig {
+    /// Loads defaults, then `file` if given, then the process environment, and validates.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_with_env(file, std::env::vars())
+    }
+
+    /// Like [`load`](Self::load) with an explicit environment, so tests need not touch the
+    /// process environment.
+    pub fn load_with_env(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let env: config::Map<String, String> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("GALLEY_") && !NON_CONFIG_ENV.contains(&k.as_str()))
+            .collect();
+        let mut builder =
+            Config::builder().add_source(File::from_str(DEFAULT_TOML, FileFormat::Toml));
+        if let Some(path) = file {
+            if !path.exists() {
+                return Err(ConfigError::Load(format!("config file {} does not exist", path.display())));
+            }
+            builder = builder.add_source(File::from(path).format(FileFormat::Toml));
+        }
+        let builder = builder.add_source(
+            Environment::with_prefix("GALLEY")
+                .prefix_separator("_")
+                .separator("__")
+                .try_parsing(true)
+                .source(Some(env)),
+        );
+        let cfg: GalleyConfig = builder
+            .build()
+            .and_then(Config::try_deserialize)
+            .map_err(|e| ConfigError::Load(e.to_string()))?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Checks cross-field rules; names every offending key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let mut bad = Vec::new();
+        let mut need = |ok: bool, msg: String| {
+            if !ok {
+                bad.push(msg);
+            }
+        };
+        let rt = &self.runtime;
+        need(!self.kafka.bootstrap_servers.trim().is_empty(), "kafka.bootstrap_servers must not be empty".into());
+        need(!self.kafka.group_prefix.trim().is_empty(), "kafka.group_prefix must not be empty".into());
+        need(
+            ["all", "1", "0", "-1"].contains(&self.kafka.acks.as_str()),
+            format!("kafka.acks must be all, 1, 0 or -1, not {:?}", self.kafka.acks),
+        );
+        need(rt.max_in_flight >= 1, "runtime.max_in_flight must be at least 1".into());
+        need(rt.commit_interval_ms >= 1, "runtime.commit_interval_ms must be at least 1".into());
+        need(
+            rt.drain_timeout_ms < self.kafka.session_timeout_ms,
+            format!(
+                "runtime.drain_timeout_ms ({}) must be below kafka.session_timeout_ms ({}) so a draining member is not evicted mid-drain",
+                rt.drain_timeout_ms, self.kafka.session_timeout_ms
+            ),
+        );
+        need(
+            rt.rebalance_drain_timeout_ms < self.kafka.session_timeout_ms,
+            "runtime.rebalance_drain_timeout_ms must be below kafka.session_timeout_ms".into(),
+        );
+        need(rt.max_message_bytes >= 1, "runtime.max_message_bytes must be at least 1".into());
+        need(rt.retry.max_attempts >= 1, "runtime.retry.max_attempts must be at least 1".into());
+        need(
+            rt.retry.initial_delay_ms <= rt.retry.max_delay_ms,
+            "runtime.retry.initial_delay_ms must not exceed runtime.retry.max_delay_ms".into(),
+        );
+        need(rt.breaker.consecutive_failures >= 1, "runtime.breaker.consecutive_failures must be at least 1".into());
+        need(
+            rt.breaker.failure_ratio > 0.0 && rt.breaker.failure_ratio <= 1.0,
+            "runtime.breaker.failure_ratio must be in (0, 1]".into(),
+        );
+        need(rt.breaker.window >= 1, "runtime.breaker.window must be at least 1".into());
+        need(
+            rt.dlq_storm.max_ratio > 0.0 && rt.dlq_storm.max_ratio <= 1.0,
+            "runtime.dlq_storm.max_ratio must be in (0, 1]".into(),
+        );
+        need(rt.dlq_storm.window_ms >= 1, "runtime.dlq_storm.window_ms must be at least 1".into());
+        need(self.http.listen.parse::<std::net::SocketAddr>().is_ok(), format!("http.listen {:?} is not host:port", self.http.listen));
+        for (key, topic) in [
+            ("topics.dlq", &self.topics.dlq),
+            ("stages.passthrough.input", &self.stages.passthrough.input),
+            ("stages.passthrough.output", &self.stages.passthrough.output),
+        ] {
+            need(valid_topic(topic), format!("{key} {topic:?} is not a valid Kafka topic name"));
+        }
+        let pt = &self.stages.passthrough;
+        need(pt.input != pt.output, "stages.passthrough.output must differ from its input".into());
+        need(
+            pt.schema.is_empty() || crate::schema::Registry::builtin().latest(&pt.schema).is_some(),
+            format!("stages.passthrough.schema {:?} is not a known schema name", pt.schema),
+        );
+        if bad.is_empty() { Ok(()) } else { Err(ConfigError::Invalid(bad)) }
+    }
+}
+
+/// Kafka's topic-name rule: 1..=249 chars of `[a-zA-Z0-9._-]`, not `.` or `..`.
+pub fn valid_topic(t: &str) -> bool {
+    !t.is_empty()
+        && t.len() <= 249
+        && t != "."
+        && t != ".."
+        && t.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+/// Milliseconds config value as a `Duration`.
+pub fn ms(v: u64) -> Duration {
+    Duration::from_millis(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_load_and_validate() {
+        let cfg = GalleyConfig::load_with_env(None, env(&[])).unwrap();
+        assert_eq!(cfg.runtime.max_in_flight, 256);
+        assert_eq!(cfg.topics.dlq, "galley.dlq");
+    }
+
+    #[test]
+    fn env_overrides_nested_keys_and_ignores_non_config_vars() {
+        let cfg = GalleyConfig::load_with_env(
+            None,
+            env(&[
+                ("GALLEY_RUNTIME__MAX_IN_FLIGHT", "64"),
+                ("GALLEY_KAFKA__BOOTSTRAP_SERVERS", "k1:9092,k2:9092"),
+                ("GALLEY_LOG_FORMAT", "json"),
+                ("OTHER", "x"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(cfg.runtime.max_in_flight, 64);
+        assert_eq!(cfg.kafka.bootstrap_servers, "k1:9092,k2:9092");
+    }
+
+    #[test]
+    fn file_overrides_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("galley.toml");
+        std::fs::write(&path, "[runtime]\nmax_in_flight = 9\n[kafka.properties]\n\"sasl.password\" = \"hunter2\"\n").unwrap();
+        let cfg = GalleyConfig::load_with_env(Some(&path), env(&[])).unwrap();
+        assert_eq!(cfg.runtime.max_in_flight, 9);
+        assert!(!format!("{:?}", cfg.kafka).contains("hunter2"), "secrets must be masked");
+    }
+
+    #[test]
+    fn unknown_key_is_an_error_naming_it() {
+        let err = GalleyConfig::load_with_env(None, env(&[("GALLEY_RUNTIME__MAX_INFLIGHT", "3")])).unwrap_err();
+        assert!(err.to_string().contains("max_inflight"), "{err}");
+    }
+
+    #[test]
+    fn every_invalid_key_is_listed() {
+        let err = GalleyConfig::load_with_env(
+            None,
+            env(&[
+                ("GALLEY_RUNTIME__MAX_IN_FLIGHT", "0"),
+                ("GALLEY_RUNTIME__DRAIN_TIMEOUT_MS", "20000"),
+                ("GALLEY_TOPICS__DLQ", "bad topic!"),
+            ]),
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        for key in ["runtime.max_in_flight", "runtime.drain_timeout_ms", "topics.dlq"] {
+            assert!(text.contains(key), "{key} missing from: {text}");
+        }
+    }
+
+    #[test]
+    fn missing_file_is_a_clear_error() {
+        let err = GalleyConfig::load_with_env(Some(Path::new("/nonexistent/galley.toml")), env(&[])).unwrap_err();
+        assert!(err.to_string().contains("does not exist"));
+    }
+}

@@ -1,0 +1,106 @@
+//! Error classes every stage speaks, so the runtime can decide retry, dead-letter or pause
+//! without knowing the stage.
+
+use std::time::Duration;
+
+use thiserror::Error;
+
+/// What the runtime does with a failed record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Transient (timeout, 429, 5xx, broker hiccup): retry with backoff, then dead-letter.
+    Retryable,
+    /// Cannot succeed however often it is tried (bad bytes, failed validation): dead-letter now.
+    Permanent,
+    /// A dependency is known to be down (breaker open): pause intake and retry later; never
+    /// dead-letter, because the record is fine.
+    DependencyDown,
+}
+
+impl ErrorKind {
+    /// Label value for metrics and the `galley.error.kind` DLQ header.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Retryable => "retryable",
+            ErrorKind::Permanent => "permanent",
+            ErrorKind::DependencyDown => "dependency_down",
+        }
+    }
+}
+
+/// A stage's failure to process one record.
+#[derive(Debug, Error)]
+pub enum StageError {
+    /// See [`ErrorKind::Retryable`].
+    #[error("{code}: {message}")]
+    Retryable {
+        /// Bounded code, e.g. `model_timeout`.
+        code: &'static str,
+        /// Details for logs and the DLQ header.
+        message: String,
+        /// Server-provided minimum wait (Retry-After), if any.
+        retry_after: Option<Duration>,
+    },
+    /// See [`ErrorKind::Permanent`].
+    #[error("{code}: {message}")]
+    Permanent {
+        /// Bounded code, e.g. `avro_decode`.
+        code: &'static str,
+        /// Details for logs and the DLQ header.
+        message: String,
+    },
+    /// See [`ErrorKind::DependencyDown`].
+    #[error("dependency {dependency} is down: {message}")]
+    DependencyDown {
+        /// Name of the dependency, as in `galley_breaker_state{dependency}`.
+        dependency: &'static str,
+        /// Details for logs.
+        message: String,
+        /// When to try again (the breaker's remaining cool-down).
+        retry_after: Duration,
+    },
+}
+
+impl StageError {
+    /// A permanent failure.
+    pub fn permanent(code: &'static str, message: impl Into<String>) -> Self {
+        StageError::Permanent { code, message: message.into() }
+    }
+
+    /// A retryable failure without a server hint.
+    pub fn retryable(code: &'static str, message: impl Into<String>) -> Self {
+        StageError::Retryable { code, message: message.into(), retry_after: None }
+    }
+
+    /// The class, which decides what the runtime does.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            StageError::Retryable { .. } => ErrorKind::Retryable,
+            StageError::Permanent { .. } => ErrorKind::Permanent,
+            StageError::DependencyDown { .. } => ErrorKind::DependencyDown,
+        }
+    }
+
+    /// Stable low-cardinality code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            StageError::Retryable { code, .. } | StageError::Permanent { code, .. } => code,
+            StageError::DependencyDown { .. } => "dependency_down",
+        }
+    }
+
+    /// Minimum wait before the next attempt, when the failure says so.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            StageError::Retryable { retry_after, .. } => *retry_after,
+            StageError::DependencyDown { retry_after, .. } => Some(*retry_after),
+            StageError::Permanent { .. } => None,
+        }
+    }
+}
+
+impl From<crate::schema::CodecError> for StageError {
+    fn from(e: crate::schema::CodecError) -> Self {
+        StageError::permanent(e.code(), e.to_string())
+    }
+}

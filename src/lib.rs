@@ -1,0 +1,27 @@
+//! Galley: a Kafka stage runtime that lets an online shop use generative AI safely.
+//!
+//! Catalog and storefront events flow through three stages, each its own consumer group:
+//! `quality` validates and normalises, `generate` writes grounded content with an LLM, and
+//! `review` checks drafts and routes them to approved, human review or rejected. Every input ends
+//! in exactly one terminal outcome, and failures that cannot be retried go to a dead-letter topic
+//! with enough context to replay them. This build ships the runtime and a pass-through stage that
+//! proves it; the design is in ARCHITECTURE.md.
+//!
+//! # Layout
+//! - [`config`]: typed configuration (embedded defaults, file, `GALLEY_*` env), validated once.
+//! - [`error`]: the error classes every stage speaks (retryable, permanent, dependency-down).
+//! - [`schema`]: Avro schemas, the built-in registry, Confluent framing, compatibility checks.
+//! - [`runtime`]: the stage runtime: key-ordered concurrency, commit-after-delivery, retries,
+//!   DLQ, circuit breaker, DLQ-storm guard, backpressure, rebalance, shutdown, admin HTTP.
+//! - [`stages`]: the stages `galley run --stage` can start.
+//! - [`metrics`], [`telemetry`]: Prometheus families; logging and W3C trace context.
+//!
+//! The binary (`src/main.rs`, `src/cli/`) adds the commands: run, demo, dlq replay, bench.
+
+pub mod config;
+pub mod error;
+pub mod metrics;
+pub mod runtime;
+pub mod schema;
+pub mod stages;
+pub mod telemetry;

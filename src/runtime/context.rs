@@ -1,0 +1,121 @@
+//! The consumer context: librdkafka calls it on rebalances, commits and statistics.
+//!
+//! On revocation it lets running records of the revoked partitions finish (bounded by
+//! `rebalance_drain_timeout_ms`), commits their completed prefix synchronously, then forgets them,
+//! so the next owner starts exactly after what was delivered.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use rdkafka::client::ClientContext;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::error::KafkaResult;
+use rdkafka::statistics::Statistics;
+use rdkafka::TopicPartitionList;
+use tracing::{error, info, warn};
+
+use super::health::StageHealth;
+use super::partitions::{Partitions, tps_of};
+use crate::metrics::Metrics;
+
+/// Callbacks of one stage's consumer.
+pub(crate) struct GalleyContext {
+    /// Stage name for logs and labels.
+    pub(crate) stage: &'static str,
+    /// Shared partition state.
+    pub(crate) partitions: Partitions,
+    /// Metric families.
+    pub(crate) metrics: Metrics,
+    /// Readiness facts.
+    pub(crate) health: Arc<StageHealth>,
+    /// How long a revocation waits for running records.
+    pub(crate) rebalance_drain: Duration,
+    /// Set on every assignment change so the loop re-applies a pause to new partitions.
+    pub(crate) assignment_changed: Arc<AtomicBool>,
+}
+
+impl GalleyContext {
+    fn wait_for_running(&self, tps: &[super::partitions::Tp]) {
+        let deadline = Instant::now() + self.rebalance_drain;
+        let wait = || {
+            while self.partitions.running_in(tps) > 0 && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        };
+        // The callback runs inside the loop's poll on a runtime worker. On a multi-thread runtime
+        // `block_in_place` lets other workers keep running the record tasks we wait for; on a
+        // current-thread runtime they cannot run, so waiting would only burn the deadline.
+        match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+            Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(wait),
+            Ok(_) => {}
+            Err(_) => wait(),
+        }
+    }
+}
+
+impl ClientContext for GalleyContext {
+    fn stats(&self, stats: Statistics) {
+        let mut total = 0i64;
+        for (topic, t) in &stats.topics {
+            for (partition, p) in &t.partitions {
+                if *partition < 0 || p.consumer_lag < 0 {
+                    continue;
+                }
+                total += p.consumer_lag;
+                self.metrics
+                    .consumer_lag
+                    .with_label_values(&[topic.as_str(), &partition.to_string()])
+                    .set(p.consumer_lag);
+            }
+        }
+        self.health.set_lag(total);
+    }
+}
+
+impl ConsumerContext for GalleyContext {
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        match rebalance {
+            Rebalance::Revoke(tpl) => {
+                let tps = tps_of(tpl);
+                self.metrics.rebalances.with_label_values(&[self.stage, "revoke"]).inc();
+                self.wait_for_running(&tps);
+                let commits = self.partitions.take_commits(Some(&tps));
+                if commits.count() > 0 {
+                    // The commit callback counts the result; here we only explain the consequence.
+                    if let Err(error) = consumer.commit(&commits, CommitMode::Sync) {
+                        warn!(message = "Commit on revocation failed; records after the last commit will be redelivered.", %error, stage = self.stage);
+                    }
+                }
+                let abandoned = self.partitions.revoke(&tps);
+                self.metrics.abandoned.with_label_values(&[self.stage]).inc_by(abandoned as u64);
+                self.assignment_changed.store(true, Ordering::Release);
+                info!(message = "Partitions revoked.", stage = self.stage, partitions = tps.len(), abandoned);
+            }
+            Rebalance::Assign(_) => {}
+            Rebalance::Error(error) => error!(message = "Rebalance error.", %error, stage = self.stage),
+        }
+    }
+
+    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Assign(tpl) = rebalance {
+            let tps = tps_of(tpl);
+            self.partitions.assign(tps.iter().cloned());
+            self.metrics.rebalances.with_label_values(&[self.stage, "assign"]).inc();
+            self.health.set_joined(true);
+            self.assignment_changed.store(true, Ordering::Release);
+            info!(message = "Partitions assigned.", stage = self.stage, partitions = tps.len());
+        }
+    }
+
+    fn commit_callback(&self, result: KafkaResult<()>, offsets: &TopicPartitionList) {
+        match result {
+            Ok(()) => self.metrics.commits.with_label_values(&[self.stage, "ok"]).inc(),
+            Err(error) => {
+                self.partitions.commit_failed(offsets);
+                self.metrics.commits.with_label_values(&[self.stage, "error"]).inc();
+                warn!(message = "Offset commit failed; will retry.", %error, stage = self.stage);
+            }
+        }
+    }
+}

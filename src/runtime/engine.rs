@@ -1,0 +1,257 @@
+//! The runtime loop: intake with key-ordered dispatch, completions first (`biased`), periodic
+//! commits of each partition's completed prefix, pause/resume, and the shutdown drain.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::message::{BorrowedMessage, Headers, Message};
+use rdkafka::producer::Producer;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{error, info, warn};
+
+use super::context::GalleyContext;
+use super::dlq::StormGuard;
+use super::job::{Event, Job, JobContext, JobKey};
+use super::partitions::Partitions;
+use super::scheduler::KeyQueues;
+use super::stage::{Record, Stage};
+use crate::config::ms;
+use crate::metrics::Metrics;
+
+/// Copies a consumed message out of the consumer's buffer so a task can own it.
+fn record_of(m: &BorrowedMessage<'_>) -> Record {
+    let headers = m
+        .headers()
+        .map(|hs| hs.iter().map(|h| (h.key.to_owned(), h.value.unwrap_or_default().to_vec())).collect())
+        .unwrap_or_default();
+    Record {
+        topic: m.topic().to_owned(),
+        partition: m.partition(),
+        offset: m.offset(),
+        key: m.key().map(<[u8]>::to_vec),
+        payload: m.payload().map(<[u8]>::to_vec),
+        headers,
+    }
+}
+
+/// Why intake is paused; several may hold at once.
+#[derive(Default)]
+struct PauseReasons {
+    capacity: bool,
+    dependency: bool,
+    storm_until: Option<Instant>,
+}
+
+impl PauseReasons {
+    fn any(&self) -> bool {
+        self.capacity || self.dependency || self.storm_until.is_some()
+    }
+}
+
+/// Mutable state of the loop; owned by the one task that runs it.
+pub(crate) struct Engine<S: Stage> {
+    pub(crate) jobs: Arc<JobContext<S>>,
+    pub(crate) consumer: StreamConsumer<GalleyContext>,
+    pub(crate) partitions: Partitions,
+    pub(crate) metrics: Metrics,
+    pub(crate) events: mpsc::UnboundedReceiver<Event>,
+    pub(crate) assignment_changed: Arc<AtomicBool>,
+    pub(crate) tracker: TaskTracker,
+    pub(crate) queues: KeyQueues<JobKey, Job>,
+    pub(crate) in_flight: usize,
+    pub(crate) storm: StormGuard,
+    reasons: PauseReasons,
+    paused: bool,
+}
+
+impl<S: Stage> Engine<S> {
+    pub(crate) fn new(
+        jobs: Arc<JobContext<S>>,
+        consumer: StreamConsumer<GalleyContext>,
+        partitions: Partitions,
+        events: mpsc::UnboundedReceiver<Event>,
+        assignment_changed: Arc<AtomicBool>,
+    ) -> Self {
+        let s = &jobs.cfg.runtime.dlq_storm;
+        let storm = StormGuard::new(ms(s.window_ms), s.max_ratio, s.min_records);
+        Engine {
+            metrics: jobs.metrics.clone(),
+            jobs,
+            consumer,
+            partitions,
+            events,
+            assignment_changed,
+            tracker: TaskTracker::new(),
+            queues: KeyQueues::default(),
+            in_flight: 0,
+            storm,
+            reasons: PauseReasons::default(),
+            paused: false,
+        }
+    }
+
+    fn stage(&self) -> &'static str {
+        self.jobs.stage.name()
+    }
+
+    /// Runs until `shutdown`, then drains, commits and flushes.
+    pub(crate) async fn run(mut self, shutdown: CancellationToken) {
+        let mut tick = tokio::time::interval(ms(self.jobs.cfg.runtime.commit_interval_ms));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                biased;
+                Some(event) = self.events.recv() => self.on_event(event),
+                _ = shutdown.cancelled() => break,
+                _ = tick.tick() => self.on_tick(),
+                msg = self.consumer.recv() => match msg.map(|m| record_of(&m)) {
+                    Ok(record) => self.on_message(record),
+                    Err(error) => warn!(message = "Consumer error.", %error, stage = self.stage()),
+                },
+            }
+            self.apply_pause();
+        }
+        self.drain().await;
+    }
+
+    fn on_message(&mut self, record: Record) {
+        let tp = (record.topic.clone(), record.partition);
+        let epoch = self.partitions.begin(&tp, record.offset);
+        self.in_flight += 1;
+        let job = Job { record, tp, epoch, received: Instant::now() };
+        if let Some(job) = self.queues.offer(JobKey::of(&job), job) {
+            self.launch(job);
+        }
+        self.metrics.in_flight.with_label_values(&[self.stage()]).set(self.in_flight as i64);
+    }
+
+    /// Starts `job`; a job whose partition was revoked while it queued is dropped (it is
+    /// uncommitted, so the next owner consumes it) and the key's next job is tried.
+    fn launch(&mut self, job: Job) {
+        let mut next = Some(job);
+        while let Some(job) = next.take() {
+            if self.partitions.start(&job.tp, job.epoch) {
+                self.tracker.spawn(self.jobs.clone().run(job));
+                return;
+            }
+            self.in_flight -= 1;
+            self.metrics.abandoned.with_label_values(&[self.stage()]).inc();
+            next = self.queues.finish(&JobKey::of(&job));
+        }
+    }
+
+    fn on_event(&mut self, event: Event) {
+        match event {
+            Event::DependencyDown => {
+                if !self.reasons.dependency {
+                    warn!(message = "Dependency down; pausing intake until it recovers.", stage = self.stage());
+                }
+                self.reasons.dependency = true;
+            }
+            Event::Done { key, dead_lettered, stage_ok } => {
+                self.in_flight -= 1;
+                if stage_ok && self.reasons.dependency {
+                    info!(message = "Dependency recovered; resuming intake.", stage = self.stage());
+                    self.reasons.dependency = false;
+                }
+                if (stage_ok || dead_lettered) && self.storm.record(Instant::now(), dead_lettered) && self.reasons.storm_until.is_none() {
+                    let pause = ms(self.jobs.cfg.runtime.dlq_storm.pause_ms);
+                    error!(message = "DLQ storm: too many records dead-lettered; pausing intake.", stage = self.stage(), ?pause);
+                    self.reasons.storm_until = Some(Instant::now() + pause);
+                    self.jobs.health.set_storm(true);
+                }
+                if let Some(next) = self.queues.finish(&key) {
+                    self.launch(next);
+                }
+                self.metrics.in_flight.with_label_values(&[self.stage()]).set(self.in_flight as i64);
+            }
+        }
+    }
+
+    fn on_tick(&mut self) {
+        if self.reasons.storm_until.is_some_and(|t| Instant::now() >= t) {
+            info!(message = "DLQ-storm pause over; resuming intake.", stage = self.stage());
+            self.reasons.storm_until = None;
+            self.storm.reset();
+            self.jobs.health.set_storm(false);
+        }
+        self.commit(CommitMode::Async);
+    }
+
+    fn commit(&self, mode: CommitMode) {
+        let tpl = self.partitions.take_commits(None);
+        if tpl.count() == 0 {
+            return;
+        }
+        if let Err(error) = self.consumer.commit(&tpl, mode) {
+            self.partitions.commit_failed(&tpl);
+            warn!(message = "Offset commit failed; will retry.", %error, stage = self.stage());
+        }
+    }
+
+    /// Pauses every assigned partition while any reason holds; resumes when none does.
+    /// Capacity uses hysteresis (pause at the bound, resume at three quarters) so a full
+    /// runtime does not flap on every completion.
+    fn apply_pause(&mut self) {
+        let max = self.jobs.cfg.runtime.max_in_flight;
+        if self.in_flight >= max {
+            self.reasons.capacity = true;
+        } else if self.in_flight <= max * 3 / 4 {
+            self.reasons.capacity = false;
+        }
+        let want = self.reasons.any();
+        let changed = self.assignment_changed.swap(false, Ordering::AcqRel);
+        if want == self.paused && !(want && changed) {
+            return;
+        }
+        let Ok(assignment) = self.consumer.assignment() else { return };
+        let result = if want { self.consumer.pause(&assignment) } else { self.consumer.resume(&assignment) };
+        if let Err(error) = result {
+            warn!(message = "Pause/resume failed.", %error, stage = self.stage());
+            return;
+        }
+        self.paused = want;
+        let stage = self.stage();
+        let set = |reason: &str, on: bool| self.metrics.paused.with_label_values(&[stage, reason]).set(i64::from(on));
+        set("capacity", self.reasons.capacity);
+        set("dependency", self.reasons.dependency);
+        set("dlq_storm", self.reasons.storm_until.is_some());
+    }
+
+    /// Stops intake, lets in-flight records finish until the deadline, abandons the rest
+    /// (uncommitted, so redelivered), commits synchronously and flushes the producer.
+    async fn drain(mut self) {
+        let stage = self.stage();
+        let started = Instant::now();
+        if let Ok(assignment) = self.consumer.assignment() {
+            let _ = self.consumer.pause(&assignment);
+        }
+        info!(message = "Draining.", stage, in_flight = self.in_flight);
+        let deadline = tokio::time::sleep(ms(self.jobs.cfg.runtime.drain_timeout_ms));
+        tokio::pin!(deadline);
+        while self.in_flight > 0 {
+            tokio::select! {
+                biased;
+                Some(event) = self.events.recv() => self.on_event(event),
+                _ = &mut deadline => break,
+            }
+        }
+        if self.in_flight > 0 {
+            warn!(message = "Drain deadline reached; abandoning unfinished records (they will be redelivered).", stage, in_flight = self.in_flight);
+            self.jobs.abandon.cancel();
+        }
+        self.tracker.close();
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.tracker.wait()).await;
+        self.commit(CommitMode::Sync);
+        let producer = self.jobs.producer.clone();
+        let flushed = tokio::task::spawn_blocking(move || producer.flush(Duration::from_secs(5))).await;
+        if !matches!(flushed, Ok(Ok(()))) {
+            warn!(message = "Producer flush did not complete.", stage);
+        }
+        info!(message = "Drained.", stage, took = ?started.elapsed(), abandoned = self.in_flight);
+    }
+}

@@ -1,0 +1,221 @@
+//! One record's life in a task: guard rails, the stage with retries, dead-lettering, producing
+//! the outputs, and reporting back. Nothing here touches the consumer.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use backon::{ExponentialBuilder, Retryable};
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::util::Timeout;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, debug, info_span, warn};
+
+use super::dlq::DeadLetter;
+use super::health::StageHealth;
+use super::partitions::{Partitions, Tp};
+use super::retry::with_retries;
+use super::stage::{Output, Record, Stage};
+use crate::config::{GalleyConfig, ms};
+use crate::error::{ErrorKind, StageError};
+use crate::metrics::Metrics;
+use crate::telemetry::{TRACEPARENT_HEADER, TraceParent};
+
+/// A record accepted by the loop, waiting for or holding its key's turn.
+pub(crate) struct Job {
+    pub(crate) record: Record,
+    pub(crate) tp: Tp,
+    pub(crate) epoch: u64,
+    pub(crate) received: Instant,
+}
+
+/// What a task tells the loop.
+pub(crate) enum Event {
+    /// The record is done (finished or abandoned); its key may run the next record.
+    Done { key: JobKey, dead_lettered: bool, stage_ok: bool },
+    /// The stage reported a dependency down; pause intake.
+    DependencyDown,
+}
+
+/// Scheduling key: the record key, or a unique slot for keyless records (no order to keep).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum JobKey {
+    Key(Vec<u8>),
+    Keyless(Tp, i64),
+}
+
+impl JobKey {
+    pub(crate) fn of(job: &Job) -> Self {
+        match &job.record.key {
+            Some(k) => JobKey::Key(k.clone()),
+            None => JobKey::Keyless(job.tp.clone(), job.record.offset),
+        }
+    }
+}
+
+/// Everything a task needs, shared by all tasks of a runtime.
+pub(crate) struct JobContext<S> {
+    pub(crate) stage: Arc<S>,
+    pub(crate) cfg: GalleyConfig,
+    pub(crate) producer: FutureProducer,
+    pub(crate) partitions: Partitions,
+    pub(crate) metrics: Metrics,
+    pub(crate) events: mpsc::UnboundedSender<Event>,
+    /// Cancelled at the shutdown deadline: unfinished tasks give up and stay uncommitted.
+    pub(crate) abandon: CancellationToken,
+    pub(crate) health: Arc<StageHealth>,
+}
+
+enum Verdict {
+    Outputs { label: &'static str, outputs: Vec<Output>, dead_lettered: bool },
+    Abandoned,
+}
+
+impl<S: Stage> JobContext<S> {
+    /// Runs one job to the end and reports `Done`.
+    pub(crate) async fn run(self: Arc<Self>, job: Job) {
+        let key = JobKey::of(&job);
+        let parent = job.record.header(TRACEPARENT_HEADER).and_then(|v| std::str::from_utf8(v).ok()).and_then(TraceParent::parse);
+        let trace = parent.map_or_else(TraceParent::new_root, |p| p.child());
+        let span = info_span!(
+            "record",
+            stage = self.stage.name(),
+            topic = %job.tp.0,
+            partition = job.tp.1,
+            offset = job.record.offset,
+            key = %job.record.key_str(),
+            trace_id = %trace.trace_hex(),
+        );
+        let (dead_lettered, stage_ok) = self.clone().run_inner(&job, trace).instrument(span).await;
+        let _ = self.events.send(Event::Done { key, dead_lettered, stage_ok });
+    }
+
+    async fn run_inner(self: Arc<Self>, job: &Job, trace: TraceParent) -> (bool, bool) {
+        let stage = self.stage.name();
+        let verdict = self.decide(job).await;
+        let (label, outputs, dead_lettered) = match verdict {
+            Verdict::Outputs { label, outputs, dead_lettered } => (label, outputs, dead_lettered),
+            Verdict::Abandoned => return self.abandon(job),
+        };
+        for mut out in outputs {
+            if !dead_lettered {
+                out.headers.retain(|(k, _)| k != TRACEPARENT_HEADER);
+                out.headers.push((TRACEPARENT_HEADER.to_owned(), trace.header_value().into_bytes()));
+            }
+            if !self.produce(&out).await {
+                return self.abandon(job);
+            }
+        }
+        if !self.partitions.finish(&job.tp, job.epoch, job.record.offset) {
+            debug!(message = "Record finished after its partition was revoked; it will be redelivered.");
+        }
+        self.metrics.records.with_label_values(&[stage, label]).inc();
+        self.metrics.process_seconds.with_label_values(&[stage]).observe(job.received.elapsed().as_secs_f64());
+        (dead_lettered, !dead_lettered)
+    }
+
+    fn abandon(&self, job: &Job) -> (bool, bool) {
+        self.partitions.stop_running(&job.tp, job.epoch);
+        self.metrics.abandoned.with_label_values(&[self.stage.name()]).inc();
+        (false, false)
+    }
+
+    /// Guard rails, then the stage with retries; dependency-down waits and tries again.
+    async fn decide(&self, job: &Job) -> Verdict {
+        let rec = &job.record;
+        let limit = self.cfg.runtime.max_message_bytes;
+        match rec.payload.as_deref() {
+            None | Some([]) => return self.dead_letter(job, StageError::permanent("empty_message", "record has no value"), 1),
+            Some(p) if p.len() > limit => {
+                let e = StageError::permanent("oversized", format!("value of {} bytes exceeds runtime.max_message_bytes {limit}", p.len()));
+                return self.dead_letter(job, e, 1);
+            }
+            Some(_) => {}
+        }
+        let stage = self.stage.name();
+        loop {
+            let attempt = || self.stage.process(rec);
+            let on_retry = |e: &StageError, wait: Duration| {
+                self.metrics.retries.with_label_values(&[stage, e.code()]).inc();
+                debug!(message = "Retrying record.", error = %e, ?wait);
+            };
+            let run = with_retries(&self.cfg.runtime.retry, attempt, on_retry);
+            let (result, attempts) = tokio::select! {
+                r = run => r,
+                _ = self.abandon.cancelled() => return Verdict::Abandoned,
+            };
+            match result {
+                Ok(o) => return Verdict::Outputs { label: o.label, outputs: o.outputs, dead_lettered: false },
+                Err(e) if e.kind() == ErrorKind::DependencyDown => {
+                    let _ = self.events.send(Event::DependencyDown);
+                    let wait = e.retry_after().unwrap_or(Duration::from_secs(1)).max(Duration::from_millis(10));
+                    debug!(message = "Dependency down; record waits.", error = %e, ?wait);
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => continue,
+                        _ = self.abandon.cancelled() => return Verdict::Abandoned,
+                    }
+                }
+                Err(e) => return self.dead_letter(job, e, attempts),
+            }
+        }
+    }
+
+    fn dead_letter(&self, job: &Job, error: StageError, attempts: u32) -> Verdict {
+        let rec = &job.record;
+        let stage = self.stage.name();
+        let dl = DeadLetter {
+            topic: rec.topic.clone(),
+            partition: rec.partition,
+            offset: rec.offset,
+            stage,
+            code: error.code(),
+            kind: error.kind().as_str(),
+            message: error.to_string(),
+            attempts,
+        };
+        warn!(message = "Record dead-lettered.", code = dl.code, kind = dl.kind, attempts, error = %error);
+        self.metrics.dlq.with_label_values(&[stage, dl.code]).inc();
+        let mut headers = rec.headers.clone();
+        headers.extend(dl.headers().into_iter().map(|(k, v)| (k.to_owned(), v)));
+        let out = Output {
+            topic: self.cfg.topics.dlq.clone(),
+            key: rec.key.clone(),
+            payload: rec.payload.clone().unwrap_or_default(),
+            headers,
+        };
+        Verdict::Outputs { label: "dlq", outputs: vec![out], dead_lettered: true }
+    }
+
+    /// Produces one output and waits for the broker's acknowledgement, retrying transient
+    /// failures until it is acknowledged or the task is abandoned (false).
+    async fn produce(&self, out: &Output) -> bool {
+        let mut headers = OwnedHeaders::new_with_capacity(out.headers.len());
+        for (k, v) in &out.headers {
+            headers = headers.insert(Header { key: k, value: Some(v.as_slice()) });
+        }
+        let retry = &self.cfg.runtime.retry;
+        // Unbounded: an unacknowledged output must never let the input's offset be committed.
+        let policy = ExponentialBuilder::default()
+            .with_min_delay(ms(retry.initial_delay_ms).max(Duration::from_millis(10)))
+            .with_max_delay(ms(retry.max_delay_ms).max(Duration::from_millis(10)))
+            .with_jitter()
+            .without_max_times();
+        let send = || async {
+            let mut record = FutureRecord::to(&out.topic).payload(&out.payload).headers(headers.clone());
+            if let Some(k) = &out.key {
+                record = record.key(k);
+            }
+            let timeout = Timeout::After(ms(self.cfg.runtime.produce_timeout_ms));
+            self.producer.send(record, timeout).await.map_err(|(error, _)| error)
+        };
+        let sending = send.retry(policy).notify(|error, retry_in| {
+            warn!(message = "Produce failed; retrying.", %error, topic = %out.topic, ?retry_in);
+            self.metrics.retries.with_label_values(&[self.stage.name(), "produce"]).inc();
+        });
+        tokio::select! {
+            r = sending => r.is_ok(),
+            _ = self.abandon.cancelled() => false,
+        }
+    }
+}

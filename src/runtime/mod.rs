@@ -1,0 +1,136 @@
+//! The stage runtime: one engine under every stage, which supplies only
+//! [`Stage::process`](stage::Stage::process).
+//!
+//! **Commit invariant.** An offset is committed only when it and every earlier offset of its
+//! partition have finished: every output produced and acknowledged by the broker (or the record
+//! dead-lettered, which is an acknowledged output too). A crash therefore never loses a record;
+//! it can only redeliver records that were in flight or finished after the last commit
+//! (at-least-once; duplicates are bounded by `max_in_flight` plus one commit interval).
+//!
+//! Records of one key run strictly in order; different keys run in parallel up to
+//! `runtime.max_in_flight`, after which intake pauses. Retryable errors are retried with backoff,
+//! permanent ones dead-lettered with Kafka Connect headers, and dependency-down errors pause
+//! intake instead of flooding the DLQ.
+
+mod context;
+mod engine;
+mod job;
+mod kafka;
+mod partitions;
+
+pub mod breaker;
+pub mod dlq;
+pub mod health;
+pub mod http;
+pub mod offsets;
+pub mod replay;
+pub mod retry;
+pub mod scheduler;
+pub mod shutdown;
+pub mod stage;
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::error::KafkaError;
+use thiserror::Error;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+pub use kafka::{KafkaSetupError, client_config, producer, read_to_end, wait_for_brokers};
+pub use stage::{Outcome, Output, Record, Stage};
+
+use crate::config::{GalleyConfig, ms};
+use crate::metrics::Metrics;
+use context::GalleyContext;
+use engine::Engine;
+use health::StageHealth;
+use job::JobContext;
+use partitions::Partitions;
+
+/// The runtime could not start.
+#[derive(Debug, Error)]
+pub enum RuntimeError {
+    /// Brokers unreachable or a client could not be created.
+    #[error(transparent)]
+    Setup(#[from] KafkaSetupError),
+    /// Kafka refused an operation (subscribe, client creation).
+    #[error("kafka: {0}")]
+    Kafka(#[from] KafkaError),
+}
+
+/// A stage bound to its configuration, ready to run.
+pub struct StageRuntime<S: Stage> {
+    cfg: GalleyConfig,
+    stage: Arc<S>,
+    metrics: Metrics,
+    health: Arc<StageHealth>,
+}
+
+impl<S: Stage> StageRuntime<S> {
+    /// Binds `stage` to `cfg`, reporting into `metrics`.
+    pub fn new(cfg: GalleyConfig, stage: S, metrics: Metrics) -> Self {
+        let health = StageHealth::new(stage.name(), cfg.readiness.max_lag, ms(cfg.runtime.breaker.stuck_after_ms));
+        health.watch_breakers(stage.breakers());
+        StageRuntime { cfg, stage: Arc::new(stage), metrics, health }
+    }
+
+    /// Readiness facts, for the admin server.
+    pub fn health(&self) -> Arc<StageHealth> {
+        self.health.clone()
+    }
+
+    /// Connects (retrying until the brokers answer), consumes until `shutdown` is cancelled,
+    /// then drains, commits and flushes. Returns after a clean drain.
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), RuntimeError> {
+        let name = self.stage.name();
+        let kafka = &self.cfg.kafka;
+        let topics = self.stage.input_topics();
+        tokio::select! {
+            r = wait_for_brokers(kafka, &topics) => r?,
+            _ = shutdown.cancelled() => return Ok(()),
+        }
+        self.health.set_connected(true);
+
+        let partitions = Partitions::default();
+        let assignment_changed = Arc::new(AtomicBool::new(false));
+        let context = GalleyContext {
+            stage: name,
+            partitions: partitions.clone(),
+            metrics: self.metrics.clone(),
+            health: self.health.clone(),
+            rebalance_drain: ms(self.cfg.runtime.rebalance_drain_timeout_ms),
+            assignment_changed: assignment_changed.clone(),
+        };
+        let mut cc = client_config(kafka, name);
+        cc.set("group.id", format!("{}-{name}", kafka.group_prefix))
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("session.timeout.ms", kafka.session_timeout_ms.to_string())
+            .set("statistics.interval.ms", "5000");
+        for (k, v) in &kafka.properties {
+            cc.set(k, v);
+        }
+        let consumer: StreamConsumer<GalleyContext> = cc.create_with_context(context)?;
+        let topic_refs: Vec<&str> = topics.iter().map(String::as_str).collect();
+        consumer.subscribe(&topic_refs)?;
+        let producer = producer(kafka, name, ms(self.cfg.runtime.produce_timeout_ms))?;
+
+        let (tx, rx) = mpsc::unbounded_channel();
+        let jobs = Arc::new(JobContext {
+            stage: self.stage.clone(),
+            cfg: self.cfg.clone(),
+            producer,
+            partitions: partitions.clone(),
+            metrics: self.metrics.clone(),
+            events: tx,
+            abandon: CancellationToken::new(),
+            health: self.health.clone(),
+        });
+        tracing::info!(message = "Stage running.", stage = name, topics = ?topics, max_in_flight = self.cfg.runtime.max_in_flight);
+        Engine::new(jobs, consumer, partitions, rx, assignment_changed).run(shutdown).await;
+        Ok(())
+    }
+}

@@ -1,0 +1,141 @@
+//! State shared between the runtime loop, record tasks and librdkafka callbacks: per assigned
+//! partition, its assignment epoch, offset tracker and number of running records.
+//!
+//! The epoch makes revocation safe: work begun under an older assignment of a partition can
+//! finish, but it can no longer move that partition's commit position.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use rdkafka::{Offset, TopicPartitionList};
+
+use super::offsets::PartitionOffsets;
+
+/// Topic and partition.
+pub(crate) type Tp = (String, i32);
+
+/// One assigned partition.
+#[derive(Debug, Default)]
+pub(crate) struct PartState {
+    /// Assignment generation this state belongs to.
+    pub(crate) epoch: u64,
+    /// Commit tracker.
+    pub(crate) offsets: PartitionOffsets,
+    /// Records of this partition running right now (not merely queued behind their key).
+    pub(crate) running: usize,
+}
+
+/// Every assigned partition, behind one lock (held for microseconds, never across an await).
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Partitions {
+    inner: Arc<Mutex<Inner>>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    parts: HashMap<Tp, PartState>,
+    next_epoch: u64,
+}
+
+impl Partitions {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Starts a new assignment epoch for each partition.
+    pub(crate) fn assign(&self, tps: impl IntoIterator<Item = Tp>) {
+        let mut g = self.lock();
+        for tp in tps {
+            g.next_epoch += 1;
+            let epoch = g.next_epoch;
+            g.parts.insert(tp, PartState { epoch, ..Default::default() });
+        }
+    }
+
+    /// Accepts an offset; returns the partition's current epoch. A record for a partition we do
+    /// not know (it can arrive just before the assign callback) starts an epoch for it.
+    pub(crate) fn begin(&self, tp: &Tp, offset: i64) -> u64 {
+        let mut g = self.lock();
+        if !g.parts.contains_key(tp) {
+            g.next_epoch += 1;
+            let epoch = g.next_epoch;
+            g.parts.insert(tp.clone(), PartState { epoch, ..Default::default() });
+        }
+        let p = g.parts.get_mut(tp).expect("inserted above");
+        p.offsets.begin(offset);
+        p.epoch
+    }
+
+    /// A record moves from queued to running; false if its epoch is gone (drop it).
+    pub(crate) fn start(&self, tp: &Tp, epoch: u64) -> bool {
+        match self.lock().parts.get_mut(tp) {
+            Some(p) if p.epoch == epoch => {
+                p.running += 1;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// A running record finished with its outputs acknowledged; false if its epoch is gone.
+    pub(crate) fn finish(&self, tp: &Tp, epoch: u64, offset: i64) -> bool {
+        match self.lock().parts.get_mut(tp) {
+            Some(p) if p.epoch == epoch => {
+                p.running = p.running.saturating_sub(1);
+                p.offsets.finish(offset)
+            }
+            _ => false,
+        }
+    }
+
+    /// A running record was abandoned (shutdown deadline): it stays pending, so uncommitted.
+    pub(crate) fn stop_running(&self, tp: &Tp, epoch: u64) {
+        if let Some(p) = self.lock().parts.get_mut(tp).filter(|p| p.epoch == epoch) {
+            p.running = p.running.saturating_sub(1);
+        }
+    }
+
+    /// Records of `tps` running right now.
+    pub(crate) fn running_in(&self, tps: &[Tp]) -> usize {
+        let g = self.lock();
+        tps.iter().filter_map(|tp| g.parts.get(tp)).map(|p| p.running).sum()
+    }
+
+    /// Commit positions that moved, for all partitions or only `only`.
+    pub(crate) fn take_commits(&self, only: Option<&[Tp]>) -> TopicPartitionList {
+        let mut g = self.lock();
+        let mut tpl = TopicPartitionList::new();
+        for (tp, p) in g.parts.iter_mut() {
+            if only.is_some_and(|o| !o.contains(tp)) {
+                continue;
+            }
+            if let Some(offset) = p.offsets.take_commit() {
+                // Adding an offset to a fresh list cannot fail for a valid partition number.
+                let _ = tpl.add_partition_offset(&tp.0, tp.1, Offset::Offset(offset));
+            }
+        }
+        tpl
+    }
+
+    /// A commit of these positions failed; send them again next time.
+    pub(crate) fn commit_failed(&self, tpl: &TopicPartitionList) {
+        let mut g = self.lock();
+        for e in tpl.elements() {
+            if let Some(p) = g.parts.get_mut(&(e.topic().to_owned(), e.partition())) {
+                p.offsets.commit_failed();
+            }
+        }
+    }
+
+    /// Drops revoked partitions; returns how many of their accepted records were unfinished
+    /// (they will be consumed again by the next owner).
+    pub(crate) fn revoke(&self, tps: &[Tp]) -> usize {
+        let mut g = self.lock();
+        tps.iter().filter_map(|tp| g.parts.remove(tp)).map(|p| p.offsets.pending()).sum()
+    }
+}
+
+/// Topic-partitions of a list.
+pub(crate) fn tps_of(tpl: &TopicPartitionList) -> Vec<Tp> {
+    tpl.elements().iter().map(|e| (e.topic().to_owned(), e.partition())).collect()
+}

@@ -1,0 +1,185 @@
+//! `galley dlq replay`: re-publishes dead-lettered records to the topic they came from, after
+//! the cause is fixed. Scans the DLQ from its start to the end offsets seen when the command
+//! began (so it terminates), filtered by stage, error kind, error code or origin topic.
+//! Replayed records carry `galley.replayed`; the DLQ's own headers are stripped.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
+use rdkafka::producer::FutureRecord;
+use rdkafka::util::Timeout;
+use rdkafka::{Offset, TopicPartitionList};
+use serde::Serialize;
+
+use super::dlq::{headers, is_dlq_header};
+use super::kafka::{client_config, producer};
+use crate::config::{GalleyConfig, ms};
+
+/// Which dead letters to replay; `None` matches anything.
+#[derive(Debug, Default, Clone)]
+pub struct ReplayFilter {
+    /// `galley.stage`.
+    pub stage: Option<String>,
+    /// `galley.error.kind` (`permanent`, `retryable`).
+    pub kind: Option<String>,
+    /// Error code (`__connect.errors.exception.class.name`), e.g. `avro_decode`.
+    pub code: Option<String>,
+    /// Origin topic.
+    pub topic: Option<String>,
+}
+
+/// What a replay (or dry run) found and did.
+#[derive(Debug, Default, Serialize)]
+pub struct ReplayReport {
+    /// DLQ records read.
+    pub scanned: u64,
+    /// Records that matched the filter.
+    pub matched: u64,
+    /// Records re-published (0 in a dry run).
+    pub replayed: u64,
+    /// Records without an origin-topic header, which cannot be routed back.
+    pub unroutable: u64,
+    /// Matched counts by `origin topic / stage / code`.
+    pub by_origin: BTreeMap<String, u64>,
+}
+
+/// Errors of a replay.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    /// Kafka failed.
+    #[error("kafka: {0}")]
+    Kafka(#[from] rdkafka::error::KafkaError),
+    /// The DLQ topic does not exist.
+    #[error("topic {0} not found")]
+    NoTopic(String),
+    /// A replayed record was not acknowledged.
+    #[error("producing to {topic} failed: {error}")]
+    Produce {
+        /// Destination.
+        topic: String,
+        /// Cause.
+        error: String,
+    },
+}
+
+fn header<'a>(hs: &'a [(String, Vec<u8>)], name: &str) -> Option<&'a str> {
+    hs.iter().find(|(k, _)| k == name).and_then(|(_, v)| std::str::from_utf8(v).ok())
+}
+
+/// Whether a DLQ record's headers pass `filter`; pure, so the CLI's meaning is tested directly.
+pub fn matches(hs: &[(String, Vec<u8>)], filter: &ReplayFilter) -> bool {
+    let want = |expected: &Option<String>, name: &str| expected.as_deref().is_none_or(|e| header(hs, name) == Some(e));
+    want(&filter.stage, headers::STAGE)
+        && want(&filter.kind, headers::ERROR_KIND)
+        && want(&filter.code, headers::EXCEPTION_CLASS)
+        && want(&filter.topic, headers::TOPIC)
+}
+
+/// Headers for the replayed record: the originals, without the DLQ's additions.
+pub fn replay_headers(hs: &[(String, Vec<u8>)]) -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<_> = hs.iter().filter(|(k, _)| !is_dlq_header(k) && k != headers::REPLAYED).cloned().collect();
+    out.push((headers::REPLAYED.to_owned(), b"1".to_vec()));
+    out
+}
+
+/// Scans `dlq_topic` and re-publishes matching records (or only counts them when `dry_run`).
+pub async fn replay(cfg: &GalleyConfig, dlq_topic: &str, filter: &ReplayFilter, dry_run: bool) -> Result<ReplayReport, ReplayError> {
+    let consumer: BaseConsumer = client_config(&cfg.kafka, "dlq-replay")
+        .set("group.id", format!("{}-dlq-replay", cfg.kafka.group_prefix))
+        .set("enable.auto.commit", "false")
+        .create()?;
+    let timeout = Duration::from_secs(10);
+    let md = consumer.fetch_metadata(Some(dlq_topic), timeout)?;
+    let topic = md.topics().iter().find(|t| t.name() == dlq_topic && t.error().is_none()).ok_or_else(|| ReplayError::NoTopic(dlq_topic.to_owned()))?;
+    let mut remaining: BTreeMap<i32, i64> = BTreeMap::new();
+    let mut tpl = TopicPartitionList::new();
+    for p in topic.partitions() {
+        let (low, high) = consumer.fetch_watermarks(dlq_topic, p.id(), timeout)?;
+        if high > low {
+            remaining.insert(p.id(), high);
+            tpl.add_partition_offset(dlq_topic, p.id(), Offset::Beginning)?;
+        }
+    }
+    consumer.assign(&tpl)?;
+    let producer = producer(&cfg.kafka, "dlq-replay", ms(cfg.runtime.produce_timeout_ms))?;
+    let mut report = ReplayReport::default();
+    let mut last_progress = Instant::now();
+    while !remaining.is_empty() {
+        let Some(msg) = consumer.poll(Duration::from_millis(200)) else {
+            if last_progress.elapsed() > Duration::from_secs(30) {
+                tracing::warn!(message = "No progress reading the DLQ for 30 s; stopping.", partitions_left = remaining.len());
+                break;
+            }
+            continue;
+        };
+        let msg = msg?;
+        last_progress = Instant::now();
+        if remaining.get(&msg.partition()).is_some_and(|end| msg.offset() + 1 >= *end) {
+            remaining.remove(&msg.partition());
+        }
+        report.scanned += 1;
+        let hs: Vec<(String, Vec<u8>)> = msg
+            .headers()
+            .map(|h| h.iter().map(|h| (h.key.to_owned(), h.value.unwrap_or_default().to_vec())).collect())
+            .unwrap_or_default();
+        if !matches(&hs, filter) {
+            continue;
+        }
+        let Some(origin) = header(&hs, headers::TOPIC).map(str::to_owned) else {
+            report.unroutable += 1;
+            continue;
+        };
+        report.matched += 1;
+        let label = format!(
+            "{origin} / {} / {}",
+            header(&hs, headers::STAGE).unwrap_or("?"),
+            header(&hs, headers::EXCEPTION_CLASS).unwrap_or("?")
+        );
+        *report.by_origin.entry(label).or_default() += 1;
+        if dry_run {
+            continue;
+        }
+        let mut out = OwnedHeaders::new();
+        for (k, v) in replay_headers(&hs) {
+            out = out.insert(Header { key: &k, value: Some(&v) });
+        }
+        let mut rec = FutureRecord::to(&origin).payload(msg.payload().unwrap_or_default()).headers(out);
+        if let Some(k) = msg.key() {
+            rec = rec.key(k);
+        }
+        producer
+            .send(rec, Timeout::After(ms(cfg.runtime.produce_timeout_ms)))
+            .await
+            .map_err(|(e, _)| ReplayError::Produce { topic: origin.clone(), error: e.to_string() })?;
+        report.replayed += 1;
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hs(pairs: &[(&str, &str)]) -> Vec<(String, Vec<u8>)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.as_bytes().to_vec())).collect()
+    }
+
+    #[test]
+    fn filter_matches_on_every_given_field() {
+        let h = hs(&[(headers::STAGE, "quality"), (headers::ERROR_KIND, "permanent"), (headers::EXCEPTION_CLASS, "avro_decode"), (headers::TOPIC, "catalog.changes")]);
+        assert!(matches(&h, &ReplayFilter::default()));
+        assert!(matches(&h, &ReplayFilter { stage: Some("quality".into()), code: Some("avro_decode".into()), ..Default::default() }));
+        assert!(!matches(&h, &ReplayFilter { stage: Some("generate".into()), ..Default::default() }));
+        assert!(!matches(&h, &ReplayFilter { kind: Some("retryable".into()), ..Default::default() }));
+    }
+
+    #[test]
+    fn replayed_headers_drop_dlq_context_and_keep_the_rest() {
+        let h = hs(&[("traceparent", "00-abc"), (headers::STAGE, "quality"), (headers::TOPIC, "t"), (headers::REPLAYED, "1")]);
+        let out = replay_headers(&h);
+        let names: Vec<_> = out.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, vec!["traceparent", headers::REPLAYED]);
+    }
+}

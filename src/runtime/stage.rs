@@ -1,0 +1,77 @@
+//! What a stage supplies to the runtime: one async function from a record to an outcome.
+
+use std::future::Future;
+
+use crate::error::StageError;
+use crate::runtime::breaker::CircuitBreaker;
+
+/// One consumed record, detached from the consumer so it can move into a task.
+#[derive(Debug, Clone)]
+pub struct Record {
+    /// Source topic.
+    pub topic: String,
+    /// Source partition.
+    pub partition: i32,
+    /// Source offset.
+    pub offset: i64,
+    /// Key bytes (sku or customer id), if any.
+    pub key: Option<Vec<u8>>,
+    /// Value bytes; `None` for a tombstone.
+    pub payload: Option<Vec<u8>>,
+    /// Headers in order; values of null headers are empty.
+    pub headers: Vec<(String, Vec<u8>)>,
+}
+
+impl Record {
+    /// First header called `name`.
+    pub fn header(&self, name: &str) -> Option<&[u8]> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_slice())
+    }
+
+    /// Key as UTF-8 for logs (lossy).
+    pub fn key_str(&self) -> String {
+        self.key.as_deref().map(|k| String::from_utf8_lossy(k).into_owned()).unwrap_or_default()
+    }
+}
+
+/// A record to produce.
+#[derive(Debug, Clone)]
+pub struct Output {
+    /// Destination topic.
+    pub topic: String,
+    /// Key; keep the input key so per-key order holds downstream.
+    pub key: Option<Vec<u8>>,
+    /// Value bytes.
+    pub payload: Vec<u8>,
+    /// Headers; the runtime sets `traceparent`.
+    pub headers: Vec<(String, Vec<u8>)>,
+}
+
+/// What became of a record: a terminal outcome label and the records to produce for it.
+/// The runtime commits the input only after every output is acknowledged.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// Terminal outcome for `galley_records_total{outcome}` (e.g. `passed`, `skipped`,
+    /// `needs_enrichment`). Bounded: a fixed set per stage.
+    pub label: &'static str,
+    /// Records to produce; may be empty (e.g. `skipped`).
+    pub outputs: Vec<Output>,
+}
+
+/// A processing stage. The runtime owns consuming, ordering, retries, dead-lettering, commits
+/// and shutdown; a stage only maps a record to an outcome.
+pub trait Stage: Send + Sync + 'static {
+    /// Stage name: consumer group suffix and metric label.
+    fn name(&self) -> &'static str;
+
+    /// Topics to consume.
+    fn input_topics(&self) -> Vec<String>;
+
+    /// Processes one record. Records with the same key are never processed concurrently.
+    fn process(&self, record: &Record) -> impl Future<Output = Result<Outcome, StageError>> + Send;
+
+    /// Breakers of the stage's dependencies, for `/readyz`.
+    fn breakers(&self) -> Vec<CircuitBreaker> {
+        Vec::new()
+    }
+}

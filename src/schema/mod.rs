@@ -1,0 +1,34 @@
+//! Avro schemas of every Galley event, the built-in registry, and the Confluent wire format.
+//!
+//! Schemas live in `schemas/*.avsc` and are compiled into the binary, so a stage needs nothing
+//! external to decode what another stage wrote. Ids come from `schemas/ids.json`; a published
+//! version is never edited (a change is a new file with a new id), which is what lets a reader
+//! decode records written by any older version still sitting in a topic.
+
+mod codec;
+mod compat;
+mod registry;
+mod types;
+mod wire;
+
+pub use codec::{CodecError, check_decodes, decode, encode};
+pub use compat::{CompatReport, check_compatibility, compare};
+pub use registry::{Registry, RegistryError, SchemaEntry};
+pub use types::{CatalogChange, CatalogOp};
+pub use wire::{Frame, WireError, frame, unframe};
+
+/// Full names of the event schemas, as used with [`Registry::latest`].
+pub mod names {
+    /// Product change from an upstream catalog system.
+    pub const CATALOG_CHANGE: &str = "galley.v1.CatalogChange";
+    /// Customer interaction from the storefront.
+    pub const INTERACTION_EVENT: &str = "galley.v1.InteractionEvent";
+    /// Normalised product that passed the quality stage.
+    pub const VALIDATED_PRODUCT: &str = "galley.v1.ValidatedProduct";
+    /// Generated content awaiting review.
+    pub const CONTENT_DRAFT: &str = "galley.v1.ContentDraft";
+    /// Draft with checks, tier and route.
+    pub const REVIEW_OUTCOME: &str = "galley.v1.ReviewOutcome";
+    /// A reviewer's decision.
+    pub const REVIEW_DECISION: &str = "galley.v1.ReviewDecision";
+}

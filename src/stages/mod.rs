@@ -1,0 +1,23 @@
+//! The stages `galley run --stage` can start. Each is a thin [`Stage`](crate::runtime::Stage)
+//! over a pure core; the runtime does everything Kafka.
+
+mod passthrough;
+
+pub use passthrough::Passthrough;
+
+/// Stages this build can run. `quality`, `generate` and `review` are designed (see
+/// ARCHITECTURE.md §4) and not built yet, so they are not offered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StageKind {
+    /// Forwards each record unchanged after checking it decodes; proves the runtime.
+    Passthrough,
+}
+
+impl StageKind {
+    /// Name used for the consumer group and metric labels.
+    pub fn name(self) -> &'static str {
+        match self {
+            StageKind::Passthrough => "passthrough",
+        }
+    }
+}
