@@ -88,21 +88,25 @@ pub async fn wait_for_brokers(kafka: &KafkaConfig, topics: &[String]) -> Result<
             .map_err(|e| e.to_string())?
         }
     };
-    let result = check
-        .retry(policy)
-        .notify(|err: &String, next: Duration| {
-            warn!(message = "Kafka not ready, retrying.", servers = %kafka.bootstrap_servers, error = %err, retry_in = ?next);
-        })
-        .await;
+    let last = std::sync::Mutex::new(String::from("no attempt finished"));
+    let attempts = check.retry(policy).notify(|err: &String, next: Duration| {
+        warn!(message = "Kafka not ready, retrying.", servers = %kafka.bootstrap_servers, error = %err, retry_in = ?next);
+        *last.lock().unwrap_or_else(|p| p.into_inner()) = err.clone();
+    });
+    // The policy bounds the sleeps; the timeout also bounds attempts that hang on a dead address.
+    let result = match limit {
+        Some(limit) => tokio::time::timeout(limit, attempts).await.unwrap_or_else(|_| Err(String::new())),
+        None => attempts.await,
+    };
     match result {
         Ok(()) => {
             info!(message = "Connected to Kafka.", servers = %kafka.bootstrap_servers, waited = ?started.elapsed());
             Ok(())
         }
-        Err(last) => Err(KafkaSetupError::Unreachable {
+        Err(e) => Err(KafkaSetupError::Unreachable {
             servers: kafka.bootstrap_servers.clone(),
             waited: started.elapsed(),
-            last,
+            last: if e.is_empty() { last.into_inner().unwrap_or_else(|p| p.into_inner()) } else { e },
         }),
     }
 }

@@ -1,0 +1,175 @@
+//! Helpers for tests against a real Kafka-protocol broker at `KAFKA_HOST` (started by
+//! `scripts/test.sh`). Every test uses its own topics and groups, so tests run in parallel.
+
+#![allow(dead_code, unreachable_pub)] // each test binary uses a different subset
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use galley::config::GalleyConfig;
+use galley::runtime::client_config;
+use galley::schema::{CatalogChange, Registry, encode, names};
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::OwnedMessage;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::util::Timeout;
+use rdkafka::{Message, Offset, TopicPartitionList};
+
+/// The broker under test.
+///
+/// # Panics
+/// When `KAFKA_HOST` is unset: these tests only build with `--features kafka-it`, which
+/// `scripts/test.sh` enables after starting the broker, so a missing host is a setup error.
+pub fn kafka_host() -> String {
+    std::env::var("KAFKA_HOST").expect("KAFKA_HOST must point at the test broker; run scripts/test.sh")
+}
+
+/// A name no other test (or earlier run) uses.
+pub fn unique(name: &str) -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    format!("it-{name}-{}-{:x}", std::process::id(), nanos % 0xffff_ffff)
+}
+
+/// Default config pointed at the test broker, with a unique group prefix and fast commits.
+pub fn config(group: &str) -> GalleyConfig {
+    let env = vec![
+        ("GALLEY_KAFKA__BOOTSTRAP_SERVERS".to_string(), kafka_host()),
+        ("GALLEY_KAFKA__GROUP_PREFIX".to_string(), group.to_string()),
+        ("GALLEY_KAFKA__SESSION_TIMEOUT_MS".to_string(), "10000".to_string()),
+        ("GALLEY_RUNTIME__COMMIT_INTERVAL_MS".to_string(), "50".to_string()),
+        ("GALLEY_HTTP__LISTEN".to_string(), "127.0.0.1:0".to_string()),
+    ];
+    GalleyConfig::load_with_env(None, env).expect("test config is valid")
+}
+
+/// Environment for a `galley` child process equivalent to [`config`].
+pub fn child_env(group: &str, input: &str, output: &str, dlq: &str) -> Vec<(String, String)> {
+    [
+        ("GALLEY_KAFKA__BOOTSTRAP_SERVERS", kafka_host()),
+        ("GALLEY_KAFKA__GROUP_PREFIX", group.to_string()),
+        ("GALLEY_RUNTIME__COMMIT_INTERVAL_MS", "50".to_string()),
+        ("GALLEY_RUNTIME__MAX_IN_FLIGHT", "64".to_string()),
+        ("GALLEY_HTTP__LISTEN", "127.0.0.1:0".to_string()),
+        ("GALLEY_TOPICS__DLQ", dlq.to_string()),
+        ("GALLEY_STAGES__PASSTHROUGH__INPUT", input.to_string()),
+        ("GALLEY_STAGES__PASSTHROUGH__OUTPUT", output.to_string()),
+        ("GALLEY_LOG", "warn".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+/// Creates topics with `partitions` partitions each.
+pub async fn create_topics(topics: &[&str], partitions: i32) {
+    let cfg = config("admin");
+    let admin: AdminClient<DefaultClientContext> = client_config(&cfg.kafka, "it-admin").create().unwrap();
+    let new: Vec<_> = topics.iter().map(|t| NewTopic::new(t, partitions, TopicReplication::Fixed(1))).collect();
+    for r in admin.create_topics(&new, &AdminOptions::new()).await.unwrap() {
+        r.unwrap_or_else(|(t, e)| panic!("creating {t}: {e}"));
+    }
+    galley::runtime::wait_for_brokers(&cfg.kafka, &topics.iter().map(|t| t.to_string()).collect::<Vec<_>>()).await.unwrap();
+}
+
+/// A producer to the test broker.
+pub fn producer() -> FutureProducer {
+    let cfg = config("producer");
+    galley::runtime::producer(&cfg.kafka, "it", Duration::from_secs(30)).unwrap()
+}
+
+/// Produces `(key, value)` pairs in order and waits for every acknowledgement.
+pub async fn produce(p: &FutureProducer, topic: &str, records: &[(String, Vec<u8>)]) {
+    for chunk in records.chunks(500) {
+        let sends: Vec<_> = chunk
+            .iter()
+            .map(|(k, v)| p.send(FutureRecord::to(topic).key(k).payload(v), Timeout::Never))
+            .collect();
+        for r in futures::future::join_all(sends).await {
+            r.unwrap_or_else(|(e, _)| panic!("producing to {topic}: {e}"));
+        }
+    }
+}
+
+/// `n` valid CatalogChange records: key `sku-{i % keys}`, version = sequence number `i`.
+pub fn catalog(n: usize, keys: usize) -> Vec<(String, Vec<u8>)> {
+    (0..n)
+        .map(|i| {
+            let sku = format!("sku-{}", i % keys);
+            (sku.clone(), encode(Registry::builtin(), names::CATALOG_CHANGE, &CatalogChange::sample(&sku, i as i64)).unwrap())
+        })
+        .collect()
+}
+
+/// Decodes the version (= sequence number) of a catalog record.
+pub fn version_of(m: &OwnedMessage) -> i64 {
+    let c: CatalogChange = galley::schema::decode(Registry::builtin(), names::CATALOG_CHANGE, m.payload().unwrap()).unwrap();
+    c.version
+}
+
+/// Reads `topic` from the start until at least `expected` records arrived or `timeout` passed,
+/// then keeps reading briefly for extra (duplicate) records.
+pub async fn read_at_least(topic: &str, expected: usize, timeout: Duration) -> Vec<OwnedMessage> {
+    let topic = topic.to_string();
+    tokio::task::spawn_blocking(move || {
+        let cfg = config("reader");
+        let c: BaseConsumer = client_config(&cfg.kafka, "it-reader")
+            .set("group.id", unique("reader"))
+            .set("enable.auto.commit", "false")
+            .create()
+            .unwrap();
+        let md = c.fetch_metadata(Some(&topic), Duration::from_secs(10)).unwrap();
+        let mut tpl = TopicPartitionList::new();
+        for p in md.topics().iter().flat_map(|t| t.partitions()) {
+            tpl.add_partition_offset(&topic, p.id(), Offset::Beginning).unwrap();
+        }
+        c.assign(&tpl).unwrap();
+        let deadline = Instant::now() + timeout;
+        let mut out = Vec::new();
+        let mut grace: Option<Instant> = None;
+        while Instant::now() < deadline && grace.is_none_or(|g| Instant::now() < g) {
+            if let Some(m) = c.poll(Duration::from_millis(100)) {
+                out.push(m.unwrap().detach());
+            }
+            if out.len() >= expected && grace.is_none() {
+                grace = Some(Instant::now() + Duration::from_millis(500));
+            }
+        }
+        out
+    })
+    .await
+    .unwrap()
+}
+
+/// Committed offsets of `group` on `topic`, by partition.
+pub fn committed(group: &str, topic: &str, partitions: i32) -> HashMap<i32, i64> {
+    let cfg = config("committed");
+    let c: BaseConsumer = client_config(&cfg.kafka, "it-committed").set("group.id", group).create().unwrap();
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..partitions {
+        tpl.add_partition(topic, p);
+    }
+    let got = c.committed_offsets(tpl, Duration::from_secs(10)).unwrap();
+    got.elements()
+        .iter()
+        .map(|e| (e.partition(), match e.offset() { Offset::Offset(o) => o, _ => 0 }))
+        .collect()
+}
+
+/// Polls `cond` every 50 ms until it holds or `timeout` passes; returns whether it held.
+pub async fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if cond() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    cond()
+}
+
+/// Sum of terminal outcomes a stage recorded.
+pub fn finished(metrics: &galley::metrics::Metrics, stage: &str) -> u64 {
+    metrics.outcomes(stage).iter().map(|(_, n)| n).sum()
+}

@@ -1,0 +1,157 @@
+//! The `galley` binary as operators run it, on a real broker: `kill -9` mid-stream then restart
+//! loses nothing; SIGTERM drains, commits and exits 0 (a restart then sees no duplicates); a
+//! second instance joining the group (rebalance) loses nothing.
+#![cfg(feature = "kafka-it")]
+
+mod common;
+
+use std::collections::HashMap;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::*;
+use tokio::process::{Child, Command};
+
+const RECORDS: usize = 3000;
+const RATE_PER_S: u64 = 1000;
+/// max_in_flight of the child (see `child_env`) plus records finished in a few commit intervals
+/// (50 ms at 1000/s) before a kill: what may legitimately be redelivered.
+const DUPLICATE_BOUND: usize = 64 + 200;
+
+struct Topics {
+    input: String,
+    output: String,
+    dlq: String,
+    group: String,
+}
+
+async fn topics(name: &str) -> Topics {
+    let t = Topics { input: unique(&format!("{name}-in")), output: unique(&format!("{name}-out")), dlq: unique(&format!("{name}-dlq")), group: unique(name) };
+    create_topics(&[&t.input, &t.output, &t.dlq], 4).await;
+    t
+}
+
+fn spawn_stage(t: &Topics, log: &str) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_galley"))
+        .args(["run", "--stage", "passthrough"])
+        .envs(child_env(&t.group, &t.input, &t.output, &t.dlq))
+        .env("GALLEY_LOG", log)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("galley binary starts")
+}
+
+/// Produces RECORDS catalog records at RATE_PER_S in the background.
+fn produce_paced(topic: &str) -> tokio::task::JoinHandle<()> {
+    let topic = topic.to_string();
+    tokio::spawn(async move {
+        let p = producer();
+        let records = catalog(RECORDS, 300);
+        let per_tick = (RATE_PER_S / 20) as usize;
+        let mut tick = tokio::time::interval(Duration::from_millis(50));
+        for chunk in records.chunks(per_tick) {
+            tick.tick().await;
+            produce(&p, &topic, chunk).await;
+        }
+    })
+}
+
+fn processed(t: &Topics) -> i64 {
+    committed(&format!("{}-passthrough", t.group), &t.input, 4).values().sum()
+}
+
+fn signal(child: &Child, sig: i32) {
+    let pid = child.id().expect("child is running") as i32;
+    // SAFETY: kill(2) on our own child's pid has no memory-safety preconditions.
+    assert_eq!(unsafe { libc::kill(pid, sig) }, 0, "signal {sig} to {pid}");
+}
+
+/// Reads the output until every input version is there; returns (distinct, duplicates).
+async fn books(t: &Topics) -> (usize, usize) {
+    let out = read_at_least(&t.output, RECORDS, Duration::from_secs(90)).await;
+    let mut seen: HashMap<i64, usize> = HashMap::new();
+    for m in &out {
+        *seen.entry(version_of(m)).or_default() += 1;
+    }
+    let missing: Vec<_> = (0..RECORDS as i64).filter(|v| !seen.contains_key(v)).take(10).collect();
+    assert!(missing.is_empty(), "lost records (first 10): {missing:?} of {RECORDS}; got {} distinct", seen.len());
+    let dlq = read_at_least(&t.dlq, 0, Duration::from_secs(2)).await;
+    assert!(dlq.is_empty(), "valid records must not be dead-lettered");
+    (seen.len(), out.len() - seen.len())
+}
+
+async fn exit_code_within(child: &mut Child, limit: Duration) -> i32 {
+    let status = tokio::time::timeout(limit, child.wait()).await.expect("stage exits in time").unwrap();
+    status.code().unwrap_or(-1)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_minus_nine_mid_stream_then_restart_loses_nothing() {
+    let t = topics("kill").await;
+    let feeder = produce_paced(&t.input);
+    let mut first = spawn_stage(&t, "warn");
+    assert!(wait_until(Duration::from_secs(60), || processed(&t) >= 500).await, "stage made progress");
+    signal(&first, libc::SIGKILL);
+    first.wait().await.unwrap();
+    let at_kill = processed(&t);
+    assert!(at_kill < RECORDS as i64, "killed mid-stream");
+    let mut second = spawn_stage(&t, "warn");
+    feeder.await.unwrap();
+    assert!(wait_until(Duration::from_secs(90), || processed(&t) == RECORDS as i64).await, "restart finishes the stream");
+    let (distinct, duplicates) = books(&t).await;
+    eprintln!("kill -9 at {at_kill} committed: {distinct} distinct, {duplicates} duplicates (bound {DUPLICATE_BOUND})");
+    assert_eq!(distinct, RECORDS);
+    assert!(duplicates <= DUPLICATE_BOUND, "{duplicates} duplicates exceed the bound {DUPLICATE_BOUND}");
+    signal(&second, libc::SIGTERM);
+    assert_eq!(exit_code_within(&mut second, Duration::from_secs(20)).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_drains_commits_and_exits_zero() {
+    let t = topics("term").await;
+    let feeder = produce_paced(&t.input);
+    let mut first = spawn_stage(&t, "warn");
+    assert!(wait_until(Duration::from_secs(60), || processed(&t) >= 500).await, "stage made progress");
+    let asked = Instant::now();
+    signal(&first, libc::SIGTERM);
+    assert_eq!(exit_code_within(&mut first, Duration::from_secs(20)).await, 0, "clean exit");
+    let drained_in = asked.elapsed();
+    let at_stop = processed(&t);
+    let mut second = spawn_stage(&t, "warn");
+    feeder.await.unwrap();
+    assert!(wait_until(Duration::from_secs(90), || processed(&t) == RECORDS as i64).await);
+    let (distinct, duplicates) = books(&t).await;
+    eprintln!("SIGTERM at {at_stop} committed, drained in {drained_in:?}: {distinct} distinct, {duplicates} duplicates");
+    assert_eq!(duplicates, 0, "a drained stop commits everything it produced, so a restart repeats nothing");
+    signal(&second, libc::SIGTERM);
+    assert_eq!(exit_code_within(&mut second, Duration::from_secs(20)).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn second_instance_joining_rebalances_without_loss() {
+    let t = topics("rebal").await;
+    let feeder = produce_paced(&t.input);
+    let mut first = spawn_stage(&t, "info");
+    assert!(wait_until(Duration::from_secs(60), || processed(&t) >= 300).await, "first instance made progress");
+    let mut second = spawn_stage(&t, "info");
+    feeder.await.unwrap();
+    assert!(wait_until(Duration::from_secs(90), || processed(&t) == RECORDS as i64).await, "the group finishes the stream");
+    let (distinct, duplicates) = books(&t).await;
+    eprintln!("rebalance: {distinct} distinct, {duplicates} duplicates");
+    assert!(duplicates <= DUPLICATE_BOUND);
+    for c in [&first, &second] {
+        signal(c, libc::SIGTERM);
+    }
+    let mut logs = Vec::new();
+    for c in [&mut first, &mut second] {
+        assert_eq!(exit_code_within(c, Duration::from_secs(20)).await, 0);
+        let mut err = String::new();
+        use tokio::io::AsyncReadExt;
+        c.stderr.take().unwrap().read_to_string(&mut err).await.unwrap();
+        logs.push(err);
+    }
+    assert!(logs[1].contains("Partitions assigned"), "the second instance got partitions:\n{}", logs[1]);
+    assert!(logs[0].contains("Partitions revoked"), "the first instance gave some up:\n{}", logs[0]);
+}
