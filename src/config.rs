@@ -200,11 +200,13 @@ impl GalleyConfig {
             .into_iter()
             .filter(|(k, _)| k.starts_with("GALLEY_") && !NON_CONFIG_ENV.contains(&k.as_str()))
             .collect();
-        let mut builder =
-            Config::builder().add_source(File::from_str(DEFAULT_TOML, FileFormat::Toml));
+        let mut builder = Config::builder().add_source(File::from_str(DEFAULT_TOML, FileFormat::Toml));
         if let Some(path) = file {
             if !path.exists() {
-                return Err(ConfigError::Load(format!("config file {} does not exist", path.display())));
+                return Err(ConfigError::Load(format!(
+                    "config file {} does not exist",
+                    path.display()
+                )));
             }
             builder = builder.add_source(File::from(path).format(FileFormat::Toml));
         }
@@ -232,14 +234,23 @@ impl GalleyConfig {
             }
         };
         let rt = &self.runtime;
-        need(!self.kafka.bootstrap_servers.trim().is_empty(), "kafka.bootstrap_servers must not be empty".into());
-        need(!self.kafka.group_prefix.trim().is_empty(), "kafka.group_prefix must not be empty".into());
+        need(
+            !self.kafka.bootstrap_servers.trim().is_empty(),
+            "kafka.bootstrap_servers must not be empty".into(),
+        );
+        need(
+            !self.kafka.group_prefix.trim().is_empty(),
+            "kafka.group_prefix must not be empty".into(),
+        );
         need(
             ["all", "1", "0", "-1"].contains(&self.kafka.acks.as_str()),
             format!("kafka.acks must be all, 1, 0 or -1, not {:?}", self.kafka.acks),
         );
         need(rt.max_in_flight >= 1, "runtime.max_in_flight must be at least 1".into());
-        need(rt.commit_interval_ms >= 1, "runtime.commit_interval_ms must be at least 1".into());
+        need(
+            rt.commit_interval_ms >= 1,
+            "runtime.commit_interval_ms must be at least 1".into(),
+        );
         need(
             rt.drain_timeout_ms < self.kafka.session_timeout_ms,
             format!(
@@ -251,38 +262,66 @@ impl GalleyConfig {
             rt.rebalance_drain_timeout_ms < self.kafka.session_timeout_ms,
             "runtime.rebalance_drain_timeout_ms must be below kafka.session_timeout_ms".into(),
         );
-        need(rt.max_message_bytes >= 1, "runtime.max_message_bytes must be at least 1".into());
-        need(rt.retry.max_attempts >= 1, "runtime.retry.max_attempts must be at least 1".into());
+        need(
+            rt.max_message_bytes >= 1,
+            "runtime.max_message_bytes must be at least 1".into(),
+        );
+        need(
+            rt.retry.max_attempts >= 1,
+            "runtime.retry.max_attempts must be at least 1".into(),
+        );
         need(
             rt.retry.initial_delay_ms <= rt.retry.max_delay_ms,
             "runtime.retry.initial_delay_ms must not exceed runtime.retry.max_delay_ms".into(),
         );
-        need(rt.breaker.consecutive_failures >= 1, "runtime.breaker.consecutive_failures must be at least 1".into());
+        need(
+            rt.breaker.consecutive_failures >= 1,
+            "runtime.breaker.consecutive_failures must be at least 1".into(),
+        );
         need(
             rt.breaker.failure_ratio > 0.0 && rt.breaker.failure_ratio <= 1.0,
             "runtime.breaker.failure_ratio must be in (0, 1]".into(),
         );
-        need(rt.breaker.window >= 1, "runtime.breaker.window must be at least 1".into());
+        need(
+            rt.breaker.window >= 1,
+            "runtime.breaker.window must be at least 1".into(),
+        );
         need(
             rt.dlq_storm.max_ratio > 0.0 && rt.dlq_storm.max_ratio <= 1.0,
             "runtime.dlq_storm.max_ratio must be in (0, 1]".into(),
         );
-        need(rt.dlq_storm.window_ms >= 1, "runtime.dlq_storm.window_ms must be at least 1".into());
-        need(self.http.listen.parse::<std::net::SocketAddr>().is_ok(), format!("http.listen {:?} is not host:port", self.http.listen));
+        need(
+            rt.dlq_storm.window_ms >= 1,
+            "runtime.dlq_storm.window_ms must be at least 1".into(),
+        );
+        need(
+            self.http.listen.parse::<std::net::SocketAddr>().is_ok(),
+            format!("http.listen {:?} is not host:port", self.http.listen),
+        );
         for (key, topic) in [
             ("topics.dlq", &self.topics.dlq),
             ("stages.passthrough.input", &self.stages.passthrough.input),
             ("stages.passthrough.output", &self.stages.passthrough.output),
         ] {
-            need(valid_topic(topic), format!("{key} {topic:?} is not a valid Kafka topic name"));
+            need(
+                valid_topic(topic),
+                format!("{key} {topic:?} is not a valid Kafka topic name"),
+            );
         }
         let pt = &self.stages.passthrough;
-        need(pt.input != pt.output, "stages.passthrough.output must differ from its input".into());
+        need(
+            pt.input != pt.output,
+            "stages.passthrough.output must differ from its input".into(),
+        );
         need(
             pt.schema.is_empty() || crate::schema::Registry::builtin().latest(&pt.schema).is_some(),
             format!("stages.passthrough.schema {:?} is not a known schema name", pt.schema),
         );
-        if bad.is_empty() { Ok(()) } else { Err(ConfigError::Invalid(bad)) }
+        if bad.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError::Invalid(bad))
+        }
     }
 }
 
@@ -292,7 +331,8 @@ pub fn valid_topic(t: &str) -> bool {
         && t.len() <= 249
         && t != "."
         && t != ".."
-        && t.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        && t.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }
 
 /// Milliseconds config value as a `Duration`.
@@ -335,10 +375,17 @@ mod tests {
     fn file_overrides_defaults() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("galley.toml");
-        std::fs::write(&path, "[runtime]\nmax_in_flight = 9\n[kafka.properties]\n\"sasl.password\" = \"hunter2\"\n").unwrap();
+        std::fs::write(
+            &path,
+            "[runtime]\nmax_in_flight = 9\n[kafka.properties]\n\"sasl.password\" = \"hunter2\"\n",
+        )
+        .unwrap();
         let cfg = GalleyConfig::load_with_env(Some(&path), env(&[])).unwrap();
         assert_eq!(cfg.runtime.max_in_flight, 9);
-        assert!(!format!("{:?}", cfg.kafka).contains("hunter2"), "secrets must be masked");
+        assert!(
+            !format!("{:?}", cfg.kafka).contains("hunter2"),
+            "secrets must be masked"
+        );
     }
 
     #[test]

@@ -64,12 +64,19 @@ pub enum StageError {
 impl StageError {
     /// A permanent failure.
     pub fn permanent(code: &'static str, message: impl Into<String>) -> Self {
-        StageError::Permanent { code, message: message.into() }
+        StageError::Permanent {
+            code,
+            message: message.into(),
+        }
     }
 
     /// A retryable failure without a server hint.
     pub fn retryable(code: &'static str, message: impl Into<String>) -> Self {
-        StageError::Retryable { code, message: message.into(), retry_after: None }
+        StageError::Retryable {
+            code,
+            message: message.into(),
+            retry_after: None,
+        }
     }
 
     /// The class, which decides what the runtime does.

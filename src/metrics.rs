@@ -1,9 +1,7 @@
 //! Every Prometheus family Galley exports, registered once in an owned registry. Label values come
 //! from bounded sets (stage names, outcome names, error codes), never from keys or messages.
 
-use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
-};
+use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
 
 /// The metric families; cheap to clone handles share the same registry.
 #[derive(Clone)]
@@ -52,24 +50,67 @@ impl Metrics {
             g
         };
         let process_seconds = HistogramVec::new(
-            HistogramOpts::new("galley_process_seconds", "Time from receiving a record to its outputs being acknowledged.")
-                .buckets(vec![0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0]),
+            HistogramOpts::new(
+                "galley_process_seconds",
+                "Time from receiving a record to its outputs being acknowledged.",
+            )
+            .buckets(vec![
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+            ]),
             &["stage"],
         )
         .expect("valid metric");
-        registry.register(Box::new(process_seconds.clone())).expect("unique metric");
+        registry
+            .register(Box::new(process_seconds.clone()))
+            .expect("unique metric");
         Metrics {
-            records: counter("galley_records_total", "Records by terminal outcome.", &["stage", "outcome"]),
+            records: counter(
+                "galley_records_total",
+                "Records by terminal outcome.",
+                &["stage", "outcome"],
+            ),
             process_seconds,
             in_flight: gauge("galley_in_flight", "Records accepted and not yet finished.", &["stage"]),
-            consumer_lag: gauge("galley_consumer_lag", "Consumer lag per partition (librdkafka statistics).", &["topic", "partition"]),
-            dlq: counter("galley_dlq_total", "Records dead-lettered, by error code.", &["stage", "kind"]),
-            breaker_state: gauge("galley_breaker_state", "Circuit breaker state: 0 closed, 1 half-open, 2 open.", &["dependency"]),
-            retries: counter("galley_retries_total", "Retry attempts after retryable errors.", &["stage", "code"]),
-            commits: counter("galley_commits_total", "Offset commits by result.", &["stage", "result"]),
-            rebalances: counter("galley_rebalances_total", "Partition assignment changes.", &["stage", "kind"]),
-            abandoned: counter("galley_abandoned_total", "Records left uncommitted at revocation or shutdown; they will be redelivered.", &["stage"]),
-            paused: gauge("galley_paused", "1 while intake is paused, by reason.", &["stage", "reason"]),
+            consumer_lag: gauge(
+                "galley_consumer_lag",
+                "Consumer lag per partition (librdkafka statistics).",
+                &["topic", "partition"],
+            ),
+            dlq: counter(
+                "galley_dlq_total",
+                "Records dead-lettered, by error code.",
+                &["stage", "kind"],
+            ),
+            breaker_state: gauge(
+                "galley_breaker_state",
+                "Circuit breaker state: 0 closed, 1 half-open, 2 open.",
+                &["dependency"],
+            ),
+            retries: counter(
+                "galley_retries_total",
+                "Retry attempts after retryable errors.",
+                &["stage", "code"],
+            ),
+            commits: counter(
+                "galley_commits_total",
+                "Offset commits by result.",
+                &["stage", "result"],
+            ),
+            rebalances: counter(
+                "galley_rebalances_total",
+                "Partition assignment changes.",
+                &["stage", "kind"],
+            ),
+            abandoned: counter(
+                "galley_abandoned_total",
+                "Records left uncommitted at revocation or shutdown; they will be redelivered.",
+                &["stage"],
+            ),
+            paused: gauge(
+                "galley_paused",
+                "1 while intake is paused, by reason.",
+                &["stage", "reason"],
+            ),
             registry,
         }
     }
@@ -120,7 +161,11 @@ mod tests {
         m.breaker_state.with_label_values(&["model"]).set(2);
         m.process_seconds.with_label_values(&["passthrough"]).observe(0.01);
         let text = m.render();
-        for name in ["galley_records_total", "galley_breaker_state", "galley_process_seconds_bucket"] {
+        for name in [
+            "galley_records_total",
+            "galley_breaker_state",
+            "galley_process_seconds_bucket",
+        ] {
             assert!(text.contains(name), "{name} missing");
         }
         assert_eq!(m.outcomes("passthrough"), vec![("passed".to_string(), 3)]);

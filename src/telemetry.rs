@@ -7,8 +7,14 @@ use tracing_subscriber::EnvFilter;
 pub fn init() {
     let filter = EnvFilter::try_from_env("GALLEY_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     let json = std::env::var("GALLEY_LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    let _ = if json { builder.json().try_init() } else { builder.try_init() };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
 }
 
 /// A W3C `traceparent` (version 00): the trace this record belongs to and the span that sent it.
@@ -47,12 +53,19 @@ impl TraceParent {
 
     /// A new root context (no valid parent arrived).
     pub fn new_root() -> Self {
-        TraceParent { trace_id: fastrand::u128(1..), span_id: fastrand::u64(1..), flags: 1 }
+        TraceParent {
+            trace_id: fastrand::u128(1..),
+            span_id: fastrand::u64(1..),
+            flags: 1,
+        }
     }
 
     /// The context for this hop: same trace, new span id.
     pub fn child(&self) -> Self {
-        TraceParent { span_id: fastrand::u64(1..), ..*self }
+        TraceParent {
+            span_id: fastrand::u64(1..),
+            ..*self
+        }
     }
 
     /// Header value.

@@ -26,7 +26,12 @@ struct Topics {
 }
 
 async fn topics(name: &str) -> Topics {
-    let t = Topics { input: unique(&format!("{name}-in")), output: unique(&format!("{name}-out")), dlq: unique(&format!("{name}-dlq")), group: unique(name) };
+    let t = Topics {
+        input: unique(&format!("{name}-in")),
+        output: unique(&format!("{name}-out")),
+        dlq: unique(&format!("{name}-dlq")),
+        group: unique(name),
+    };
     create_topics(&[&t.input, &t.output, &t.dlq], 4).await;
     t
 }
@@ -59,7 +64,9 @@ fn produce_paced(topic: &str) -> tokio::task::JoinHandle<()> {
 }
 
 fn processed(t: &Topics) -> i64 {
-    committed(&format!("{}-passthrough", t.group), &t.input, 4).values().sum()
+    committed(&format!("{}-passthrough", t.group), &t.input, 4)
+        .values()
+        .sum()
 }
 
 fn signal(child: &Child, sig: i32) {
@@ -76,14 +83,21 @@ async fn books(t: &Topics) -> (usize, usize) {
         *seen.entry(version_of(m)).or_default() += 1;
     }
     let missing: Vec<_> = (0..RECORDS as i64).filter(|v| !seen.contains_key(v)).take(10).collect();
-    assert!(missing.is_empty(), "lost records (first 10): {missing:?} of {RECORDS}; got {} distinct", seen.len());
+    assert!(
+        missing.is_empty(),
+        "lost records (first 10): {missing:?} of {RECORDS}; got {} distinct",
+        seen.len()
+    );
     let dlq = read_at_least(&t.dlq, 0, Duration::from_secs(2)).await;
     assert!(dlq.is_empty(), "valid records must not be dead-lettered");
     (seen.len(), out.len() - seen.len())
 }
 
 async fn exit_code_within(child: &mut Child, limit: Duration) -> i32 {
-    let status = tokio::time::timeout(limit, child.wait()).await.expect("stage exits in time").unwrap();
+    let status = tokio::time::timeout(limit, child.wait())
+        .await
+        .expect("stage exits in time")
+        .unwrap();
     status.code().unwrap_or(-1)
 }
 
@@ -92,18 +106,27 @@ async fn kill_minus_nine_mid_stream_then_restart_loses_nothing() {
     let t = topics("kill").await;
     let feeder = produce_paced(&t.input);
     let mut first = spawn_stage(&t, "warn");
-    assert!(wait_until(Duration::from_secs(60), || processed(&t) >= 500).await, "stage made progress");
+    assert!(
+        wait_until(Duration::from_secs(60), || processed(&t) >= 500).await,
+        "stage made progress"
+    );
     signal(&first, libc::SIGKILL);
     first.wait().await.unwrap();
     let at_kill = processed(&t);
     assert!(at_kill < RECORDS as i64, "killed mid-stream");
     let mut second = spawn_stage(&t, "warn");
     feeder.await.unwrap();
-    assert!(wait_until(Duration::from_secs(90), || processed(&t) == RECORDS as i64).await, "restart finishes the stream");
+    assert!(
+        wait_until(Duration::from_secs(90), || processed(&t) == RECORDS as i64).await,
+        "restart finishes the stream"
+    );
     let (distinct, duplicates) = books(&t).await;
     eprintln!("kill -9 at {at_kill} committed: {distinct} distinct, {duplicates} duplicates (bound {DUPLICATE_BOUND})");
     assert_eq!(distinct, RECORDS);
-    assert!(duplicates <= DUPLICATE_BOUND, "{duplicates} duplicates exceed the bound {DUPLICATE_BOUND}");
+    assert!(
+        duplicates <= DUPLICATE_BOUND,
+        "{duplicates} duplicates exceed the bound {DUPLICATE_BOUND}"
+    );
     signal(&second, libc::SIGTERM);
     assert_eq!(exit_code_within(&mut second, Duration::from_secs(20)).await, 0);
 }
@@ -113,18 +136,30 @@ async fn sigterm_drains_commits_and_exits_zero() {
     let t = topics("term").await;
     let feeder = produce_paced(&t.input);
     let mut first = spawn_stage(&t, "warn");
-    assert!(wait_until(Duration::from_secs(60), || processed(&t) >= 500).await, "stage made progress");
+    assert!(
+        wait_until(Duration::from_secs(60), || processed(&t) >= 500).await,
+        "stage made progress"
+    );
     let asked = Instant::now();
     signal(&first, libc::SIGTERM);
-    assert_eq!(exit_code_within(&mut first, Duration::from_secs(20)).await, 0, "clean exit");
+    assert_eq!(
+        exit_code_within(&mut first, Duration::from_secs(20)).await,
+        0,
+        "clean exit"
+    );
     let drained_in = asked.elapsed();
     let at_stop = processed(&t);
     let mut second = spawn_stage(&t, "warn");
     feeder.await.unwrap();
     assert!(wait_until(Duration::from_secs(90), || processed(&t) == RECORDS as i64).await);
     let (distinct, duplicates) = books(&t).await;
-    eprintln!("SIGTERM at {at_stop} committed, drained in {drained_in:?}: {distinct} distinct, {duplicates} duplicates");
-    assert_eq!(duplicates, 0, "a drained stop commits everything it produced, so a restart repeats nothing");
+    eprintln!(
+        "SIGTERM at {at_stop} committed, drained in {drained_in:?}: {distinct} distinct, {duplicates} duplicates"
+    );
+    assert_eq!(
+        duplicates, 0,
+        "a drained stop commits everything it produced, so a restart repeats nothing"
+    );
     signal(&second, libc::SIGTERM);
     assert_eq!(exit_code_within(&mut second, Duration::from_secs(20)).await, 0);
 }
@@ -134,10 +169,16 @@ async fn second_instance_joining_rebalances_without_loss() {
     let t = topics("rebal").await;
     let feeder = produce_paced(&t.input);
     let mut first = spawn_stage(&t, "info");
-    assert!(wait_until(Duration::from_secs(60), || processed(&t) >= 300).await, "first instance made progress");
+    assert!(
+        wait_until(Duration::from_secs(60), || processed(&t) >= 300).await,
+        "first instance made progress"
+    );
     let mut second = spawn_stage(&t, "info");
     feeder.await.unwrap();
-    assert!(wait_until(Duration::from_secs(90), || processed(&t) == RECORDS as i64).await, "the group finishes the stream");
+    assert!(
+        wait_until(Duration::from_secs(90), || processed(&t) == RECORDS as i64).await,
+        "the group finishes the stream"
+    );
     let (distinct, duplicates) = books(&t).await;
     eprintln!("rebalance: {distinct} distinct, {duplicates} duplicates");
     assert!(duplicates <= DUPLICATE_BOUND);
@@ -152,6 +193,14 @@ async fn second_instance_joining_rebalances_without_loss() {
         c.stderr.take().unwrap().read_to_string(&mut err).await.unwrap();
         logs.push(err);
     }
-    assert!(logs[1].contains("Partitions assigned"), "the second instance got partitions:\n{}", logs[1]);
-    assert!(logs[0].contains("Partitions revoked"), "the first instance gave some up:\n{}", logs[0]);
+    assert!(
+        logs[1].contains("Partitions assigned"),
+        "the second instance got partitions:\n{}",
+        logs[1]
+    );
+    assert!(
+        logs[0].contains("Partitions revoked"),
+        "the first instance gave some up:\n{}",
+        logs[0]
+    );
 }

@@ -48,17 +48,41 @@ impl Stage for Probe {
         }
         let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
         self.max_running.fetch_max(now, Ordering::SeqCst);
-        let delay = if Some(r.offset) == self.slow_offset { 3000 } else { fastrand::u64(0..=self.jitter_ms) };
+        let delay = if Some(r.offset) == self.slow_offset {
+            3000
+        } else {
+            fastrand::u64(0..=self.jitter_ms)
+        };
         tokio::time::sleep(Duration::from_millis(delay)).await;
-        let version: galley::schema::CatalogChange = galley::schema::decode(galley::schema::Registry::builtin(), galley::schema::names::CATALOG_CHANGE, r.payload.as_deref().unwrap_or_default())?;
-        self.order.lock().unwrap().entry(key.clone()).or_default().push(version.version);
+        let version: galley::schema::CatalogChange = galley::schema::decode(
+            galley::schema::Registry::builtin(),
+            galley::schema::names::CATALOG_CHANGE,
+            r.payload.as_deref().unwrap_or_default(),
+        )?;
+        self.order
+            .lock()
+            .unwrap()
+            .entry(key.clone())
+            .or_default()
+            .push(version.version);
         self.running.fetch_sub(1, Ordering::SeqCst);
         self.running_keys.lock().unwrap().remove(&key);
-        Ok(Outcome { label: "passed", outputs: vec![Output { topic: self.output.clone(), key: r.key.clone(), payload: r.payload.clone().unwrap_or_default(), headers: vec![] }] })
+        Ok(Outcome {
+            label: "passed",
+            outputs: vec![Output {
+                topic: self.output.clone(),
+                key: r.key.clone(),
+                payload: r.payload.clone().unwrap_or_default(),
+                headers: vec![],
+            }],
+        })
     }
 }
 
-async fn start<S: Stage>(cfg: galley::config::GalleyConfig, stage: S) -> (Metrics, CancellationToken, tokio::task::JoinHandle<()>) {
+async fn start<S: Stage>(
+    cfg: galley::config::GalleyConfig,
+    stage: S,
+) -> (Metrics, CancellationToken, tokio::task::JoinHandle<()>) {
     let metrics = Metrics::new();
     let stop = CancellationToken::new();
     let rt = StageRuntime::new(cfg, stage, metrics.clone());
@@ -76,18 +100,34 @@ async fn same_key_runs_in_order_while_other_keys_run_concurrently() {
 
     let mut cfg = config(&unique("order"));
     cfg.runtime.max_in_flight = 64;
-    let probe = Probe { input: input.clone(), output: output.clone(), jitter_ms: 3, ..Default::default() };
+    let probe = Probe {
+        input: input.clone(),
+        output: output.clone(),
+        jitter_ms: 3,
+        ..Default::default()
+    };
     let (metrics, stop, task) = start(cfg, probe.clone()).await;
-    assert!(wait_until(Duration::from_secs(60), || finished(&metrics, "probe") >= 2000).await, "finished {}", finished(&metrics, "probe"));
+    assert!(
+        wait_until(Duration::from_secs(60), || finished(&metrics, "probe") >= 2000).await,
+        "finished {}",
+        finished(&metrics, "probe")
+    );
     stop.cancel();
     task.await.unwrap();
 
-    assert!(!probe.overlap.load(Ordering::SeqCst), "two records of one key ran at the same time");
+    assert!(
+        !probe.overlap.load(Ordering::SeqCst),
+        "two records of one key ran at the same time"
+    );
     let max = probe.max_running.load(Ordering::SeqCst);
     assert!(max > 8, "expected real concurrency across keys, max running was {max}");
     assert!(max <= 64, "max_in_flight exceeded: {max}");
     for (key, versions) in probe.order.lock().unwrap().iter() {
-        assert!(versions.windows(2).all(|w| w[0] < w[1]), "key {:?} processed out of order: {versions:?}", String::from_utf8_lossy(key));
+        assert!(
+            versions.windows(2).all(|w| w[0] < w[1]),
+            "key {:?} processed out of order: {versions:?}",
+            String::from_utf8_lossy(key)
+        );
     }
     let out = read_at_least(&output, 2000, Duration::from_secs(30)).await;
     let mut by_key: HashMap<Vec<u8>, Vec<i64>> = HashMap::new();
@@ -96,7 +136,10 @@ async fn same_key_runs_in_order_while_other_keys_run_concurrently() {
     }
     assert_eq!(out.len(), 2000);
     for versions in by_key.values() {
-        assert!(versions.windows(2).all(|w| w[0] < w[1]), "output out of order: {versions:?}");
+        assert!(
+            versions.windows(2).all(|w| w[0] < w[1]),
+            "output out of order: {versions:?}"
+        );
     }
 }
 
@@ -107,15 +150,26 @@ async fn commits_only_the_finished_prefix_of_a_partition() {
     produce(&producer(), &input, &catalog(50, 50)).await;
 
     let prefix = unique("commit");
-    let probe = Probe { input: input.clone(), output: output.clone(), slow_offset: Some(5), ..Default::default() };
+    let probe = Probe {
+        input: input.clone(),
+        output: output.clone(),
+        slow_offset: Some(5),
+        ..Default::default()
+    };
     let (metrics, stop, task) = start(config(&prefix), probe).await;
     let group = format!("{prefix}-probe");
     assert!(wait_until(Duration::from_secs(30), || finished(&metrics, "probe") >= 49).await);
     tokio::time::sleep(Duration::from_millis(300)).await; // several commit intervals
     let during = committed(&group, &input, 1)[&0];
-    assert_eq!(during, 5, "offset 5 is still running, so nothing at or after it may be committed");
+    assert_eq!(
+        during, 5,
+        "offset 5 is still running, so nothing at or after it may be committed"
+    );
     assert!(wait_until(Duration::from_secs(10), || finished(&metrics, "probe") == 50).await);
-    assert!(wait_until(Duration::from_secs(5), || committed(&group, &input, 1)[&0] == 50).await, "all finished: commit 50");
+    assert!(
+        wait_until(Duration::from_secs(5), || committed(&group, &input, 1)[&0] == 50).await,
+        "all finished: commit 50"
+    );
     stop.cancel();
     task.await.unwrap();
 }
@@ -139,14 +193,20 @@ async fn poison_records_go_to_the_dlq_with_context_and_the_stage_keeps_going() {
     stop.cancel();
     task.await.unwrap();
 
-    assert_eq!(metrics.outcomes("passthrough"), vec![("dlq".into(), 3), ("passed".into(), 100)]);
+    assert_eq!(
+        metrics.outcomes("passthrough"),
+        vec![("dlq".into(), 3), ("passed".into(), 100)]
+    );
     assert_eq!(read_at_least(&output, 100, Duration::from_secs(20)).await.len(), 100);
     let dead = read_at_least(&dlq, 3, Duration::from_secs(20)).await;
     assert_eq!(dead.len(), 3);
     let mut codes = Vec::new();
     for m in &dead {
         let h = |name: &str| {
-            m.headers().and_then(|hs| hs.iter().find(|h| h.key == name)).and_then(|h| h.value).map(|v| String::from_utf8_lossy(v).into_owned())
+            m.headers()
+                .and_then(|hs| hs.iter().find(|h| h.key == name))
+                .and_then(|h| h.value)
+                .map(|v| String::from_utf8_lossy(v).into_owned())
         };
         assert_eq!(h("__connect.errors.topic").as_deref(), Some(input.as_str()));
         assert!(h("__connect.errors.partition").is_some() && h("__connect.errors.offset").is_some());
@@ -181,8 +241,24 @@ impl Stage for Dependent {
     }
     async fn process(&self, r: &Record) -> Result<Outcome, StageError> {
         let down = self.down.load(Ordering::SeqCst);
-        self.breaker.call(async { if down { Err(StageError::retryable("http_503", "model unavailable")) } else { Ok(()) } }).await?;
-        Ok(Outcome { label: "passed", outputs: vec![Output { topic: self.output.clone(), key: r.key.clone(), payload: r.payload.clone().unwrap_or_default(), headers: vec![] }] })
+        self.breaker
+            .call(async {
+                if down {
+                    Err(StageError::retryable("http_503", "model unavailable"))
+                } else {
+                    Ok(())
+                }
+            })
+            .await?;
+        Ok(Outcome {
+            label: "passed",
+            outputs: vec![Output {
+                topic: self.output.clone(),
+                key: r.key.clone(),
+                payload: r.payload.clone().unwrap_or_default(),
+                headers: vec![],
+            }],
+        })
     }
 }
 
@@ -199,9 +275,18 @@ async fn dependency_outage_pauses_intake_instead_of_dead_lettering() {
     cfg.runtime.breaker.consecutive_failures = 3;
     cfg.runtime.breaker.open_ms = 300;
     let metrics = Metrics::new();
-    let breaker = CircuitBreaker::new("model", &cfg.runtime.breaker, metrics.breaker_state.with_label_values(&["model"]));
+    let breaker = CircuitBreaker::new(
+        "model",
+        &cfg.runtime.breaker,
+        metrics.breaker_state.with_label_values(&["model"]),
+    );
     let down = Arc::new(AtomicBool::new(true));
-    let stage = Dependent { input, output: output.clone(), down: down.clone(), breaker };
+    let stage = Dependent {
+        input,
+        output: output.clone(),
+        down: down.clone(),
+        breaker,
+    };
     let stop = CancellationToken::new();
     let rt = StageRuntime::new(cfg, stage, metrics.clone());
     let health = rt.health();
@@ -209,14 +294,30 @@ async fn dependency_outage_pauses_intake_instead_of_dead_lettering() {
     let task = tokio::spawn(async move { rt.run(s).await.unwrap() });
 
     let paused = || metrics.paused.with_label_values(&["dependent", "dependency"]).get() == 1;
-    assert!(wait_until(Duration::from_secs(20), paused).await, "intake pauses while the dependency is down");
+    assert!(
+        wait_until(Duration::from_secs(20), paused).await,
+        "intake pauses while the dependency is down"
+    );
     tokio::time::sleep(Duration::from_secs(1)).await;
-    assert_eq!(finished(&metrics, "dependent"), 0, "nothing finishes, nothing is dead-lettered");
-    assert!(metrics.breaker_state.with_label_values(&["model"]).get() >= 1, "breaker not closed");
-    assert!(health.not_ready_reasons().is_empty(), "a short outage is not a readiness failure");
+    assert_eq!(
+        finished(&metrics, "dependent"),
+        0,
+        "nothing finishes, nothing is dead-lettered"
+    );
+    assert!(
+        metrics.breaker_state.with_label_values(&["model"]).get() >= 1,
+        "breaker not closed"
+    );
+    assert!(
+        health.not_ready_reasons().is_empty(),
+        "a short outage is not a readiness failure"
+    );
 
     down.store(false, Ordering::SeqCst);
-    assert!(wait_until(Duration::from_secs(20), || finished(&metrics, "dependent") == 40).await, "all records pass after recovery");
+    assert!(
+        wait_until(Duration::from_secs(20), || finished(&metrics, "dependent") == 40).await,
+        "all records pass after recovery"
+    );
     assert_eq!(metrics.outcomes("dependent"), vec![("passed".into(), 40)]);
     assert_eq!(metrics.breaker_state.with_label_values(&["model"]).get(), 0);
     assert!(wait_until(Duration::from_secs(5), || !paused()).await, "intake resumes");

@@ -21,12 +21,21 @@ fn unreachable_config() -> GalleyConfig {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unreachable_broker_is_not_ready_then_a_clear_error() {
     let cfg = unreachable_config();
-    let rt = StageRuntime::new(cfg.clone(), Passthrough::new(cfg.stages.passthrough.clone()), Metrics::new());
+    let rt = StageRuntime::new(
+        cfg.clone(),
+        Passthrough::new(cfg.stages.passthrough.clone()),
+        Metrics::new(),
+    );
     let health = rt.health();
     let started = Instant::now();
     let task = tokio::spawn(rt.run(CancellationToken::new()));
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(health.not_ready_reasons().iter().any(|r| r.contains("broker not connected")));
+    assert!(
+        health
+            .not_ready_reasons()
+            .iter()
+            .any(|r| r.contains("broker not connected"))
+    );
     let err = task.await.unwrap().unwrap_err();
     assert!(matches!(err, RuntimeError::Setup(_)), "{err}");
     let text = err.to_string();
@@ -44,7 +53,10 @@ fn binary_reports_bad_config_keys_and_exits_1() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("runtime.max_in_flight") && err.contains("topics.dlq"), "{err}");
+    assert!(
+        err.contains("runtime.max_in_flight") && err.contains("topics.dlq"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -55,7 +67,17 @@ fn demo_runs_on_the_embedded_broker_and_balances_the_books() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("Books: 54 in = 54 terminal outcomes = 54 records out: balanced"), "{stdout}");
-    assert!(stdout.contains("bad_framing 1, empty_message 1, oversized 1, unknown_schema_id 1"), "{stdout}");
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("Books: 54 in = 54 terminal outcomes = 54 records out: balanced"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("bad_framing 1, empty_message 1, oversized 1, unknown_schema_id 1"),
+        "{stdout}"
+    );
 }

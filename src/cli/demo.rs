@@ -73,7 +73,8 @@ pub(crate) async fn run(mut cfg: GalleyConfig, args: DemoArgs) -> anyhow::Result
     cfg.runtime.max_message_bytes = DEMO_MAX_MESSAGE_BYTES;
     let pt = cfg.stages.passthrough.clone();
     for (topic, partitions) in [(&pt.input, 4), (&pt.output, 4), (&cfg.topics.dlq, 1)] {
-        mock.create_topic(topic, partitions, 1).with_context(|| format!("creating {topic}"))?;
+        mock.create_topic(topic, partitions, 1)
+            .with_context(|| format!("creating {topic}"))?;
     }
     println!("Galley demo: embedded broker at {}", cfg.kafka.bootstrap_servers);
 
@@ -82,13 +83,22 @@ pub(crate) async fn run(mut cfg: GalleyConfig, args: DemoArgs) -> anyhow::Result
     let p = producer(&cfg.kafka, "demo-publisher", Duration::from_secs(10))?;
     for c in &catalog {
         let bytes = encode(registry, names::CATALOG_CHANGE, c)?;
-        p.send(FutureRecord::to(&pt.input).key(&c.sku).payload(&bytes), Timeout::Never).await.map_err(|(e, _)| e)?;
+        p.send(FutureRecord::to(&pt.input).key(&c.sku).payload(&bytes), Timeout::Never)
+            .await
+            .map_err(|(e, _)| e)?;
     }
     for (key, bytes) in &poison {
-        p.send(FutureRecord::to(&pt.input).key(*key).payload(bytes), Timeout::Never).await.map_err(|(e, _)| e)?;
+        p.send(FutureRecord::to(&pt.input).key(*key).payload(bytes), Timeout::Never)
+            .await
+            .map_err(|(e, _)| e)?;
     }
     let published = catalog.len() + poison.len();
-    println!("Published {published} records to {}: {} products and {} poison records.", pt.input, catalog.len(), poison.len());
+    println!(
+        "Published {published} records to {}: {} products and {} poison records.",
+        pt.input,
+        catalog.len(),
+        poison.len()
+    );
 
     let metrics = Metrics::new();
     let stop = CancellationToken::new();
@@ -100,7 +110,12 @@ pub(crate) async fn run(mut cfg: GalleyConfig, args: DemoArgs) -> anyhow::Result
     let stage = tokio::spawn(runtime.run(stage_stop.clone()));
 
     let started = Instant::now();
-    let finished = |m: &Metrics| m.outcomes("passthrough").iter().map(|(_, n)| *n as usize).sum::<usize>();
+    let finished = |m: &Metrics| {
+        m.outcomes("passthrough")
+            .iter()
+            .map(|(_, n)| *n as usize)
+            .sum::<usize>()
+    };
     while finished(&metrics) < published && started.elapsed() < Duration::from_secs(60) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -110,16 +125,32 @@ pub(crate) async fn run(mut cfg: GalleyConfig, args: DemoArgs) -> anyhow::Result
     let on_dlq = read_to_end(&cfg.kafka, &cfg.topics.dlq, Duration::from_secs(10)).await?;
     let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
     for m in &on_dlq {
-        let code = m.headers().and_then(|h| h.iter().find(|h| h.key == headers::EXCEPTION_CLASS).and_then(|h| h.value.map(|v| String::from_utf8_lossy(v).into_owned())));
+        let code = m.headers().and_then(|h| {
+            h.iter()
+                .find(|h| h.key == headers::EXCEPTION_CLASS)
+                .and_then(|h| h.value.map(|v| String::from_utf8_lossy(v).into_owned()))
+        });
         *reasons.entry(code.unwrap_or_else(|| "?".into())).or_default() += 1;
     }
 
-    println!("\nStage passthrough ({} → {}) finished in {:.1?}:", pt.input, pt.output, took);
+    println!(
+        "\nStage passthrough ({} → {}) finished in {:.1?}:",
+        pt.input, pt.output, took
+    );
     for (outcome, n) in &outcomes {
         println!("  {outcome:<10} {n:>5}");
     }
     println!("Records on {}: {}", pt.output, on_output.len());
-    println!("Records on {}: {} ({})", cfg.topics.dlq, on_dlq.len(), reasons.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", "));
+    println!(
+        "Records on {}: {} ({})",
+        cfg.topics.dlq,
+        on_dlq.len(),
+        reasons
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     let counted: usize = outcomes.iter().map(|(_, n)| *n as usize).sum();
     let balanced = counted == published && on_output.len() + on_dlq.len() == published;
     println!(

@@ -110,18 +110,35 @@ pub(crate) async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo(args) => demo::run(load()?, args).await,
-        Command::Dlq { command: DlqCommand::Replay(a) } => {
+        Command::Dlq {
+            command: DlqCommand::Replay(a),
+        } => {
             let cfg = load()?;
             let from = a.from.clone().unwrap_or_else(|| cfg.topics.dlq.clone());
-            let filter = ReplayFilter { stage: a.stage, kind: a.kind, code: a.code, topic: a.topic };
-            let report = replay(&cfg, &from, &filter, a.dry_run).await.with_context(|| format!("replaying {from}"))?;
+            let filter = ReplayFilter {
+                stage: a.stage,
+                kind: a.kind,
+                code: a.code,
+                topic: a.topic,
+            };
+            let report = replay(&cfg, &from, &filter, a.dry_run)
+                .await
+                .with_context(|| format!("replaying {from}"))?;
             if a.json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
                 let verb = if a.dry_run { "would replay" } else { "replayed" };
-                println!("scanned {} records in {from}; {} matched; {verb} {}", report.scanned, report.matched, if a.dry_run { report.matched } else { report.replayed });
+                println!(
+                    "scanned {} records in {from}; {} matched; {verb} {}",
+                    report.scanned,
+                    report.matched,
+                    if a.dry_run { report.matched } else { report.replayed }
+                );
                 if report.unroutable > 0 {
-                    println!("{} matching records have no origin-topic header and were skipped", report.unroutable);
+                    println!(
+                        "{} matching records have no origin-topic header and were skipped",
+                        report.unroutable
+                    );
                 }
                 for (origin, n) in &report.by_origin {
                     println!("  {n:>8}  {origin}");
@@ -129,11 +146,15 @@ pub(crate) async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Bench { command: BenchCommand::Passthrough(args) } => {
+        Command::Bench {
+            command: BenchCommand::Passthrough(args),
+        } => {
             bench::passthrough(load()?, args).await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Schema { command: SchemaCommand::Check } => {
+        Command::Schema {
+            command: SchemaCommand::Check,
+        } => {
             let report = galley::schema::check_compatibility(galley::schema::Registry::builtin());
             for pair in &report.checked {
                 println!("ok  {pair}");
@@ -141,8 +162,17 @@ pub(crate) async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             for p in &report.problems {
                 println!("BAD {p}");
             }
-            println!("{} schemas, {} version pairs checked, {} problems", galley::schema::Registry::builtin().names().len(), report.checked.len(), report.problems.len());
-            Ok(if report.is_ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            println!(
+                "{} schemas, {} version pairs checked, {} problems",
+                galley::schema::Registry::builtin().names().len(),
+                report.checked.len(),
+                report.problems.len()
+            );
+            Ok(if report.is_ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
     }
 }
@@ -152,7 +182,11 @@ async fn run_stage(cfg: GalleyConfig, kind: StageKind) -> anyhow::Result<()> {
     let shutdown_token = CancellationToken::new();
     shutdown::on_signals(shutdown_token.clone());
     let runtime = match kind {
-        StageKind::Passthrough => StageRuntime::new(cfg.clone(), Passthrough::new(cfg.stages.passthrough.clone()), metrics.clone()),
+        StageKind::Passthrough => StageRuntime::new(
+            cfg.clone(),
+            Passthrough::new(cfg.stages.passthrough.clone()),
+            metrics.clone(),
+        ),
     };
     let http_stop = CancellationToken::new();
     let addr = http::spawn(&cfg.http.listen, metrics, vec![runtime.health()], http_stop.clone())

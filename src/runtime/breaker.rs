@@ -108,8 +108,8 @@ impl BreakerCore {
                 self.consecutive += 1;
                 self.push(false);
                 let failures = self.window.iter().filter(|ok| !**ok).count();
-                let ratio_tripped = self.window.len() >= self.window_len
-                    && failures as f64 / self.window.len() as f64 >= self.ratio;
+                let ratio_tripped =
+                    self.window.len() >= self.window_len && failures as f64 / self.window.len() as f64 >= self.ratio;
                 if self.consecutive >= self.consecutive_limit || ratio_tripped {
                     self.open(now);
                 }
@@ -153,7 +153,11 @@ impl CircuitBreaker {
     /// A closed breaker for `name`, reporting into `gauge` (`galley_breaker_state{dependency}`).
     pub fn new(name: &'static str, cfg: &BreakerConfig, gauge: IntGauge) -> Self {
         gauge.set(BreakerState::Closed as i64);
-        CircuitBreaker { name, core: Arc::new(Mutex::new(BreakerCore::new(cfg))), gauge }
+        CircuitBreaker {
+            name,
+            core: Arc::new(Mutex::new(BreakerCore::new(cfg))),
+            gauge,
+        }
     }
 
     /// Dependency name.
@@ -198,7 +202,11 @@ impl CircuitBreaker {
     }
 
     fn down(&self, retry_after: Duration, message: &str) -> StageError {
-        StageError::DependencyDown { dependency: self.name, message: message.to_owned(), retry_after }
+        StageError::DependencyDown {
+            dependency: self.name,
+            message: message.to_owned(),
+            retry_after,
+        }
     }
 }
 
@@ -207,7 +215,13 @@ mod tests {
     use super::*;
 
     fn cfg() -> BreakerConfig {
-        BreakerConfig { consecutive_failures: 3, failure_ratio: 0.5, window: 10, open_ms: 1000, stuck_after_ms: 60_000 }
+        BreakerConfig {
+            consecutive_failures: 3,
+            failure_ratio: 0.5,
+            window: 10,
+            open_ms: 1000,
+            stuck_after_ms: 60_000,
+        }
     }
 
     #[test]
@@ -221,10 +235,19 @@ mod tests {
         assert_eq!(b.state(), BreakerState::Closed);
         b.on_failure(t0);
         assert_eq!(b.state(), BreakerState::Open);
-        assert_eq!(b.try_acquire(t0 + Duration::from_millis(400)), Err(Duration::from_millis(600)));
-        assert!(b.try_acquire(t0 + Duration::from_millis(1000)).is_ok(), "probe after cool-down");
+        assert_eq!(
+            b.try_acquire(t0 + Duration::from_millis(400)),
+            Err(Duration::from_millis(600))
+        );
+        assert!(
+            b.try_acquire(t0 + Duration::from_millis(1000)).is_ok(),
+            "probe after cool-down"
+        );
         assert_eq!(b.state(), BreakerState::HalfOpen);
-        assert!(b.try_acquire(t0 + Duration::from_millis(1001)).is_err(), "one probe at a time");
+        assert!(
+            b.try_acquire(t0 + Duration::from_millis(1001)).is_err(),
+            "one probe at a time"
+        );
         b.on_success();
         assert_eq!(b.state(), BreakerState::Closed);
         assert_eq!(b.unhealthy_since(), None);
@@ -242,7 +265,10 @@ mod tests {
         b.on_failure(t1);
         assert_eq!(b.state(), BreakerState::Open);
         assert_eq!(b.unhealthy_since(), Some(t0));
-        assert!(b.try_acquire(t1 + Duration::from_millis(500)).is_err(), "cool-down restarts");
+        assert!(
+            b.try_acquire(t1 + Duration::from_millis(500)).is_err(),
+            "cool-down restarts"
+        );
     }
 
     #[test]
@@ -252,9 +278,17 @@ mod tests {
         for i in 0..10 {
             if i % 2 == 0 { b.on_failure(t0) } else { b.on_success() }
         }
-        assert_eq!(b.state(), BreakerState::Closed, "the ratio is judged on a failure with a full window");
+        assert_eq!(
+            b.state(),
+            BreakerState::Closed,
+            "the ratio is judged on a failure with a full window"
+        );
         b.on_failure(t0);
-        assert_eq!(b.state(), BreakerState::Open, "5 of the last 10 failed, never 3 in a row");
+        assert_eq!(
+            b.state(),
+            BreakerState::Open,
+            "5 of the last 10 failed, never 3 in a row"
+        );
     }
 
     #[tokio::test]
@@ -267,7 +301,13 @@ mod tests {
         }
         assert_eq!(gauge.get(), 2);
         let r: Result<(), _> = b.call(async { Ok(()) }).await;
-        assert!(matches!(r, Err(StageError::DependencyDown { dependency: "model", .. })));
+        assert!(matches!(
+            r,
+            Err(StageError::DependencyDown {
+                dependency: "model",
+                ..
+            })
+        ));
         let r: Result<(), _> = b.call(async { Err(StageError::permanent("bad_request", "x")) }).await;
         assert!(r.is_err());
     }

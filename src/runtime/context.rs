@@ -8,11 +8,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use rdkafka::TopicPartitionList;
 use rdkafka::client::ClientContext;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
 use rdkafka::error::KafkaResult;
 use rdkafka::statistics::Statistics;
-use rdkafka::TopicPartitionList;
 use tracing::{error, info, warn};
 
 use super::health::StageHealth;
@@ -88,9 +88,17 @@ impl ConsumerContext for GalleyContext {
                     }
                 }
                 let abandoned = self.partitions.revoke(&tps);
-                self.metrics.abandoned.with_label_values(&[self.stage]).inc_by(abandoned as u64);
+                self.metrics
+                    .abandoned
+                    .with_label_values(&[self.stage])
+                    .inc_by(abandoned as u64);
                 self.assignment_changed.store(true, Ordering::Release);
-                info!(message = "Partitions revoked.", stage = self.stage, partitions = tps.len(), abandoned);
+                info!(
+                    message = "Partitions revoked.",
+                    stage = self.stage,
+                    partitions = tps.len(),
+                    abandoned
+                );
             }
             Rebalance::Assign(_) => {}
             Rebalance::Error(error) => error!(message = "Rebalance error.", %error, stage = self.stage),
@@ -104,7 +112,11 @@ impl ConsumerContext for GalleyContext {
             self.metrics.rebalances.with_label_values(&[self.stage, "assign"]).inc();
             self.health.set_joined(true);
             self.assignment_changed.store(true, Ordering::Release);
-            info!(message = "Partitions assigned.", stage = self.stage, partitions = tps.len());
+            info!(
+                message = "Partitions assigned.",
+                stage = self.stage,
+                partitions = tps.len()
+            );
         }
     }
 

@@ -83,7 +83,14 @@ impl DeadLetter {
 /// Names of headers the DLQ adds; replay strips them so a replayed record looks like the original.
 pub fn is_dlq_header(name: &str) -> bool {
     name.starts_with("__connect.errors.")
-        || [headers::STAGE, headers::ATTEMPTS, headers::ERROR_KIND, headers::MODEL, headers::PROMPT].contains(&name)
+        || [
+            headers::STAGE,
+            headers::ATTEMPTS,
+            headers::ERROR_KIND,
+            headers::MODEL,
+            headers::PROMPT,
+        ]
+        .contains(&name)
 }
 
 /// Trips when the share of dead-lettered records over a sliding window is too high.
@@ -99,13 +106,22 @@ pub struct StormGuard {
 impl StormGuard {
     /// A guard over `window` that trips above `max_ratio` once `min_records` finished.
     pub fn new(window: Duration, max_ratio: f64, min_records: u64) -> Self {
-        StormGuard { window, max_ratio, min_records, buckets: VecDeque::new() }
+        StormGuard {
+            window,
+            max_ratio,
+            min_records,
+            buckets: VecDeque::new(),
+        }
     }
 
     /// Counts one finished record; true when the window is now in a storm.
     pub fn record(&mut self, now: Instant, dead_lettered: bool) -> bool {
         let bucket = self.window / 10;
-        while self.buckets.front().is_some_and(|(t, _, _)| now.saturating_duration_since(*t) > self.window) {
+        while self
+            .buckets
+            .front()
+            .is_some_and(|(t, _, _)| now.saturating_duration_since(*t) > self.window)
+        {
             self.buckets.pop_front();
         }
         match self.buckets.back_mut() {
@@ -142,11 +158,18 @@ mod tests {
             attempts: 1,
         };
         let h = dl.headers();
-        let get = |k: &str| h.iter().find(|(n, _)| *n == k).map(|(_, v)| String::from_utf8(v.clone()).unwrap());
+        let get = |k: &str| {
+            h.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| String::from_utf8(v.clone()).unwrap())
+        };
         assert_eq!(get("__connect.errors.topic").as_deref(), Some("catalog.changes"));
         assert_eq!(get("__connect.errors.partition").as_deref(), Some("2"));
         assert_eq!(get("__connect.errors.offset").as_deref(), Some("41"));
-        assert_eq!(get("__connect.errors.exception.class.name").as_deref(), Some("avro_decode"));
+        assert_eq!(
+            get("__connect.errors.exception.class.name").as_deref(),
+            Some("avro_decode")
+        );
         assert!(get("__connect.errors.exception.message").unwrap().len() <= MAX_MESSAGE);
         assert!(h.iter().all(|(n, _)| is_dlq_header(n)));
         assert!(!is_dlq_header("traceparent"));

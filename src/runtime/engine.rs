@@ -26,7 +26,11 @@ use crate::metrics::Metrics;
 fn record_of(m: &BorrowedMessage<'_>) -> Record {
     let headers = m
         .headers()
-        .map(|hs| hs.iter().map(|h| (h.key.to_owned(), h.value.unwrap_or_default().to_vec())).collect())
+        .map(|hs| {
+            hs.iter()
+                .map(|h| (h.key.to_owned(), h.value.unwrap_or_default().to_vec()))
+                .collect()
+        })
         .unwrap_or_default();
     Record {
         topic: m.topic().to_owned(),
@@ -41,10 +45,17 @@ fn record_of(m: &BorrowedMessage<'_>) -> Record {
 /// Why intake is paused; several may hold at once.
 #[derive(Default)]
 struct PauseReasons {
+    /// Full for longer than [`LONG_FULL`]: pause so the loop can keep polling for rebalances.
     capacity: bool,
     dependency: bool,
     storm_until: Option<Instant>,
 }
+
+/// How long the runtime may sit at `max_in_flight` without polling the consumer. Short stalls
+/// are handled by not taking records from librdkafka's local queue (cheap); a longer one pauses
+/// the partitions (which discards the prefetch) so the loop polls again and rebalances and
+/// `max.poll.interval.ms` are served.
+const LONG_FULL: Duration = Duration::from_secs(1);
 
 impl PauseReasons {
     fn any(&self) -> bool {
@@ -66,6 +77,8 @@ pub(crate) struct Engine<S: Stage> {
     pub(crate) storm: StormGuard,
     reasons: PauseReasons,
     paused: bool,
+    /// Since when `in_flight` has been at `max_in_flight`.
+    full_since: Option<Instant>,
 }
 
 impl<S: Stage> Engine<S> {
@@ -91,6 +104,7 @@ impl<S: Stage> Engine<S> {
             storm,
             reasons: PauseReasons::default(),
             paused: false,
+            full_since: None,
         }
     }
 
@@ -108,7 +122,7 @@ impl<S: Stage> Engine<S> {
                 Some(event) = self.events.recv() => self.on_event(event),
                 _ = shutdown.cancelled() => break,
                 _ = tick.tick() => self.on_tick(),
-                msg = self.consumer.recv() => match msg.map(|m| record_of(&m)) {
+                msg = self.consumer.recv(), if self.polling() => match msg.map(|m| record_of(&m)) {
                     Ok(record) => self.on_message(record),
                     Err(error) => warn!(message = "Consumer error.", %error, stage = self.stage()),
                 },
@@ -118,15 +132,29 @@ impl<S: Stage> Engine<S> {
         self.drain().await;
     }
 
+    /// Take records while below the bound; while paused, poll anyway so rebalance callbacks run
+    /// (paused partitions deliver nothing new).
+    fn polling(&self) -> bool {
+        self.in_flight < self.jobs.cfg.runtime.max_in_flight || self.paused
+    }
+
     fn on_message(&mut self, record: Record) {
         let tp = (record.topic.clone(), record.partition);
         let epoch = self.partitions.begin(&tp, record.offset);
         self.in_flight += 1;
-        let job = Job { record, tp, epoch, received: Instant::now() };
+        let job = Job {
+            record,
+            tp,
+            epoch,
+            received: Instant::now(),
+        };
         if let Some(job) = self.queues.offer(JobKey::of(&job), job) {
             self.launch(job);
         }
-        self.metrics.in_flight.with_label_values(&[self.stage()]).set(self.in_flight as i64);
+        self.metrics
+            .in_flight
+            .with_label_values(&[self.stage()])
+            .set(self.in_flight as i64);
     }
 
     /// Starts `job`; a job whose partition was revoked while it queued is dropped (it is
@@ -148,26 +176,43 @@ impl<S: Stage> Engine<S> {
         match event {
             Event::DependencyDown => {
                 if !self.reasons.dependency {
-                    warn!(message = "Dependency down; pausing intake until it recovers.", stage = self.stage());
+                    warn!(
+                        message = "Dependency down; pausing intake until it recovers.",
+                        stage = self.stage()
+                    );
                 }
                 self.reasons.dependency = true;
             }
-            Event::Done { key, dead_lettered, stage_ok } => {
+            Event::Done {
+                key,
+                dead_lettered,
+                stage_ok,
+            } => {
                 self.in_flight -= 1;
                 if stage_ok && self.reasons.dependency {
                     info!(message = "Dependency recovered; resuming intake.", stage = self.stage());
                     self.reasons.dependency = false;
                 }
-                if (stage_ok || dead_lettered) && self.storm.record(Instant::now(), dead_lettered) && self.reasons.storm_until.is_none() {
+                if (stage_ok || dead_lettered)
+                    && self.storm.record(Instant::now(), dead_lettered)
+                    && self.reasons.storm_until.is_none()
+                {
                     let pause = ms(self.jobs.cfg.runtime.dlq_storm.pause_ms);
-                    error!(message = "DLQ storm: too many records dead-lettered; pausing intake.", stage = self.stage(), ?pause);
+                    error!(
+                        message = "DLQ storm: too many records dead-lettered; pausing intake.",
+                        stage = self.stage(),
+                        ?pause
+                    );
                     self.reasons.storm_until = Some(Instant::now() + pause);
                     self.jobs.health.set_storm(true);
                 }
                 if let Some(next) = self.queues.finish(&key) {
                     self.launch(next);
                 }
-                self.metrics.in_flight.with_label_values(&[self.stage()]).set(self.in_flight as i64);
+                self.metrics
+                    .in_flight
+                    .with_label_values(&[self.stage()])
+                    .set(self.in_flight as i64);
             }
         }
     }
@@ -194,29 +239,47 @@ impl<S: Stage> Engine<S> {
     }
 
     /// Pauses every assigned partition while any reason holds; resumes when none does.
-    /// Capacity uses hysteresis (pause at the bound, resume at three quarters) so a full
-    /// runtime does not flap on every completion.
+    /// A capacity pause, once taken, holds until three quarters of the bound is free, so a
+    /// saturated runtime does not flap.
     fn apply_pause(&mut self) {
         let max = self.jobs.cfg.runtime.max_in_flight;
+        let now = Instant::now();
         if self.in_flight >= max {
-            self.reasons.capacity = true;
-        } else if self.in_flight <= max * 3 / 4 {
-            self.reasons.capacity = false;
+            let since = *self.full_since.get_or_insert(now);
+            if now.duration_since(since) >= LONG_FULL {
+                self.reasons.capacity = true;
+            }
+        } else {
+            self.full_since = None;
+            if self.in_flight <= max * 3 / 4 {
+                self.reasons.capacity = false;
+            }
         }
         let want = self.reasons.any();
         let changed = self.assignment_changed.swap(false, Ordering::AcqRel);
         if want == self.paused && !(want && changed) {
             return;
         }
-        let Ok(assignment) = self.consumer.assignment() else { return };
-        let result = if want { self.consumer.pause(&assignment) } else { self.consumer.resume(&assignment) };
+        let Ok(assignment) = self.consumer.assignment() else {
+            return;
+        };
+        let result = if want {
+            self.consumer.pause(&assignment)
+        } else {
+            self.consumer.resume(&assignment)
+        };
         if let Err(error) = result {
             warn!(message = "Pause/resume failed.", %error, stage = self.stage());
             return;
         }
         self.paused = want;
         let stage = self.stage();
-        let set = |reason: &str, on: bool| self.metrics.paused.with_label_values(&[stage, reason]).set(i64::from(on));
+        let set = |reason: &str, on: bool| {
+            self.metrics
+                .paused
+                .with_label_values(&[stage, reason])
+                .set(i64::from(on))
+        };
         set("capacity", self.reasons.capacity);
         set("dependency", self.reasons.dependency);
         set("dlq_storm", self.reasons.storm_until.is_some());
@@ -241,7 +304,11 @@ impl<S: Stage> Engine<S> {
             }
         }
         if self.in_flight > 0 {
-            warn!(message = "Drain deadline reached; abandoning unfinished records (they will be redelivered).", stage, in_flight = self.in_flight);
+            warn!(
+                message = "Drain deadline reached; abandoning unfinished records (they will be redelivered).",
+                stage,
+                in_flight = self.in_flight
+            );
             self.jobs.abandon.cancel();
         }
         self.tracker.close();

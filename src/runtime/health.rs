@@ -23,7 +23,12 @@ pub struct StageHealth {
 impl StageHealth {
     /// Health for `stage` with the configured limits.
     pub fn new(stage: &'static str, max_lag: i64, breaker_stuck_after: Duration) -> Arc<Self> {
-        Arc::new(StageHealth { stage, max_lag, breaker_stuck_after, ..Default::default() })
+        Arc::new(StageHealth {
+            stage,
+            max_lag,
+            breaker_stuck_after,
+            ..Default::default()
+        })
     }
 
     /// The broker answered metadata.
@@ -66,7 +71,11 @@ impl StageHealth {
         let now = Instant::now();
         for b in self.breakers.lock().unwrap_or_else(|p| p.into_inner()).iter() {
             if b.unhealthy_for(now).is_some_and(|d| d > self.breaker_stuck_after) {
-                r.push(format!("breaker {} open for over {:?}", b.name(), self.breaker_stuck_after));
+                r.push(format!(
+                    "breaker {} open for over {:?}",
+                    b.name(),
+                    self.breaker_stuck_after
+                ));
             }
         }
         r

@@ -46,23 +46,36 @@ pub fn router(metrics: Metrics, stages: Vec<Arc<StageHealth>>) -> Router {
         .route("/metrics", get(metrics_handler))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
-        .with_state(AdminState { metrics, stages: Arc::new(stages) })
+        .with_state(AdminState {
+            metrics,
+            stages: Arc::new(stages),
+        })
 }
 
 async fn metrics_handler(State(s): State<AdminState>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], s.metrics.render())
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        s.metrics.render(),
+    )
 }
 
 async fn readyz(State(s): State<AdminState>) -> impl IntoResponse {
     let reasons: Vec<String> = s
         .stages
         .iter()
-        .flat_map(|h| h.not_ready_reasons().into_iter().map(move |r| format!("{}: {r}", h.stage)))
+        .flat_map(|h| {
+            h.not_ready_reasons()
+                .into_iter()
+                .map(move |r| format!("{}: {r}", h.stage))
+        })
         .collect();
     if reasons.is_empty() {
         (StatusCode::OK, "ready\n".to_owned())
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, format!("not ready\n{}\n", reasons.join("\n")))
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready\n{}\n", reasons.join("\n")),
+        )
     }
 }
 
@@ -74,7 +87,9 @@ mod tests {
     async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-        s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes()).await.unwrap();
+        s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
+            .await
+            .unwrap();
         let mut buf = String::new();
         s.read_to_string(&mut buf).await.unwrap();
         let code = buf[9..12].parse().unwrap();
@@ -87,7 +102,9 @@ mod tests {
         metrics.records.with_label_values(&["passthrough", "passed"]).inc();
         let health = StageHealth::new("passthrough", 100, Duration::from_secs(60));
         let stop = CancellationToken::new();
-        let addr = spawn("127.0.0.1:0", metrics, vec![health.clone()], stop.clone()).await.unwrap();
+        let addr = spawn("127.0.0.1:0", metrics, vec![health.clone()], stop.clone())
+            .await
+            .unwrap();
 
         let (code, body) = get(addr, "/readyz").await;
         assert_eq!(code, 503);
@@ -101,7 +118,10 @@ mod tests {
         assert_eq!(get(addr, "/healthz").await.0, 200);
         let (code, body) = get(addr, "/metrics").await;
         assert_eq!(code, 200);
-        assert!(body.contains("galley_records_total{outcome=\"passed\",stage=\"passthrough\"} 1"), "{body}");
+        assert!(
+            body.contains("galley_records_total{outcome=\"passed\",stage=\"passthrough\"} 1"),
+            "{body}"
+        );
         stop.cancel();
     }
 }

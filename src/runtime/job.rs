@@ -33,7 +33,11 @@ pub(crate) struct Job {
 /// What a task tells the loop.
 pub(crate) enum Event {
     /// The record is done (finished or abandoned); its key may run the next record.
-    Done { key: JobKey, dead_lettered: bool, stage_ok: bool },
+    Done {
+        key: JobKey,
+        dead_lettered: bool,
+        stage_ok: bool,
+    },
     /// The stage reported a dependency down; pause intake.
     DependencyDown,
 }
@@ -68,7 +72,11 @@ pub(crate) struct JobContext<S> {
 }
 
 enum Verdict {
-    Outputs { label: &'static str, outputs: Vec<Output>, dead_lettered: bool },
+    Outputs {
+        label: &'static str,
+        outputs: Vec<Output>,
+        dead_lettered: bool,
+    },
     Abandoned,
 }
 
@@ -76,7 +84,11 @@ impl<S: Stage> JobContext<S> {
     /// Runs one job to the end and reports `Done`.
     pub(crate) async fn run(self: Arc<Self>, job: Job) {
         let key = JobKey::of(&job);
-        let parent = job.record.header(TRACEPARENT_HEADER).and_then(|v| std::str::from_utf8(v).ok()).and_then(TraceParent::parse);
+        let parent = job
+            .record
+            .header(TRACEPARENT_HEADER)
+            .and_then(|v| std::str::from_utf8(v).ok())
+            .and_then(TraceParent::parse);
         let trace = parent.map_or_else(TraceParent::new_root, |p| p.child());
         let span = info_span!(
             "record",
@@ -88,20 +100,29 @@ impl<S: Stage> JobContext<S> {
             trace_id = %trace.trace_hex(),
         );
         let (dead_lettered, stage_ok) = self.clone().run_inner(&job, trace).instrument(span).await;
-        let _ = self.events.send(Event::Done { key, dead_lettered, stage_ok });
+        let _ = self.events.send(Event::Done {
+            key,
+            dead_lettered,
+            stage_ok,
+        });
     }
 
     async fn run_inner(self: Arc<Self>, job: &Job, trace: TraceParent) -> (bool, bool) {
         let stage = self.stage.name();
         let verdict = self.decide(job).await;
         let (label, outputs, dead_lettered) = match verdict {
-            Verdict::Outputs { label, outputs, dead_lettered } => (label, outputs, dead_lettered),
+            Verdict::Outputs {
+                label,
+                outputs,
+                dead_lettered,
+            } => (label, outputs, dead_lettered),
             Verdict::Abandoned => return self.abandon(job),
         };
         for mut out in outputs {
             if !dead_lettered {
                 out.headers.retain(|(k, _)| k != TRACEPARENT_HEADER);
-                out.headers.push((TRACEPARENT_HEADER.to_owned(), trace.header_value().into_bytes()));
+                out.headers
+                    .push((TRACEPARENT_HEADER.to_owned(), trace.header_value().into_bytes()));
             }
             if !self.produce(&out).await {
                 return self.abandon(job);
@@ -111,7 +132,10 @@ impl<S: Stage> JobContext<S> {
             debug!(message = "Record finished after its partition was revoked; it will be redelivered.");
         }
         self.metrics.records.with_label_values(&[stage, label]).inc();
-        self.metrics.process_seconds.with_label_values(&[stage]).observe(job.received.elapsed().as_secs_f64());
+        self.metrics
+            .process_seconds
+            .with_label_values(&[stage])
+            .observe(job.received.elapsed().as_secs_f64());
         (dead_lettered, !dead_lettered)
     }
 
@@ -126,9 +150,14 @@ impl<S: Stage> JobContext<S> {
         let rec = &job.record;
         let limit = self.cfg.runtime.max_message_bytes;
         match rec.payload.as_deref() {
-            None | Some([]) => return self.dead_letter(job, StageError::permanent("empty_message", "record has no value"), 1),
+            None | Some([]) => {
+                return self.dead_letter(job, StageError::permanent("empty_message", "record has no value"), 1);
+            }
             Some(p) if p.len() > limit => {
-                let e = StageError::permanent("oversized", format!("value of {} bytes exceeds runtime.max_message_bytes {limit}", p.len()));
+                let e = StageError::permanent(
+                    "oversized",
+                    format!("value of {} bytes exceeds runtime.max_message_bytes {limit}", p.len()),
+                );
                 return self.dead_letter(job, e, 1);
             }
             Some(_) => {}
@@ -146,10 +175,19 @@ impl<S: Stage> JobContext<S> {
                 _ = self.abandon.cancelled() => return Verdict::Abandoned,
             };
             match result {
-                Ok(o) => return Verdict::Outputs { label: o.label, outputs: o.outputs, dead_lettered: false },
+                Ok(o) => {
+                    return Verdict::Outputs {
+                        label: o.label,
+                        outputs: o.outputs,
+                        dead_lettered: false,
+                    };
+                }
                 Err(e) if e.kind() == ErrorKind::DependencyDown => {
                     let _ = self.events.send(Event::DependencyDown);
-                    let wait = e.retry_after().unwrap_or(Duration::from_secs(1)).max(Duration::from_millis(10));
+                    let wait = e
+                        .retry_after()
+                        .unwrap_or(Duration::from_secs(1))
+                        .max(Duration::from_millis(10));
                     debug!(message = "Dependency down; record waits.", error = %e, ?wait);
                     tokio::select! {
                         _ = tokio::time::sleep(wait) => continue,
@@ -184,7 +222,11 @@ impl<S: Stage> JobContext<S> {
             payload: rec.payload.clone().unwrap_or_default(),
             headers,
         };
-        Verdict::Outputs { label: "dlq", outputs: vec![out], dead_lettered: true }
+        Verdict::Outputs {
+            label: "dlq",
+            outputs: vec![out],
+            dead_lettered: true,
+        }
     }
 
     /// Produces one output and waits for the broker's acknowledgement, retrying transient
@@ -192,7 +234,10 @@ impl<S: Stage> JobContext<S> {
     async fn produce(&self, out: &Output) -> bool {
         let mut headers = OwnedHeaders::new_with_capacity(out.headers.len());
         for (k, v) in &out.headers {
-            headers = headers.insert(Header { key: k, value: Some(v.as_slice()) });
+            headers = headers.insert(Header {
+                key: k,
+                value: Some(v.as_slice()),
+            });
         }
         let retry = &self.cfg.runtime.retry;
         // Unbounded: an unacknowledged output must never let the input's offset be committed.
@@ -202,7 +247,9 @@ impl<S: Stage> JobContext<S> {
             .with_jitter()
             .without_max_times();
         let send = || async {
-            let mut record = FutureRecord::to(&out.topic).payload(&out.payload).headers(headers.clone());
+            let mut record = FutureRecord::to(&out.topic)
+                .payload(&out.payload)
+                .headers(headers.clone());
             if let Some(k) = &out.key {
                 record = record.key(k);
             }
@@ -211,7 +258,10 @@ impl<S: Stage> JobContext<S> {
         };
         let sending = send.retry(policy).notify(|error, retry_in| {
             warn!(message = "Produce failed; retrying.", %error, topic = %out.topic, ?retry_in);
-            self.metrics.retries.with_label_values(&[self.stage.name(), "produce"]).inc();
+            self.metrics
+                .retries
+                .with_label_values(&[self.stage.name(), "produce"])
+                .inc();
         });
         tokio::select! {
             r = sending => r.is_ok(),

@@ -76,13 +76,23 @@ pub async fn wait_for_brokers(kafka: &KafkaConfig, topics: &[String]) -> Result<
         let topics = topics.to_vec();
         async move {
             tokio::task::spawn_blocking(move || {
-                let md = probe.fetch_metadata(None, Duration::from_secs(5)).map_err(|e| e.to_string())?;
+                let md = probe
+                    .fetch_metadata(None, Duration::from_secs(5))
+                    .map_err(|e| e.to_string())?;
                 let missing: Vec<_> = topics
                     .iter()
-                    .filter(|t| !md.topics().iter().any(|mt| mt.name() == t.as_str() && mt.error().is_none()))
+                    .filter(|t| {
+                        !md.topics()
+                            .iter()
+                            .any(|mt| mt.name() == t.as_str() && mt.error().is_none())
+                    })
                     .cloned()
                     .collect();
-                if missing.is_empty() { Ok(()) } else { Err(format!("topics not found: {}", missing.join(", "))) }
+                if missing.is_empty() {
+                    Ok(())
+                } else {
+                    Err(format!("topics not found: {}", missing.join(", ")))
+                }
             })
             .await
             .map_err(|e| e.to_string())?
@@ -95,7 +105,9 @@ pub async fn wait_for_brokers(kafka: &KafkaConfig, topics: &[String]) -> Result<
     });
     // The policy bounds the sleeps; the timeout also bounds attempts that hang on a dead address.
     let result = match limit {
-        Some(limit) => tokio::time::timeout(limit, attempts).await.unwrap_or_else(|_| Err(String::new())),
+        Some(limit) => tokio::time::timeout(limit, attempts)
+            .await
+            .unwrap_or_else(|_| Err(String::new())),
         None => attempts.await,
     };
     match result {
@@ -106,14 +118,22 @@ pub async fn wait_for_brokers(kafka: &KafkaConfig, topics: &[String]) -> Result<
         Err(e) => Err(KafkaSetupError::Unreachable {
             servers: kafka.bootstrap_servers.clone(),
             waited: started.elapsed(),
-            last: if e.is_empty() { last.into_inner().unwrap_or_else(|p| p.into_inner()) } else { e },
+            last: if e.is_empty() {
+                last.into_inner().unwrap_or_else(|p| p.into_inner())
+            } else {
+                e
+            },
         }),
     }
 }
 
 /// Reads every record in `topic` up to the high watermarks seen at the call, without a group.
 /// For summaries and checks (demo, bench, tests), not for processing.
-pub async fn read_to_end(kafka: &KafkaConfig, topic: &str, timeout: Duration) -> Result<Vec<rdkafka::message::OwnedMessage>, KafkaError> {
+pub async fn read_to_end(
+    kafka: &KafkaConfig,
+    topic: &str,
+    timeout: Duration,
+) -> Result<Vec<rdkafka::message::OwnedMessage>, KafkaError> {
     // librdkafka wants a group id even for manual assignment; nothing is committed under it.
     let consumer: BaseConsumer = client_config(kafka, "reader")
         .set("group.id", format!("{}-reader", kafka.group_prefix))

@@ -71,9 +71,18 @@ pub struct StageRuntime<S: Stage> {
 impl<S: Stage> StageRuntime<S> {
     /// Binds `stage` to `cfg`, reporting into `metrics`.
     pub fn new(cfg: GalleyConfig, stage: S, metrics: Metrics) -> Self {
-        let health = StageHealth::new(stage.name(), cfg.readiness.max_lag, ms(cfg.runtime.breaker.stuck_after_ms));
+        let health = StageHealth::new(
+            stage.name(),
+            cfg.readiness.max_lag,
+            ms(cfg.runtime.breaker.stuck_after_ms),
+        );
         health.watch_breakers(stage.breakers());
-        StageRuntime { cfg, stage: Arc::new(stage), metrics, health }
+        StageRuntime {
+            cfg,
+            stage: Arc::new(stage),
+            metrics,
+            health,
+        }
     }
 
     /// Readiness facts, for the admin server.
@@ -130,7 +139,9 @@ impl<S: Stage> StageRuntime<S> {
             health: self.health.clone(),
         });
         tracing::info!(message = "Stage running.", stage = name, topics = ?topics, max_in_flight = self.cfg.runtime.max_in_flight);
-        Engine::new(jobs, consumer, partitions, rx, assignment_changed).run(shutdown).await;
+        Engine::new(jobs, consumer, partitions, rx, assignment_changed)
+            .run(shutdown)
+            .await;
         Ok(())
     }
 }

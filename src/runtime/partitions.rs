@@ -48,7 +48,13 @@ impl Partitions {
         for tp in tps {
             g.next_epoch += 1;
             let epoch = g.next_epoch;
-            g.parts.insert(tp, PartState { epoch, ..Default::default() });
+            g.parts.insert(
+                tp,
+                PartState {
+                    epoch,
+                    ..Default::default()
+                },
+            );
         }
     }
 
@@ -59,7 +65,13 @@ impl Partitions {
         if !g.parts.contains_key(tp) {
             g.next_epoch += 1;
             let epoch = g.next_epoch;
-            g.parts.insert(tp.clone(), PartState { epoch, ..Default::default() });
+            g.parts.insert(
+                tp.clone(),
+                PartState {
+                    epoch,
+                    ..Default::default()
+                },
+            );
         }
         let p = g.parts.get_mut(tp).expect("inserted above");
         p.offsets.begin(offset);
@@ -131,11 +143,17 @@ impl Partitions {
     /// (they will be consumed again by the next owner).
     pub(crate) fn revoke(&self, tps: &[Tp]) -> usize {
         let mut g = self.lock();
-        tps.iter().filter_map(|tp| g.parts.remove(tp)).map(|p| p.offsets.pending()).sum()
+        tps.iter()
+            .filter_map(|tp| g.parts.remove(tp))
+            .map(|p| p.offsets.pending())
+            .sum()
     }
 }
 
 /// Topic-partitions of a list.
 pub(crate) fn tps_of(tpl: &TopicPartitionList) -> Vec<Tp> {
-    tpl.elements().iter().map(|e| (e.topic().to_owned(), e.partition())).collect()
+    tpl.elements()
+        .iter()
+        .map(|e| (e.topic().to_owned(), e.partition()))
+        .collect()
 }

@@ -65,7 +65,9 @@ pub enum ReplayError {
 }
 
 fn header<'a>(hs: &'a [(String, Vec<u8>)], name: &str) -> Option<&'a str> {
-    hs.iter().find(|(k, _)| k == name).and_then(|(_, v)| std::str::from_utf8(v).ok())
+    hs.iter()
+        .find(|(k, _)| k == name)
+        .and_then(|(_, v)| std::str::from_utf8(v).ok())
 }
 
 /// Whether a DLQ record's headers pass `filter`; pure, so the CLI's meaning is tested directly.
@@ -79,20 +81,33 @@ pub fn matches(hs: &[(String, Vec<u8>)], filter: &ReplayFilter) -> bool {
 
 /// Headers for the replayed record: the originals, without the DLQ's additions.
 pub fn replay_headers(hs: &[(String, Vec<u8>)]) -> Vec<(String, Vec<u8>)> {
-    let mut out: Vec<_> = hs.iter().filter(|(k, _)| !is_dlq_header(k) && k != headers::REPLAYED).cloned().collect();
+    let mut out: Vec<_> = hs
+        .iter()
+        .filter(|(k, _)| !is_dlq_header(k) && k != headers::REPLAYED)
+        .cloned()
+        .collect();
     out.push((headers::REPLAYED.to_owned(), b"1".to_vec()));
     out
 }
 
 /// Scans `dlq_topic` and re-publishes matching records (or only counts them when `dry_run`).
-pub async fn replay(cfg: &GalleyConfig, dlq_topic: &str, filter: &ReplayFilter, dry_run: bool) -> Result<ReplayReport, ReplayError> {
+pub async fn replay(
+    cfg: &GalleyConfig,
+    dlq_topic: &str,
+    filter: &ReplayFilter,
+    dry_run: bool,
+) -> Result<ReplayReport, ReplayError> {
     let consumer: BaseConsumer = client_config(&cfg.kafka, "dlq-replay")
         .set("group.id", format!("{}-dlq-replay", cfg.kafka.group_prefix))
         .set("enable.auto.commit", "false")
         .create()?;
     let timeout = Duration::from_secs(10);
     let md = consumer.fetch_metadata(Some(dlq_topic), timeout)?;
-    let topic = md.topics().iter().find(|t| t.name() == dlq_topic && t.error().is_none()).ok_or_else(|| ReplayError::NoTopic(dlq_topic.to_owned()))?;
+    let topic = md
+        .topics()
+        .iter()
+        .find(|t| t.name() == dlq_topic && t.error().is_none())
+        .ok_or_else(|| ReplayError::NoTopic(dlq_topic.to_owned()))?;
     let mut remaining: BTreeMap<i32, i64> = BTreeMap::new();
     let mut tpl = TopicPartitionList::new();
     for p in topic.partitions() {
@@ -109,20 +124,30 @@ pub async fn replay(cfg: &GalleyConfig, dlq_topic: &str, filter: &ReplayFilter, 
     while !remaining.is_empty() {
         let Some(msg) = consumer.poll(Duration::from_millis(200)) else {
             if last_progress.elapsed() > Duration::from_secs(30) {
-                tracing::warn!(message = "No progress reading the DLQ for 30 s; stopping.", partitions_left = remaining.len());
+                tracing::warn!(
+                    message = "No progress reading the DLQ for 30 s; stopping.",
+                    partitions_left = remaining.len()
+                );
                 break;
             }
             continue;
         };
         let msg = msg?;
         last_progress = Instant::now();
-        if remaining.get(&msg.partition()).is_some_and(|end| msg.offset() + 1 >= *end) {
+        if remaining
+            .get(&msg.partition())
+            .is_some_and(|end| msg.offset() + 1 >= *end)
+        {
             remaining.remove(&msg.partition());
         }
         report.scanned += 1;
         let hs: Vec<(String, Vec<u8>)> = msg
             .headers()
-            .map(|h| h.iter().map(|h| (h.key.to_owned(), h.value.unwrap_or_default().to_vec())).collect())
+            .map(|h| {
+                h.iter()
+                    .map(|h| (h.key.to_owned(), h.value.unwrap_or_default().to_vec()))
+                    .collect()
+            })
             .unwrap_or_default();
         if !matches(&hs, filter) {
             continue;
@@ -143,16 +168,24 @@ pub async fn replay(cfg: &GalleyConfig, dlq_topic: &str, filter: &ReplayFilter, 
         }
         let mut out = OwnedHeaders::new();
         for (k, v) in replay_headers(&hs) {
-            out = out.insert(Header { key: &k, value: Some(&v) });
+            out = out.insert(Header {
+                key: &k,
+                value: Some(&v),
+            });
         }
-        let mut rec = FutureRecord::to(&origin).payload(msg.payload().unwrap_or_default()).headers(out);
+        let mut rec = FutureRecord::to(&origin)
+            .payload(msg.payload().unwrap_or_default())
+            .headers(out);
         if let Some(k) = msg.key() {
             rec = rec.key(k);
         }
         producer
             .send(rec, Timeout::After(ms(cfg.runtime.produce_timeout_ms)))
             .await
-            .map_err(|(e, _)| ReplayError::Produce { topic: origin.clone(), error: e.to_string() })?;
+            .map_err(|(e, _)| ReplayError::Produce {
+                topic: origin.clone(),
+                error: e.to_string(),
+            })?;
         report.replayed += 1;
     }
     Ok(report)
@@ -163,21 +196,53 @@ mod tests {
     use super::*;
 
     fn hs(pairs: &[(&str, &str)]) -> Vec<(String, Vec<u8>)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.as_bytes().to_vec())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
+            .collect()
     }
 
     #[test]
     fn filter_matches_on_every_given_field() {
-        let h = hs(&[(headers::STAGE, "quality"), (headers::ERROR_KIND, "permanent"), (headers::EXCEPTION_CLASS, "avro_decode"), (headers::TOPIC, "catalog.changes")]);
+        let h = hs(&[
+            (headers::STAGE, "quality"),
+            (headers::ERROR_KIND, "permanent"),
+            (headers::EXCEPTION_CLASS, "avro_decode"),
+            (headers::TOPIC, "catalog.changes"),
+        ]);
         assert!(matches(&h, &ReplayFilter::default()));
-        assert!(matches(&h, &ReplayFilter { stage: Some("quality".into()), code: Some("avro_decode".into()), ..Default::default() }));
-        assert!(!matches(&h, &ReplayFilter { stage: Some("generate".into()), ..Default::default() }));
-        assert!(!matches(&h, &ReplayFilter { kind: Some("retryable".into()), ..Default::default() }));
+        assert!(matches(
+            &h,
+            &ReplayFilter {
+                stage: Some("quality".into()),
+                code: Some("avro_decode".into()),
+                ..Default::default()
+            }
+        ));
+        assert!(!matches(
+            &h,
+            &ReplayFilter {
+                stage: Some("generate".into()),
+                ..Default::default()
+            }
+        ));
+        assert!(!matches(
+            &h,
+            &ReplayFilter {
+                kind: Some("retryable".into()),
+                ..Default::default()
+            }
+        ));
     }
 
     #[test]
     fn replayed_headers_drop_dlq_context_and_keep_the_rest() {
-        let h = hs(&[("traceparent", "00-abc"), (headers::STAGE, "quality"), (headers::TOPIC, "t"), (headers::REPLAYED, "1")]);
+        let h = hs(&[
+            ("traceparent", "00-abc"),
+            (headers::STAGE, "quality"),
+            (headers::TOPIC, "t"),
+            (headers::REPLAYED, "1"),
+        ]);
         let out = replay_headers(&h);
         let names: Vec<_> = out.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(names, vec!["traceparent", headers::REPLAYED]);

@@ -51,15 +51,28 @@ mod tests {
     use std::time::Instant;
 
     fn cfg(max_attempts: usize) -> RetryConfig {
-        RetryConfig { max_attempts, initial_delay_ms: 1, max_delay_ms: 5, jitter: false }
+        RetryConfig {
+            max_attempts,
+            initial_delay_ms: 1,
+            max_delay_ms: 5,
+            jitter: false,
+        }
     }
 
     #[tokio::test]
     async fn retries_retryable_until_success() {
         let calls = AtomicU32::new(0);
-        let (r, attempts) = with_retries(&cfg(5), || async {
-            if calls.fetch_add(1, Ordering::SeqCst) < 2 { Err(StageError::retryable("t", "x")) } else { Ok(7) }
-        }, |_, _| {})
+        let (r, attempts) = with_retries(
+            &cfg(5),
+            || async {
+                if calls.fetch_add(1, Ordering::SeqCst) < 2 {
+                    Err(StageError::retryable("t", "x"))
+                } else {
+                    Ok(7)
+                }
+            },
+            |_, _| {},
+        )
         .await;
         assert_eq!(r.unwrap(), 7);
         assert_eq!(attempts, 3);
@@ -67,10 +80,20 @@ mod tests {
 
     #[tokio::test]
     async fn permanent_is_not_retried_and_exhaustion_stops() {
-        let (r, attempts) = with_retries(&cfg(5), || async { Err::<(), _>(StageError::permanent("p", "x")) }, |_, _| {}).await;
+        let (r, attempts) = with_retries(
+            &cfg(5),
+            || async { Err::<(), _>(StageError::permanent("p", "x")) },
+            |_, _| {},
+        )
+        .await;
         assert!(r.is_err());
         assert_eq!(attempts, 1);
-        let (r, attempts) = with_retries(&cfg(3), || async { Err::<(), _>(StageError::retryable("t", "x")) }, |_, _| {}).await;
+        let (r, attempts) = with_retries(
+            &cfg(3),
+            || async { Err::<(), _>(StageError::retryable("t", "x")) },
+            |_, _| {},
+        )
+        .await;
         assert_eq!(r.unwrap_err().code(), "t");
         assert_eq!(attempts, 3);
     }
@@ -80,13 +103,21 @@ mod tests {
         let calls = AtomicU32::new(0);
         let started = Instant::now();
         let mut waits = Vec::new();
-        let (r, _) = with_retries(&cfg(3), || async {
-            if calls.fetch_add(1, Ordering::SeqCst) == 0 {
-                Err(StageError::Retryable { code: "http_429", message: "slow down".into(), retry_after: Some(Duration::from_millis(150)) })
-            } else {
-                Ok(())
-            }
-        }, |_, d| waits.push(d))
+        let (r, _) = with_retries(
+            &cfg(3),
+            || async {
+                if calls.fetch_add(1, Ordering::SeqCst) == 0 {
+                    Err(StageError::Retryable {
+                        code: "http_429",
+                        message: "slow down".into(),
+                        retry_after: Some(Duration::from_millis(150)),
+                    })
+                } else {
+                    Ok(())
+                }
+            },
+            |_, d| waits.push(d),
+        )
         .await;
         assert!(r.is_ok());
         assert_eq!(waits, vec![Duration::from_millis(150)]);

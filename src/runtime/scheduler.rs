@@ -13,7 +13,10 @@ pub struct KeyQueues<K, T> {
 
 impl<K: std::hash::Hash + Eq + Clone, T> Default for KeyQueues<K, T> {
     fn default() -> Self {
-        KeyQueues { waiting: HashMap::new(), queued: 0 }
+        KeyQueues {
+            waiting: HashMap::new(),
+            queued: 0,
+        }
     }
 }
 

@@ -30,7 +30,10 @@ impl Record {
 
     /// Key as UTF-8 for logs (lossy).
     pub fn key_str(&self) -> String {
-        self.key.as_deref().map(|k| String::from_utf8_lossy(k).into_owned()).unwrap_or_default()
+        self.key
+            .as_deref()
+            .map(|k| String::from_utf8_lossy(k).into_owned())
+            .unwrap_or_default()
     }
 }
 

@@ -58,7 +58,9 @@ fn avro<E: std::fmt::Display>(e: E) -> CodecError {
 
 /// Encodes `value` with the newest schema called `name`, framed with its id.
 pub fn encode<T: Serialize>(registry: &Registry, name: &str, value: &T) -> Result<Vec<u8>, CodecError> {
-    let entry = registry.latest(name).ok_or_else(|| CodecError::UnknownName(name.to_owned()))?;
+    let entry = registry
+        .latest(name)
+        .ok_or_else(|| CodecError::UnknownName(name.to_owned()))?;
     let datum = to_value(value).map_err(avro)?;
     let datum = datum.resolve(&entry.schema).map_err(avro)?;
     let body = to_avro_datum(&entry.schema, datum).map_err(avro)?;
@@ -77,7 +79,9 @@ pub fn check_decodes(registry: &Registry, name: &str, bytes: &[u8]) -> Result<()
 
 fn decode_value(registry: &Registry, name: &str, bytes: &[u8]) -> Result<Value, CodecError> {
     let f = unframe(bytes)?;
-    let writer = registry.by_id(f.schema_id).ok_or(CodecError::UnknownSchemaId(f.schema_id))?;
+    let writer = registry
+        .by_id(f.schema_id)
+        .ok_or(CodecError::UnknownSchemaId(f.schema_id))?;
     if writer.name != name {
         return Err(CodecError::WrongSchema {
             id: f.schema_id,
@@ -85,11 +89,16 @@ fn decode_value(registry: &Registry, name: &str, bytes: &[u8]) -> Result<Value, 
             expected: name.to_owned(),
         });
     }
-    let reader = registry.latest(name).ok_or_else(|| CodecError::UnknownName(name.to_owned()))?;
+    let reader = registry
+        .latest(name)
+        .ok_or_else(|| CodecError::UnknownName(name.to_owned()))?;
     let mut body = f.body;
     let value = from_avro_datum(&writer.schema, &mut body, Some(&reader.schema)).map_err(avro)?;
     if !body.is_empty() {
-        return Err(CodecError::Avro(format!("{} trailing bytes after the datum", body.len())));
+        return Err(CodecError::Avro(format!(
+            "{} trailing bytes after the datum",
+            body.len()
+        )));
     }
     Ok(value)
 }

@@ -9,12 +9,30 @@ use thiserror::Error;
 
 /// Every schema file, embedded at compile time; `ids.json` says which id each one has.
 const FILES: &[(&str, &str)] = &[
-    ("CatalogChange.v1.avsc", include_str!("../../schemas/CatalogChange.v1.avsc")),
-    ("InteractionEvent.v1.avsc", include_str!("../../schemas/InteractionEvent.v1.avsc")),
-    ("ValidatedProduct.v1.avsc", include_str!("../../schemas/ValidatedProduct.v1.avsc")),
-    ("ContentDraft.v1.avsc", include_str!("../../schemas/ContentDraft.v1.avsc")),
-    ("ReviewOutcome.v1.avsc", include_str!("../../schemas/ReviewOutcome.v1.avsc")),
-    ("ReviewDecision.v1.avsc", include_str!("../../schemas/ReviewDecision.v1.avsc")),
+    (
+        "CatalogChange.v1.avsc",
+        include_str!("../../schemas/CatalogChange.v1.avsc"),
+    ),
+    (
+        "InteractionEvent.v1.avsc",
+        include_str!("../../schemas/InteractionEvent.v1.avsc"),
+    ),
+    (
+        "ValidatedProduct.v1.avsc",
+        include_str!("../../schemas/ValidatedProduct.v1.avsc"),
+    ),
+    (
+        "ContentDraft.v1.avsc",
+        include_str!("../../schemas/ContentDraft.v1.avsc"),
+    ),
+    (
+        "ReviewOutcome.v1.avsc",
+        include_str!("../../schemas/ReviewOutcome.v1.avsc"),
+    ),
+    (
+        "ReviewDecision.v1.avsc",
+        include_str!("../../schemas/ReviewDecision.v1.avsc"),
+    ),
 ];
 /// Largest single allocation the Avro decoder may make; far above any legitimate record.
 const MAX_DECODE_ALLOCATION: usize = 16 * 1024 * 1024;
@@ -88,14 +106,14 @@ impl Registry {
 
     /// Builds a registry from an `ids.json` text and `(file name, schema text)` pairs.
     pub fn from_sources(ids_json: &str, files: &[(&str, &str)]) -> Result<Self, RegistryError> {
-        let ids: IdsFile =
-            serde_json::from_str(ids_json).map_err(|e| RegistryError::Ids(e.to_string()))?;
+        let ids: IdsFile = serde_json::from_str(ids_json).map_err(|e| RegistryError::Ids(e.to_string()))?;
         let mut by_id = HashMap::new();
         let mut latest: HashMap<String, u32> = HashMap::new();
         for entry in ids.schemas {
-            let (_, text) = files.iter().find(|(f, _)| *f == entry.file).ok_or_else(|| {
-                RegistryError::Ids(format!("id {} names missing file {}", entry.id, entry.file))
-            })?;
+            let (_, text) = files
+                .iter()
+                .find(|(f, _)| *f == entry.file)
+                .ok_or_else(|| RegistryError::Ids(format!("id {} names missing file {}", entry.id, entry.file)))?;
             let schema = Schema::parse_str(text).map_err(|e| RegistryError::Parse {
                 file: entry.file.clone(),
                 message: e.to_string(),
@@ -110,16 +128,22 @@ impl Registry {
                     entry.file, entry.name
                 )));
             }
-            let newer = latest.get(&entry.name).is_none_or(|id| by_id.get(id).is_some_and(
-                |e: &SchemaEntry| e.version < entry.version,
-            ));
+            let newer = latest
+                .get(&entry.name)
+                .is_none_or(|id| by_id.get(id).is_some_and(|e: &SchemaEntry| e.version < entry.version));
             if newer {
                 latest.insert(entry.name.clone(), entry.id);
             }
             let id = entry.id;
             let previous = by_id.insert(
                 id,
-                SchemaEntry { id, name: entry.name, version: entry.version, file: entry.file, schema },
+                SchemaEntry {
+                    id,
+                    name: entry.name,
+                    version: entry.version,
+                    file: entry.file,
+                    schema,
+                },
             );
             if previous.is_some() {
                 return Err(RegistryError::Ids(format!("id {id} is used twice")));

@@ -65,7 +65,10 @@ mod tests {
         assert_eq!(&framed[..5], &[0, 1, 2, 3, 4]);
         assert_eq!(
             unframe(&framed),
-            Ok(Frame { schema_id: 0x0102_0304, body: b"avro" })
+            Ok(Frame {
+                schema_id: 0x0102_0304,
+                body: b"avro"
+            })
         );
     }
 

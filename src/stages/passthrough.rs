@@ -17,7 +17,10 @@ pub struct Passthrough {
 impl Passthrough {
     /// A pass-through stage for `cfg`.
     pub fn new(cfg: PassthroughConfig) -> Self {
-        Passthrough { cfg, registry: Registry::builtin() }
+        Passthrough {
+            cfg,
+            registry: Registry::builtin(),
+        }
     }
 }
 
@@ -53,16 +56,32 @@ mod tests {
     use crate::schema::{CatalogChange, encode, names};
 
     fn stage() -> Passthrough {
-        Passthrough::new(PassthroughConfig { input: "in".into(), output: "out".into(), schema: names::CATALOG_CHANGE.into() })
+        Passthrough::new(PassthroughConfig {
+            input: "in".into(),
+            output: "out".into(),
+            schema: names::CATALOG_CHANGE.into(),
+        })
     }
 
     fn record(payload: Vec<u8>) -> Record {
-        Record { topic: "in".into(), partition: 0, offset: 7, key: Some(b"sku-1".to_vec()), payload: Some(payload), headers: vec![("h".into(), b"v".to_vec())] }
+        Record {
+            topic: "in".into(),
+            partition: 0,
+            offset: 7,
+            key: Some(b"sku-1".to_vec()),
+            payload: Some(payload),
+            headers: vec![("h".into(), b"v".to_vec())],
+        }
     }
 
     #[tokio::test]
     async fn forwards_valid_records_unchanged() {
-        let bytes = encode(Registry::builtin(), names::CATALOG_CHANGE, &CatalogChange::sample("sku-1", 1)).unwrap();
+        let bytes = encode(
+            Registry::builtin(),
+            names::CATALOG_CHANGE,
+            &CatalogChange::sample("sku-1", 1),
+        )
+        .unwrap();
         let out = stage().process(&record(bytes.clone())).await.unwrap();
         assert_eq!(out.label, "passed");
         assert_eq!(out.outputs.len(), 1);

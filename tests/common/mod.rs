@@ -28,7 +28,10 @@ pub fn kafka_host() -> String {
 
 /// A name no other test (or earlier run) uses.
 pub fn unique(name: &str) -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
     format!("it-{name}-{}-{:x}", std::process::id(), nanos % 0xffff_ffff)
 }
 
@@ -66,11 +69,16 @@ pub fn child_env(group: &str, input: &str, output: &str, dlq: &str) -> Vec<(Stri
 pub async fn create_topics(topics: &[&str], partitions: i32) {
     let cfg = config("admin");
     let admin: AdminClient<DefaultClientContext> = client_config(&cfg.kafka, "it-admin").create().unwrap();
-    let new: Vec<_> = topics.iter().map(|t| NewTopic::new(t, partitions, TopicReplication::Fixed(1))).collect();
+    let new: Vec<_> = topics
+        .iter()
+        .map(|t| NewTopic::new(t, partitions, TopicReplication::Fixed(1)))
+        .collect();
     for r in admin.create_topics(&new, &AdminOptions::new()).await.unwrap() {
         r.unwrap_or_else(|(t, e)| panic!("creating {t}: {e}"));
     }
-    galley::runtime::wait_for_brokers(&cfg.kafka, &topics.iter().map(|t| t.to_string()).collect::<Vec<_>>()).await.unwrap();
+    galley::runtime::wait_for_brokers(&cfg.kafka, &topics.iter().map(|t| t.to_string()).collect::<Vec<_>>())
+        .await
+        .unwrap();
 }
 
 /// A producer to the test broker.
@@ -97,14 +105,23 @@ pub fn catalog(n: usize, keys: usize) -> Vec<(String, Vec<u8>)> {
     (0..n)
         .map(|i| {
             let sku = format!("sku-{}", i % keys);
-            (sku.clone(), encode(Registry::builtin(), names::CATALOG_CHANGE, &CatalogChange::sample(&sku, i as i64)).unwrap())
+            (
+                sku.clone(),
+                encode(
+                    Registry::builtin(),
+                    names::CATALOG_CHANGE,
+                    &CatalogChange::sample(&sku, i as i64),
+                )
+                .unwrap(),
+            )
         })
         .collect()
 }
 
 /// Decodes the version (= sequence number) of a catalog record.
 pub fn version_of(m: &OwnedMessage) -> i64 {
-    let c: CatalogChange = galley::schema::decode(Registry::builtin(), names::CATALOG_CHANGE, m.payload().unwrap()).unwrap();
+    let c: CatalogChange =
+        galley::schema::decode(Registry::builtin(), names::CATALOG_CHANGE, m.payload().unwrap()).unwrap();
     c.version
 }
 
@@ -145,7 +162,10 @@ pub async fn read_at_least(topic: &str, expected: usize, timeout: Duration) -> V
 /// Committed offsets of `group` on `topic`, by partition.
 pub fn committed(group: &str, topic: &str, partitions: i32) -> HashMap<i32, i64> {
     let cfg = config("committed");
-    let c: BaseConsumer = client_config(&cfg.kafka, "it-committed").set("group.id", group).create().unwrap();
+    let c: BaseConsumer = client_config(&cfg.kafka, "it-committed")
+        .set("group.id", group)
+        .create()
+        .unwrap();
     let mut tpl = TopicPartitionList::new();
     for p in 0..partitions {
         tpl.add_partition(topic, p);
@@ -153,7 +173,15 @@ pub fn committed(group: &str, topic: &str, partitions: i32) -> HashMap<i32, i64>
     let got = c.committed_offsets(tpl, Duration::from_secs(10)).unwrap();
     got.elements()
         .iter()
-        .map(|e| (e.partition(), match e.offset() { Offset::Offset(o) => o, _ => 0 }))
+        .map(|e| {
+            (
+                e.partition(),
+                match e.offset() {
+                    Offset::Offset(o) => o,
+                    _ => 0,
+                },
+            )
+        })
         .collect()
 }
 
