@@ -7,9 +7,11 @@ mod common;
 
 use std::collections::HashMap;
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::*;
+use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 const RECORDS: usize = 3000;
@@ -48,12 +50,12 @@ fn spawn_stage(t: &Topics, log: &str) -> Child {
         .expect("galley binary starts")
 }
 
-/// Produces RECORDS catalog records at RATE_PER_S in the background.
-fn produce_paced(topic: &str) -> tokio::task::JoinHandle<()> {
+/// Produces `n` catalog records at RATE_PER_S in the background.
+fn produce_paced(topic: &str, n: usize) -> tokio::task::JoinHandle<()> {
     let topic = topic.to_string();
     tokio::spawn(async move {
         let p = producer();
-        let records = catalog(RECORDS, 300);
+        let records = catalog(n, 300);
         let per_tick = (RATE_PER_S / 20) as usize;
         let mut tick = tokio::time::interval(Duration::from_millis(50));
         for chunk in records.chunks(per_tick) {
@@ -76,8 +78,8 @@ fn signal(child: &Child, sig: i32) {
 }
 
 /// Reads the output until every input version is there; returns (distinct, duplicates).
-async fn books(t: &Topics) -> (usize, usize) {
-    let out = read_at_least(&t.output, RECORDS, Duration::from_secs(90)).await;
+async fn books(t: &Topics, n: usize) -> (usize, usize) {
+    let out = read_at_least(&t.output, n, Duration::from_secs(90)).await;
     let mut seen: HashMap<i64, usize> = HashMap::new();
     for m in &out {
         *seen.entry(version_of(m)).or_default() += 1;
@@ -104,7 +106,7 @@ async fn exit_code_within(child: &mut Child, limit: Duration) -> i32 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_minus_nine_mid_stream_then_restart_loses_nothing() {
     let t = topics("kill").await;
-    let feeder = produce_paced(&t.input);
+    let feeder = produce_paced(&t.input, RECORDS);
     let mut first = spawn_stage(&t, "warn");
     assert!(
         wait_until(Duration::from_secs(60), || processed(&t) >= 500).await,
@@ -120,7 +122,7 @@ async fn kill_minus_nine_mid_stream_then_restart_loses_nothing() {
         wait_until(Duration::from_secs(90), || processed(&t) == RECORDS as i64).await,
         "restart finishes the stream"
     );
-    let (distinct, duplicates) = books(&t).await;
+    let (distinct, duplicates) = books(&t, RECORDS).await;
     eprintln!("kill -9 at {at_kill} committed: {distinct} distinct, {duplicates} duplicates (bound {DUPLICATE_BOUND})");
     assert_eq!(distinct, RECORDS);
     assert!(
@@ -134,7 +136,7 @@ async fn kill_minus_nine_mid_stream_then_restart_loses_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_drains_commits_and_exits_zero() {
     let t = topics("term").await;
-    let feeder = produce_paced(&t.input);
+    let feeder = produce_paced(&t.input, RECORDS);
     let mut first = spawn_stage(&t, "warn");
     assert!(
         wait_until(Duration::from_secs(60), || processed(&t) >= 500).await,
@@ -152,7 +154,7 @@ async fn sigterm_drains_commits_and_exits_zero() {
     let mut second = spawn_stage(&t, "warn");
     feeder.await.unwrap();
     assert!(wait_until(Duration::from_secs(90), || processed(&t) == RECORDS as i64).await);
-    let (distinct, duplicates) = books(&t).await;
+    let (distinct, duplicates) = books(&t, RECORDS).await;
     eprintln!(
         "SIGTERM at {at_stop} committed, drained in {drained_in:?}: {distinct} distinct, {duplicates} duplicates"
     );
@@ -164,43 +166,61 @@ async fn sigterm_drains_commits_and_exits_zero() {
     assert_eq!(exit_code_within(&mut second, Duration::from_secs(20)).await, 0);
 }
 
+/// Collects a child's stderr as it is written, so a test can wait for a log line.
+fn collect_stderr(child: &mut Child) -> Arc<Mutex<String>> {
+    let buf = Arc::new(Mutex::new(String::new()));
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr is piped")).lines();
+    let sink = buf.clone();
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            let mut b = sink.lock().unwrap();
+            b.push_str(&line);
+            b.push('\n');
+        }
+    });
+    buf
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn second_instance_joining_rebalances_without_loss() {
+    // Long enough that the second member joins while records are still flowing.
+    let records = 2 * RECORDS;
     let t = topics("rebal").await;
-    let feeder = produce_paced(&t.input);
+    let feeder = produce_paced(&t.input, records);
     let mut first = spawn_stage(&t, "info");
+    let first_log = collect_stderr(&mut first);
     assert!(
         wait_until(Duration::from_secs(60), || processed(&t) >= 300).await,
         "first instance made progress"
     );
     let mut second = spawn_stage(&t, "info");
+    let second_log = collect_stderr(&mut second);
+    let joined = wait_until(Duration::from_secs(30), || {
+        second_log.lock().unwrap().contains("Partitions assigned")
+    })
+    .await;
+    assert!(
+        joined,
+        "the second instance got partitions:\n{}",
+        second_log.lock().unwrap()
+    );
+    let mid_stream = processed(&t) < records as i64;
     feeder.await.unwrap();
     assert!(
-        wait_until(Duration::from_secs(90), || processed(&t) == RECORDS as i64).await,
+        wait_until(Duration::from_secs(90), || processed(&t) == records as i64).await,
         "the group finishes the stream"
     );
-    let (distinct, duplicates) = books(&t).await;
-    eprintln!("rebalance: {distinct} distinct, {duplicates} duplicates");
+    let (distinct, duplicates) = books(&t, records).await;
+    eprintln!("rebalance (mid-stream: {mid_stream}): {distinct} distinct, {duplicates} duplicates");
     assert!(duplicates <= DUPLICATE_BOUND);
+    assert!(
+        first_log.lock().unwrap().contains("Partitions revoked"),
+        "the first instance gave partitions up"
+    );
     for c in [&first, &second] {
         signal(c, libc::SIGTERM);
     }
-    let mut logs = Vec::new();
     for c in [&mut first, &mut second] {
         assert_eq!(exit_code_within(c, Duration::from_secs(20)).await, 0);
-        let mut err = String::new();
-        use tokio::io::AsyncReadExt;
-        c.stderr.take().unwrap().read_to_string(&mut err).await.unwrap();
-        logs.push(err);
     }
-    assert!(
-        logs[1].contains("Partitions assigned"),
-        "the second instance got partitions:\n{}",
-        logs[1]
-    );
-    assert!(
-        logs[0].contains("Partitions revoked"),
-        "the first instance gave some up:\n{}",
-        logs[0]
-    );
 }
