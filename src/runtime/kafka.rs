@@ -127,45 +127,90 @@ pub async fn wait_for_brokers(kafka: &KafkaConfig, topics: &[String]) -> Result<
     }
 }
 
-/// Reads every record in `topic` up to the high watermarks seen at the call, without a group.
-/// For summaries and checks (demo, bench, tests), not for processing.
+/// Reads every record in `topic` up to the end of each partition (partition EOF), without a
+/// group. For summaries and checks (demo, bench, tests), not for processing. EOF is used rather
+/// than a watermark query because some Kafka-protocol brokers answer that query wrongly for
+/// batched produces (docs/BROKERS.md).
 pub async fn read_to_end(
     kafka: &KafkaConfig,
     topic: &str,
     timeout: Duration,
 ) -> Result<Vec<rdkafka::message::OwnedMessage>, KafkaError> {
-    // librdkafka wants a group id even for manual assignment; nothing is committed under it.
-    let consumer: BaseConsumer = client_config(kafka, "reader")
-        .set("group.id", format!("{}-reader", kafka.group_prefix))
-        .set("enable.auto.commit", "false")
-        .create()?;
-    let topic = topic.to_owned();
+    let consumer = eof_reader(kafka, "reader", topic)?;
     tokio::task::spawn_blocking(move || {
-        use rdkafka::{Message, Offset, TopicPartitionList};
-        let md = consumer.fetch_metadata(Some(&topic), Duration::from_secs(10))?;
-        let mut ends = std::collections::HashMap::new();
-        let mut tpl = TopicPartitionList::new();
-        for p in md.topics().iter().flat_map(|t| t.partitions()) {
-            let (low, high) = consumer.fetch_watermarks(&topic, p.id(), Duration::from_secs(10))?;
-            if high > low {
-                ends.insert(p.id(), high);
-                tpl.add_partition_offset(&topic, p.id(), Offset::Beginning)?;
-            }
-        }
-        consumer.assign(&tpl)?;
-        let deadline = std::time::Instant::now() + timeout;
         let mut out = Vec::new();
-        while !ends.is_empty() && std::time::Instant::now() < deadline {
-            if let Some(m) = consumer.poll(Duration::from_millis(100)) {
-                let m = m?;
-                if ends.get(&m.partition()).is_some_and(|end| m.offset() + 1 >= *end) {
-                    ends.remove(&m.partition());
-                }
-                out.push(m.detach());
-            }
-        }
+        consumer.read_until_eof(timeout, |m| {
+            out.push(m.detach());
+            true
+        })?;
         Ok(out)
     })
     .await
     .map_err(|_| KafkaError::Canceled)?
+}
+
+/// A consumer assigned to every partition of one topic from the beginning, that knows when it
+/// has reached the end of each.
+pub struct EofReader {
+    consumer: BaseConsumer,
+    pending: std::collections::HashSet<i32>,
+}
+
+/// Builds an [`EofReader`] on `topic`. librdkafka wants a group id even for manual assignment;
+/// nothing is committed under it.
+pub fn eof_reader(kafka: &KafkaConfig, role: &str, topic: &str) -> Result<EofReader, KafkaError> {
+    use rdkafka::{Offset, TopicPartitionList};
+    let consumer: BaseConsumer = client_config(kafka, role)
+        .set("group.id", format!("{}-{role}", kafka.group_prefix))
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "true")
+        .create()?;
+    let md = consumer.fetch_metadata(Some(topic), Duration::from_secs(10))?;
+    let mut tpl = TopicPartitionList::new();
+    let mut pending = std::collections::HashSet::new();
+    for p in md
+        .topics()
+        .iter()
+        .filter(|t| t.error().is_none())
+        .flat_map(|t| t.partitions())
+    {
+        tpl.add_partition_offset(topic, p.id(), Offset::Beginning)?;
+        pending.insert(p.id());
+    }
+    if pending.is_empty() {
+        return Err(KafkaError::MetadataFetch(
+            rdkafka::types::RDKafkaErrorCode::UnknownTopicOrPartition,
+        ));
+    }
+    consumer.assign(&tpl)?;
+    Ok(EofReader { consumer, pending })
+}
+
+impl EofReader {
+    /// Hands each record to `f` until every partition reached its end or `timeout` passed.
+    /// `f` returns false to ignore the rest of that record's partition (it stops that
+    /// partition, not the read). Blocking: call it from a blocking thread.
+    pub fn read_until_eof(
+        mut self,
+        timeout: Duration,
+        mut f: impl FnMut(&rdkafka::message::BorrowedMessage<'_>) -> bool,
+    ) -> Result<(), KafkaError> {
+        use rdkafka::Message;
+        let deadline = std::time::Instant::now() + timeout;
+        while !self.pending.is_empty() && std::time::Instant::now() < deadline {
+            match self.consumer.poll(Duration::from_millis(100)) {
+                None => {}
+                Some(Err(KafkaError::PartitionEOF(p))) => {
+                    self.pending.remove(&p);
+                }
+                Some(Err(e)) => return Err(e),
+                Some(Ok(m)) => {
+                    if self.pending.contains(&m.partition()) && !f(&m) {
+                        self.pending.remove(&m.partition());
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
 }

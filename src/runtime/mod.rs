@@ -38,7 +38,7 @@ use thiserror::Error;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-pub use kafka::{KafkaSetupError, client_config, producer, read_to_end, wait_for_brokers};
+pub use kafka::{EofReader, KafkaSetupError, client_config, eof_reader, producer, read_to_end, wait_for_brokers};
 pub use stage::{Outcome, Output, Record, Stage};
 
 use crate::config::{GalleyConfig, ms};

@@ -1,21 +1,21 @@
 //! `galley dlq replay`: re-publishes dead-lettered records to the topic they came from, after
-//! the cause is fixed. Scans the DLQ from its start to the end offsets seen when the command
-//! began (so it terminates), filtered by stage, error kind, error code or origin topic.
+//! the cause is fixed. Scans the DLQ from its start to its end, leaving alone records
+//! dead-lettered after the scan began (so it terminates), filtered by stage, error kind, error
+//! code or origin topic.
 //! Replayed records carry `galley.replayed`; the DLQ's own headers are stripped.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
 use rdkafka::producer::FutureRecord;
 use rdkafka::util::Timeout;
-use rdkafka::{Offset, TopicPartitionList};
 use serde::Serialize;
 
 use super::dlq::{headers, is_dlq_header};
-use super::kafka::{client_config, producer};
+use super::kafka::{eof_reader, producer};
 use crate::config::{GalleyConfig, ms};
+use rdkafka::error::KafkaError;
 
 /// Which dead letters to replay; `None` matches anything.
 #[derive(Debug, Default, Clone)]
@@ -90,100 +90,93 @@ pub fn replay_headers(hs: &[(String, Vec<u8>)]) -> Vec<(String, Vec<u8>)> {
     out
 }
 
-/// Scans `dlq_topic` and re-publishes matching records (or only counts them when `dry_run`).
+/// A dead letter selected for replay.
+struct Selected {
+    origin: String,
+    key: Option<Vec<u8>>,
+    payload: Vec<u8>,
+    headers: Vec<(String, Vec<u8>)>,
+}
+
+/// Scans `dlq_topic` to its end and re-publishes matching records (or only counts them when
+/// `dry_run`). Records dead-lettered after the scan began are left alone, so a replay whose
+/// records fail again cannot chase its own tail.
 pub async fn replay(
     cfg: &GalleyConfig,
     dlq_topic: &str,
     filter: &ReplayFilter,
     dry_run: bool,
 ) -> Result<ReplayReport, ReplayError> {
-    let consumer: BaseConsumer = client_config(&cfg.kafka, "dlq-replay")
-        .set("group.id", format!("{}-dlq-replay", cfg.kafka.group_prefix))
-        .set("enable.auto.commit", "false")
-        .create()?;
-    let timeout = Duration::from_secs(10);
-    let md = consumer.fetch_metadata(Some(dlq_topic), timeout)?;
-    let topic = md
-        .topics()
-        .iter()
-        .find(|t| t.name() == dlq_topic && t.error().is_none())
-        .ok_or_else(|| ReplayError::NoTopic(dlq_topic.to_owned()))?;
-    let mut remaining: BTreeMap<i32, i64> = BTreeMap::new();
-    let mut tpl = TopicPartitionList::new();
-    for p in topic.partitions() {
-        let (low, high) = consumer.fetch_watermarks(dlq_topic, p.id(), timeout)?;
-        if high > low {
-            remaining.insert(p.id(), high);
-            tpl.add_partition_offset(dlq_topic, p.id(), Offset::Beginning)?;
-        }
-    }
-    consumer.assign(&tpl)?;
-    let producer = producer(&cfg.kafka, "dlq-replay", ms(cfg.runtime.produce_timeout_ms))?;
-    let mut report = ReplayReport::default();
-    let mut last_progress = Instant::now();
-    while !remaining.is_empty() {
-        let Some(msg) = consumer.poll(Duration::from_millis(200)) else {
-            if last_progress.elapsed() > Duration::from_secs(30) {
-                tracing::warn!(
-                    message = "No progress reading the DLQ for 30 s; stopping.",
-                    partitions_left = remaining.len()
-                );
-                break;
+    let started_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(i64::MAX, |d| d.as_millis() as i64);
+    let reader = eof_reader(&cfg.kafka, "dlq-replay", dlq_topic).map_err(|e| match e {
+        KafkaError::MetadataFetch(_) => ReplayError::NoTopic(dlq_topic.to_owned()),
+        other => ReplayError::Kafka(other),
+    })?;
+    let filter = filter.clone();
+    let scan = tokio::task::spawn_blocking(move || {
+        let mut report = ReplayReport::default();
+        let mut selected = Vec::new();
+        reader.read_until_eof(Duration::from_secs(300), |msg| {
+            if msg.timestamp().to_millis().is_some_and(|t| t > started_ms) {
+                return false;
             }
-            continue;
-        };
-        let msg = msg?;
-        last_progress = Instant::now();
-        if remaining
-            .get(&msg.partition())
-            .is_some_and(|end| msg.offset() + 1 >= *end)
-        {
-            remaining.remove(&msg.partition());
-        }
-        report.scanned += 1;
-        let hs: Vec<(String, Vec<u8>)> = msg
-            .headers()
-            .map(|h| {
-                h.iter()
-                    .map(|h| (h.key.to_owned(), h.value.unwrap_or_default().to_vec()))
-                    .collect()
-            })
-            .unwrap_or_default();
-        if !matches(&hs, filter) {
-            continue;
-        }
-        let Some(origin) = header(&hs, headers::TOPIC).map(str::to_owned) else {
-            report.unroutable += 1;
-            continue;
-        };
-        report.matched += 1;
-        let label = format!(
-            "{origin} / {} / {}",
-            header(&hs, headers::STAGE).unwrap_or("?"),
-            header(&hs, headers::EXCEPTION_CLASS).unwrap_or("?")
-        );
-        *report.by_origin.entry(label).or_default() += 1;
-        if dry_run {
-            continue;
-        }
+            report.scanned += 1;
+            let hs: Vec<(String, Vec<u8>)> = msg
+                .headers()
+                .map(|h| {
+                    h.iter()
+                        .map(|h| (h.key.to_owned(), h.value.unwrap_or_default().to_vec()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            if !matches(&hs, &filter) {
+                return true;
+            }
+            let Some(origin) = header(&hs, headers::TOPIC).map(str::to_owned) else {
+                report.unroutable += 1;
+                return true;
+            };
+            report.matched += 1;
+            let label = format!(
+                "{origin} / {} / {}",
+                header(&hs, headers::STAGE).unwrap_or("?"),
+                header(&hs, headers::EXCEPTION_CLASS).unwrap_or("?")
+            );
+            *report.by_origin.entry(label).or_default() += 1;
+            if !dry_run {
+                selected.push(Selected {
+                    origin,
+                    key: msg.key().map(<[u8]>::to_vec),
+                    payload: msg.payload().unwrap_or_default().to_vec(),
+                    headers: replay_headers(&hs),
+                });
+            }
+            true
+        })?;
+        Ok::<_, KafkaError>((report, selected))
+    });
+    let (mut report, selected) = scan.await.map_err(|_| KafkaError::Canceled)??;
+    if selected.is_empty() {
+        return Ok(report);
+    }
+    let producer = producer(&cfg.kafka, "dlq-replay", ms(cfg.runtime.produce_timeout_ms))?;
+    // In order per origin partition: one send at a time keeps a key's replayed records in order.
+    for rec in &selected {
         let mut out = OwnedHeaders::new();
-        for (k, v) in replay_headers(&hs) {
-            out = out.insert(Header {
-                key: &k,
-                value: Some(&v),
-            });
+        for (k, v) in &rec.headers {
+            out = out.insert(Header { key: k, value: Some(v) });
         }
-        let mut rec = FutureRecord::to(&origin)
-            .payload(msg.payload().unwrap_or_default())
-            .headers(out);
-        if let Some(k) = msg.key() {
-            rec = rec.key(k);
+        let mut record = FutureRecord::to(&rec.origin).payload(&rec.payload).headers(out);
+        if let Some(k) = &rec.key {
+            record = record.key(k);
         }
         producer
-            .send(rec, Timeout::After(ms(cfg.runtime.produce_timeout_ms)))
+            .send(record, Timeout::After(ms(cfg.runtime.produce_timeout_ms)))
             .await
             .map_err(|(e, _)| ReplayError::Produce {
-                topic: origin.clone(),
+                topic: rec.origin.clone(),
                 error: e.to_string(),
             })?;
         report.replayed += 1;
