@@ -204,11 +204,10 @@ impl EofReader {
                     self.pending.remove(&p);
                 }
                 Some(Err(e)) => return Err(e),
-                Some(Ok(m)) => {
-                    if self.pending.contains(&m.partition()) && !f(&m) {
-                        self.pending.remove(&m.partition());
-                    }
+                Some(Ok(m)) if self.pending.contains(&m.partition()) && !f(&m) => {
+                    self.pending.remove(&m.partition());
                 }
+                Some(Ok(_)) => {}
             }
         }
         Ok(())
