@@ -7,16 +7,14 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use galley::metrics::Metrics;
+use galley::runtime::Stage;
 use galley::runtime::replay::{ReplayFilter, replay};
-use galley::runtime::{Stage, StageRuntime};
 use galley::stages::Passthrough;
 use galley::telemetry::TraceParent;
 use rdkafka::Message;
 use rdkafka::message::{Header, Headers, OwnedHeaders};
 use rdkafka::producer::FutureRecord;
 use rdkafka::util::Timeout;
-use tokio_util::sync::CancellationToken;
 
 fn header(m: &rdkafka::message::OwnedMessage, name: &str) -> Option<String> {
     m.headers()
@@ -25,24 +23,15 @@ fn header(m: &rdkafka::message::OwnedMessage, name: &str) -> Option<String> {
         .map(|v| String::from_utf8_lossy(v).into_owned())
 }
 
-/// Runs a pass-through stage from `input` until `done` records finished; returns its metrics.
-async fn run_passthrough(cfg: galley::config::GalleyConfig, done: u64) -> Metrics {
-    let metrics = Metrics::new();
-    let stop = CancellationToken::new();
-    let rt = StageRuntime::new(
-        cfg.clone(),
-        Passthrough::new(cfg.stages.passthrough.clone()),
-        metrics.clone(),
-    );
-    let task = tokio::spawn(rt.run(stop.clone()));
-    assert!(
-        wait_until(Duration::from_secs(60), || finished(&metrics, "passthrough") >= done).await,
-        "finished {}",
-        finished(&metrics, "passthrough")
-    );
-    stop.cancel();
-    task.await.unwrap().unwrap();
-    metrics
+/// Runs a pass-through stage until `done` records finished.
+async fn run_passthrough(cfg: galley::config::GalleyConfig, done: u64) {
+    let run = start(cfg.clone(), Passthrough::new(cfg.stages.passthrough.clone()));
+    let finished_all = wait_until(Duration::from_secs(60), || {
+        finished(&run.metrics, "passthrough") >= done
+    })
+    .await;
+    assert!(finished_all, "finished {}", finished(&run.metrics, "passthrough"));
+    run.stop().await;
 }
 
 fn passthrough_config(name: &str, input: &str, output: &str, dlq: &str) -> galley::config::GalleyConfig {
@@ -103,15 +92,8 @@ async fn a_dlq_storm_pauses_intake_and_marks_the_stage_unready() {
     cfg.runtime.dlq_storm.max_ratio = 0.5;
     cfg.runtime.dlq_storm.pause_ms = 1500;
 
-    let metrics = Metrics::new();
-    let stop = CancellationToken::new();
-    let rt = StageRuntime::new(
-        cfg.clone(),
-        Passthrough::new(cfg.stages.passthrough.clone()),
-        metrics.clone(),
-    );
-    let health = rt.health();
-    let task = tokio::spawn(rt.run(stop.clone()));
+    let run = start(cfg.clone(), Passthrough::new(cfg.stages.passthrough.clone()));
+    let (metrics, health) = (run.metrics.clone(), run.health.clone());
     let storm = || metrics.paused.with_label_values(&["passthrough", "dlq_storm"]).get() == 1;
     assert!(
         wait_until(Duration::from_secs(30), storm).await,
@@ -135,8 +117,7 @@ async fn a_dlq_storm_pauses_intake_and_marks_the_stage_unready() {
         .await,
         "intake resumes after the pause"
     );
-    stop.cancel();
-    task.await.unwrap().unwrap();
+    run.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -14,11 +14,10 @@ use common::*;
 use galley::error::StageError;
 use galley::metrics::Metrics;
 use galley::runtime::breaker::CircuitBreaker;
-use galley::runtime::{Outcome, Output, Record, Stage, StageRuntime};
+use galley::runtime::{Outcome, Output, Record, Stage};
 use galley::stages::Passthrough;
 use rdkafka::Message;
 use rdkafka::message::Headers;
-use tokio_util::sync::CancellationToken;
 
 /// Forwards records after an optional delay, recording what ran when.
 #[derive(Clone, Default)]
@@ -79,18 +78,6 @@ impl Stage for Probe {
     }
 }
 
-async fn start<S: Stage>(
-    cfg: galley::config::GalleyConfig,
-    stage: S,
-) -> (Metrics, CancellationToken, tokio::task::JoinHandle<()>) {
-    let metrics = Metrics::new();
-    let stop = CancellationToken::new();
-    let rt = StageRuntime::new(cfg, stage, metrics.clone());
-    let s = stop.clone();
-    let task = tokio::spawn(async move { rt.run(s).await.expect("runtime runs") });
-    (metrics, stop, task)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn same_key_runs_in_order_while_other_keys_run_concurrently() {
     let (input, output) = (unique("order-in"), unique("order-out"));
@@ -106,14 +93,14 @@ async fn same_key_runs_in_order_while_other_keys_run_concurrently() {
         jitter_ms: 3,
         ..Default::default()
     };
-    let (metrics, stop, task) = start(cfg, probe.clone()).await;
+    let run = start(cfg, probe.clone());
+    let metrics = run.metrics.clone();
     assert!(
         wait_until(Duration::from_secs(60), || finished(&metrics, "probe") >= 2000).await,
         "finished {}",
         finished(&metrics, "probe")
     );
-    stop.cancel();
-    task.await.unwrap();
+    run.stop().await;
 
     assert!(
         !probe.overlap.load(Ordering::SeqCst),
@@ -156,7 +143,8 @@ async fn commits_only_the_finished_prefix_of_a_partition() {
         slow_offset: Some(5),
         ..Default::default()
     };
-    let (metrics, stop, task) = start(config(&prefix), probe).await;
+    let run = start(config(&prefix), probe);
+    let metrics = run.metrics.clone();
     let group = format!("{prefix}-probe");
     assert!(wait_until(Duration::from_secs(30), || finished(&metrics, "probe") >= 49).await);
     tokio::time::sleep(Duration::from_millis(300)).await; // several commit intervals
@@ -170,8 +158,7 @@ async fn commits_only_the_finished_prefix_of_a_partition() {
         wait_until(Duration::from_secs(5), || committed(&group, &input, 1)[&0] == 50).await,
         "all finished: commit 50"
     );
-    stop.cancel();
-    task.await.unwrap();
+    run.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -188,10 +175,10 @@ async fn poison_records_go_to_the_dlq_with_context_and_the_stage_keeps_going() {
     cfg.topics.dlq = dlq.clone();
     cfg.stages.passthrough.input = input.clone();
     cfg.stages.passthrough.output = output.clone();
-    let (metrics, stop, task) = start(cfg.clone(), Passthrough::new(cfg.stages.passthrough.clone())).await;
+    let run = start(cfg.clone(), Passthrough::new(cfg.stages.passthrough.clone()));
+    let metrics = run.metrics.clone();
     assert!(wait_until(Duration::from_secs(30), || finished(&metrics, "passthrough") >= 103).await);
-    stop.cancel();
-    task.await.unwrap();
+    run.stop().await;
 
     assert_eq!(
         metrics.outcomes("passthrough"),
@@ -287,11 +274,8 @@ async fn dependency_outage_pauses_intake_instead_of_dead_lettering() {
         down: down.clone(),
         breaker,
     };
-    let stop = CancellationToken::new();
-    let rt = StageRuntime::new(cfg, stage, metrics.clone());
-    let health = rt.health();
-    let s = stop.clone();
-    let task = tokio::spawn(async move { rt.run(s).await.unwrap() });
+    let run = start_with_metrics(cfg, stage, metrics.clone());
+    let health = run.health.clone();
 
     let paused = || metrics.paused.with_label_values(&["dependent", "dependency"]).get() == 1;
     assert!(
@@ -321,7 +305,6 @@ async fn dependency_outage_pauses_intake_instead_of_dead_lettering() {
     assert_eq!(metrics.outcomes("dependent"), vec![("passed".into(), 40)]);
     assert_eq!(metrics.breaker_state.with_label_values(&["model"]).get(), 0);
     assert!(wait_until(Duration::from_secs(5), || !paused()).await, "intake resumes");
-    stop.cancel();
-    task.await.unwrap();
+    run.stop().await;
     assert_eq!(read_at_least(&output, 40, Duration::from_secs(20)).await.len(), 40);
 }

@@ -246,11 +246,6 @@ impl GalleyConfig {
             ["all", "1", "0", "-1"].contains(&self.kafka.acks.as_str()),
             format!("kafka.acks must be all, 1, 0 or -1, not {:?}", self.kafka.acks),
         );
-        need(rt.max_in_flight >= 1, "runtime.max_in_flight must be at least 1".into());
-        need(
-            rt.commit_interval_ms >= 1,
-            "runtime.commit_interval_ms must be at least 1".into(),
-        );
         need(
             rt.drain_timeout_ms < self.kafka.session_timeout_ms,
             format!(
@@ -263,37 +258,29 @@ impl GalleyConfig {
             "runtime.rebalance_drain_timeout_ms must be below kafka.session_timeout_ms".into(),
         );
         need(
-            rt.max_message_bytes >= 1,
-            "runtime.max_message_bytes must be at least 1".into(),
-        );
-        need(
-            rt.retry.max_attempts >= 1,
-            "runtime.retry.max_attempts must be at least 1".into(),
-        );
-        need(
             rt.retry.initial_delay_ms <= rt.retry.max_delay_ms,
             "runtime.retry.initial_delay_ms must not exceed runtime.retry.max_delay_ms".into(),
         );
-        need(
-            rt.breaker.consecutive_failures >= 1,
-            "runtime.breaker.consecutive_failures must be at least 1".into(),
-        );
-        need(
-            rt.breaker.failure_ratio > 0.0 && rt.breaker.failure_ratio <= 1.0,
-            "runtime.breaker.failure_ratio must be in (0, 1]".into(),
-        );
-        need(
-            rt.breaker.window >= 1,
-            "runtime.breaker.window must be at least 1".into(),
-        );
-        need(
-            rt.dlq_storm.max_ratio > 0.0 && rt.dlq_storm.max_ratio <= 1.0,
-            "runtime.dlq_storm.max_ratio must be in (0, 1]".into(),
-        );
-        need(
-            rt.dlq_storm.window_ms >= 1,
-            "runtime.dlq_storm.window_ms must be at least 1".into(),
-        );
+        for (key, value) in [
+            ("runtime.max_in_flight", rt.max_in_flight as u64),
+            ("runtime.commit_interval_ms", rt.commit_interval_ms),
+            ("runtime.max_message_bytes", rt.max_message_bytes as u64),
+            ("runtime.retry.max_attempts", rt.retry.max_attempts as u64),
+            (
+                "runtime.breaker.consecutive_failures",
+                u64::from(rt.breaker.consecutive_failures),
+            ),
+            ("runtime.breaker.window", rt.breaker.window as u64),
+            ("runtime.dlq_storm.window_ms", rt.dlq_storm.window_ms),
+        ] {
+            need(value >= 1, format!("{key} must be at least 1"));
+        }
+        for (key, value) in [
+            ("runtime.breaker.failure_ratio", rt.breaker.failure_ratio),
+            ("runtime.dlq_storm.max_ratio", rt.dlq_storm.max_ratio),
+        ] {
+            need(value > 0.0 && value <= 1.0, format!("{key} must be in (0, 1]"));
+        }
         need(
             self.http.listen.parse::<std::net::SocketAddr>().is_ok(),
             format!("http.listen {:?} is not host:port", self.http.listen),

@@ -88,6 +88,13 @@ impl ConsumerContext for GalleyContext {
                     }
                 }
                 let abandoned = self.partitions.revoke(&tps);
+                for (topic, partition) in &tps {
+                    // The next owner reports this partition's lag; a stale value here would lie.
+                    let _ = self
+                        .metrics
+                        .consumer_lag
+                        .remove_label_values(&[topic, &partition.to_string()]);
+                }
                 self.metrics
                     .abandoned
                     .with_label_values(&[self.stage])

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
-use rdkafka::message::{BorrowedMessage, Headers, Message};
+use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::producer::Producer;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -18,27 +18,19 @@ use super::dlq::StormGuard;
 use super::job::{Event, Job, JobContext, JobKey};
 use super::partitions::Partitions;
 use super::scheduler::KeyQueues;
-use super::stage::{Record, Stage};
+use super::stage::{Record, Stage, header_pairs};
 use crate::config::ms;
 use crate::metrics::Metrics;
 
 /// Copies a consumed message out of the consumer's buffer so a task can own it.
 fn record_of(m: &BorrowedMessage<'_>) -> Record {
-    let headers = m
-        .headers()
-        .map(|hs| {
-            hs.iter()
-                .map(|h| (h.key.to_owned(), h.value.unwrap_or_default().to_vec()))
-                .collect()
-        })
-        .unwrap_or_default();
     Record {
         topic: m.topic().to_owned(),
         partition: m.partition(),
         offset: m.offset(),
         key: m.key().map(<[u8]>::to_vec),
         payload: m.payload().map(<[u8]>::to_vec),
-        headers,
+        headers: header_pairs(m.headers()),
     }
 }
 
@@ -114,18 +106,27 @@ impl<S: Stage> Engine<S> {
 
     /// Runs until `shutdown`, then drains, commits and flushes.
     pub(crate) async fn run(mut self, shutdown: CancellationToken) {
-        let mut tick = tokio::time::interval(ms(self.jobs.cfg.runtime.commit_interval_ms));
+        let interval = ms(self.jobs.cfg.runtime.commit_interval_ms);
+        let mut tick = tokio::time::interval(interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_tick = Instant::now();
         loop {
             tokio::select! {
                 biased;
                 Some(event) = self.events.recv() => self.on_event(event),
                 _ = shutdown.cancelled() => break,
-                _ = tick.tick() => self.on_tick(),
+                _ = tick.tick() => {}
                 msg = self.consumer.recv(), if self.polling() => match msg.map(|m| record_of(&m)) {
                     Ok(record) => self.on_message(record),
                     Err(error) => warn!(message = "Consumer error.", %error, stage = self.stage()),
                 },
+            }
+            // Checked after every branch, not only when the tick wins the select: under a steady
+            // stream of completions the biased select could otherwise starve commits and widen
+            // what a crash redelivers.
+            if last_tick.elapsed() >= interval {
+                last_tick = Instant::now();
+                self.on_tick();
             }
             self.apply_pause();
         }
@@ -140,7 +141,10 @@ impl<S: Stage> Engine<S> {
 
     fn on_message(&mut self, record: Record) {
         let tp = (record.topic.clone(), record.partition);
-        let epoch = self.partitions.begin(&tp, record.offset);
+        let Some(epoch) = self.partitions.begin(&tp, record.offset) else {
+            self.metrics.abandoned.with_label_values(&[self.stage()]).inc();
+            return;
+        };
         self.in_flight += 1;
         let job = Job {
             record,

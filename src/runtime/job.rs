@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use backon::{ExponentialBuilder, Retryable};
-use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
 use tokio::sync::mpsc;
@@ -16,7 +15,7 @@ use super::dlq::DeadLetter;
 use super::health::StageHealth;
 use super::partitions::{Partitions, Tp};
 use super::retry::with_retries;
-use super::stage::{Output, Record, Stage};
+use super::stage::{Output, Record, Stage, owned_headers};
 use crate::config::{GalleyConfig, ms};
 use crate::error::{ErrorKind, StageError};
 use crate::metrics::Metrics;
@@ -232,13 +231,7 @@ impl<S: Stage> JobContext<S> {
     /// Produces one output and waits for the broker's acknowledgement, retrying transient
     /// failures until it is acknowledged or the task is abandoned (false).
     async fn produce(&self, out: &Output) -> bool {
-        let mut headers = OwnedHeaders::new_with_capacity(out.headers.len());
-        for (k, v) in &out.headers {
-            headers = headers.insert(Header {
-                key: k,
-                value: Some(v.as_slice()),
-            });
-        }
+        let headers = owned_headers(&out.headers);
         let retry = &self.cfg.runtime.retry;
         // Unbounded: an unacknowledged output must never let the input's offset be committed.
         let policy = ExponentialBuilder::default()

@@ -58,24 +58,15 @@ impl Partitions {
         }
     }
 
-    /// Accepts an offset; returns the partition's current epoch. A record for a partition we do
-    /// not know (it can arrive just before the assign callback) starts an epoch for it.
-    pub(crate) fn begin(&self, tp: &Tp, offset: i64) -> u64 {
+    /// Accepts an offset; returns the partition's current epoch, or `None` for a partition not
+    /// (or no longer) assigned, whose record the next owner will consume instead. librdkafka
+    /// delivers a partition's records only after its assign callback, so only a straggler from
+    /// a revoked assignment can get here.
+    pub(crate) fn begin(&self, tp: &Tp, offset: i64) -> Option<u64> {
         let mut g = self.lock();
-        if !g.parts.contains_key(tp) {
-            g.next_epoch += 1;
-            let epoch = g.next_epoch;
-            g.parts.insert(
-                tp.clone(),
-                PartState {
-                    epoch,
-                    ..Default::default()
-                },
-            );
-        }
-        let p = g.parts.get_mut(tp).expect("inserted above");
+        let p = g.parts.get_mut(tp)?;
         p.offsets.begin(offset);
-        p.epoch
+        Some(p.epoch)
     }
 
     /// A record moves from queued to running; false if its epoch is gone (drop it).

@@ -7,13 +7,14 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
+use rdkafka::message::Message;
 use rdkafka::producer::FutureRecord;
 use rdkafka::util::Timeout;
 use serde::Serialize;
 
 use super::dlq::{headers, is_dlq_header};
 use super::kafka::{eof_reader, producer};
+use super::stage::{header_pairs, owned_headers};
 use crate::config::{GalleyConfig, ms};
 use rdkafka::error::KafkaError;
 
@@ -123,14 +124,7 @@ pub async fn replay(
                 return false;
             }
             report.scanned += 1;
-            let hs: Vec<(String, Vec<u8>)> = msg
-                .headers()
-                .map(|h| {
-                    h.iter()
-                        .map(|h| (h.key.to_owned(), h.value.unwrap_or_default().to_vec()))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let hs = header_pairs(msg.headers());
             if !matches(&hs, &filter) {
                 return true;
             }
@@ -164,11 +158,9 @@ pub async fn replay(
     let producer = producer(&cfg.kafka, "dlq-replay", ms(cfg.runtime.produce_timeout_ms))?;
     // In order per origin partition: one send at a time keeps a key's replayed records in order.
     for rec in &selected {
-        let mut out = OwnedHeaders::new();
-        for (k, v) in &rec.headers {
-            out = out.insert(Header { key: k, value: Some(v) });
-        }
-        let mut record = FutureRecord::to(&rec.origin).payload(&rec.payload).headers(out);
+        let mut record = FutureRecord::to(&rec.origin)
+            .payload(&rec.payload)
+            .headers(owned_headers(&rec.headers));
         if let Some(k) = &rec.key {
             record = record.key(k);
         }

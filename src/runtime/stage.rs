@@ -2,6 +2,8 @@
 
 use std::future::Future;
 
+use rdkafka::message::{Header, Headers, OwnedHeaders};
+
 use crate::error::StageError;
 use crate::runtime::breaker::CircuitBreaker;
 
@@ -77,4 +79,27 @@ pub trait Stage: Send + Sync + 'static {
     fn breakers(&self) -> Vec<CircuitBreaker> {
         Vec::new()
     }
+}
+
+/// Header pairs of a consumed message, in order; a null value becomes empty.
+pub fn header_pairs(headers: Option<&impl Headers>) -> Vec<(String, Vec<u8>)> {
+    headers
+        .map(|hs| {
+            hs.iter()
+                .map(|h| (h.key.to_owned(), h.value.unwrap_or_default().to_vec()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Header pairs as librdkafka headers for producing.
+pub fn owned_headers(pairs: &[(String, Vec<u8>)]) -> OwnedHeaders {
+    pairs
+        .iter()
+        .fold(OwnedHeaders::new_with_capacity(pairs.len()), |hs, (k, v)| {
+            hs.insert(Header {
+                key: k,
+                value: Some(v.as_slice()),
+            })
+        })
 }

@@ -54,6 +54,10 @@ pub fn child_env(group: &str, input: &str, output: &str, dlq: &str) -> Vec<(Stri
         ("GALLEY_KAFKA__GROUP_PREFIX", group.to_string()),
         ("GALLEY_RUNTIME__COMMIT_INTERVAL_MS", "50".to_string()),
         ("GALLEY_RUNTIME__MAX_IN_FLIGHT", "64".to_string()),
+        // Tansu holds each group join for about half the session timeout (docs/BROKERS.md).
+        ("GALLEY_KAFKA__SESSION_TIMEOUT_MS", "6000".to_string()),
+        ("GALLEY_RUNTIME__DRAIN_TIMEOUT_MS", "4000".to_string()),
+        ("GALLEY_RUNTIME__REBALANCE_DRAIN_TIMEOUT_MS", "2000".to_string()),
         ("GALLEY_HTTP__LISTEN", "127.0.0.1:0".to_string()),
         ("GALLEY_TOPICS__DLQ", dlq.to_string()),
         ("GALLEY_STAGES__PASSTHROUGH__INPUT", input.to_string()),
@@ -200,4 +204,46 @@ pub async fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bo
 /// Sum of terminal outcomes a stage recorded.
 pub fn finished(metrics: &galley::metrics::Metrics, stage: &str) -> u64 {
     metrics.outcomes(stage).iter().map(|(_, n)| n).sum()
+}
+
+/// A runtime running in this test process.
+pub struct Running {
+    /// Its metrics (outcomes, pauses, breaker).
+    pub metrics: galley::metrics::Metrics,
+    /// Its readiness facts.
+    pub health: std::sync::Arc<galley::runtime::health::StageHealth>,
+    stop: tokio_util::sync::CancellationToken,
+    task: tokio::task::JoinHandle<Result<(), galley::runtime::RuntimeError>>,
+}
+
+impl Running {
+    /// Drains and stops it; panics if it failed.
+    pub async fn stop(self) {
+        self.stop.cancel();
+        self.task.await.unwrap().expect("runtime ran cleanly");
+    }
+}
+
+/// Starts `stage` under `cfg` in a runtime of its own.
+pub fn start<S: galley::runtime::Stage>(cfg: GalleyConfig, stage: S) -> Running {
+    let metrics = galley::metrics::Metrics::new();
+    start_with_metrics(cfg, stage, metrics)
+}
+
+/// Like [`start`], reporting into `metrics` (for stages that register breakers in it).
+pub fn start_with_metrics<S: galley::runtime::Stage>(
+    cfg: GalleyConfig,
+    stage: S,
+    metrics: galley::metrics::Metrics,
+) -> Running {
+    let rt = galley::runtime::StageRuntime::new(cfg, stage, metrics.clone());
+    let health = rt.health();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let task = tokio::spawn(rt.run(stop.clone()));
+    Running {
+        metrics,
+        health,
+        stop,
+        task,
+    }
 }
