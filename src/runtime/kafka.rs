@@ -152,19 +152,37 @@ pub async fn read_to_end(
 /// A consumer assigned to every partition of one topic from the beginning, that knows when it
 /// has reached the end of each.
 pub struct EofReader {
-    consumer: BaseConsumer,
+    consumer: BaseConsumer<EofIsExpected>,
     pending: std::collections::HashSet<i32>,
 }
+
+/// Client context of [`EofReader`]: end-of-partition events are how it knows it is done, so
+/// they are not logged as client errors (librdkafka reports them as such).
+pub(crate) struct EofIsExpected;
+
+impl rdkafka::client::ClientContext for EofIsExpected {
+    fn error(&self, error: KafkaError, reason: &str) {
+        let eof = matches!(
+            error,
+            KafkaError::PartitionEOF(_) | KafkaError::Global(rdkafka::types::RDKafkaErrorCode::PartitionEOF)
+        );
+        if !eof {
+            tracing::error!(message = "Kafka client error.", %error, reason);
+        }
+    }
+}
+
+impl rdkafka::consumer::ConsumerContext for EofIsExpected {}
 
 /// Builds an [`EofReader`] on `topic`. librdkafka wants a group id even for manual assignment;
 /// nothing is committed under it.
 pub fn eof_reader(kafka: &KafkaConfig, role: &str, topic: &str) -> Result<EofReader, KafkaError> {
     use rdkafka::{Offset, TopicPartitionList};
-    let consumer: BaseConsumer = client_config(kafka, role)
+    let consumer: BaseConsumer<EofIsExpected> = client_config(kafka, role)
         .set("group.id", format!("{}-{role}", kafka.group_prefix))
         .set("enable.auto.commit", "false")
         .set("enable.partition.eof", "true")
-        .create()?;
+        .create_with_context(EofIsExpected)?;
     let md = consumer.fetch_metadata(Some(topic), Duration::from_secs(10))?;
     let mut tpl = TopicPartitionList::new();
     let mut pending = std::collections::HashSet::new();
