@@ -44,8 +44,7 @@ fn passthrough_config(name: &str, input: &str, output: &str, dlq: &str) -> galle
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn replay_counts_in_a_dry_run_and_republishes_only_what_the_filter_selects() {
-    let (input, output, dlq) = (unique("replay-in"), unique("replay-out"), unique("replay-dlq"));
-    create_topics(&[&input, &output, &dlq], 1).await;
+    let (input, output, dlq) = stage_topics("replay", 1).await;
     let mut records = catalog(10, 10);
     records.push(("bad-json".into(), b"{\"sku\":1}".to_vec()));
     records.push(("bad-id".into(), galley::schema::frame(777, b"\x00")));
@@ -82,8 +81,7 @@ async fn replay_counts_in_a_dry_run_and_republishes_only_what_the_filter_selects
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_dlq_storm_pauses_intake_and_marks_the_stage_unready() {
-    let (input, output, dlq) = (unique("storm-in"), unique("storm-out"), unique("storm-dlq"));
-    create_topics(&[&input, &output, &dlq], 1).await;
+    let (input, output, dlq) = stage_topics("storm", 1).await;
     let poison: Vec<_> = (0..200).map(|i| (format!("bad-{i}"), b"garbage".to_vec())).collect();
     produce(&producer(), &input, &poison).await;
     let mut cfg = passthrough_config("storm", &input, &output, &dlq);
@@ -122,8 +120,7 @@ async fn a_dlq_storm_pauses_intake_and_marks_the_stage_unready() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn traceparent_continues_the_trace_from_input_to_output() {
-    let (input, output, dlq) = (unique("trace-in"), unique("trace-out"), unique("trace-dlq"));
-    create_topics(&[&input, &output, &dlq], 1).await;
+    let (input, output, dlq) = stage_topics("trace", 1).await;
     let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
     let (key, value) = catalog(1, 1).remove(0);
     let p = producer();

@@ -107,15 +107,7 @@ async fn exit_code_within(child: &mut Child, limit: Duration) -> i32 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_minus_nine_mid_stream_then_restart_loses_nothing() {
     let t = topics("kill").await;
-    let mut first = spawn_stage(&t, "info");
-    // Feed only once the stage owns its partitions, so it keeps pace with the feed instead of
-    // racing through a backlog (which would widen what a kill legitimately redelivers).
-    wait_for_assignment(&mut first).await;
-    let feeder = produce_paced(&t.input, RECORDS);
-    assert!(
-        wait_until(Duration::from_secs(60), || processed(&t) >= 500).await,
-        "stage made progress"
-    );
+    let (mut first, feeder) = stage_fed_mid_stream(&t).await;
     signal(&first, libc::SIGKILL);
     first.wait().await.unwrap();
     let at_kill = processed(&t);
@@ -140,13 +132,7 @@ async fn kill_minus_nine_mid_stream_then_restart_loses_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_drains_commits_and_exits_zero() {
     let t = topics("term").await;
-    let mut first = spawn_stage(&t, "info");
-    wait_for_assignment(&mut first).await;
-    let feeder = produce_paced(&t.input, RECORDS);
-    assert!(
-        wait_until(Duration::from_secs(60), || processed(&t) >= 500).await,
-        "stage made progress"
-    );
+    let (mut first, feeder) = stage_fed_mid_stream(&t).await;
     let asked = Instant::now();
     signal(&first, libc::SIGTERM);
     assert_eq!(
@@ -169,6 +155,20 @@ async fn sigterm_drains_commits_and_exits_zero() {
     );
     signal(&second, libc::SIGTERM);
     assert_eq!(exit_code_within(&mut second, Duration::from_secs(20)).await, 0);
+}
+
+/// Starts a stage, feeds RECORDS once it owns its partitions, and returns when it has committed
+/// 500 of them. Feeding only after the assignment keeps the stage at the feed's pace instead of
+/// racing through a backlog (which would widen what a kill legitimately redelivers).
+async fn stage_fed_mid_stream(t: &Topics) -> (Child, tokio::task::JoinHandle<()>) {
+    let mut stage = spawn_stage(t, "info");
+    wait_for_assignment(&mut stage).await;
+    let feeder = produce_paced(&t.input, RECORDS);
+    assert!(
+        wait_until(Duration::from_secs(60), || processed(t) >= 500).await,
+        "stage made progress"
+    );
+    (stage, feeder)
 }
 
 /// Waits until a child logged its partition assignment (it must log at info).

@@ -19,6 +19,19 @@ use galley::stages::Passthrough;
 use rdkafka::Message;
 use rdkafka::message::Headers;
 
+/// The outcome of a test stage that passes a record on to `output` unchanged.
+fn forward(output: &str, r: &Record) -> Outcome {
+    Outcome {
+        label: "passed",
+        outputs: vec![Output {
+            topic: output.to_string(),
+            key: r.key.clone(),
+            payload: r.payload.clone().unwrap_or_default(),
+            headers: vec![],
+        }],
+    }
+}
+
 /// Forwards records after an optional delay, recording what ran when.
 #[derive(Clone, Default)]
 struct Probe {
@@ -66,15 +79,7 @@ impl Stage for Probe {
             .push(version.version);
         self.running.fetch_sub(1, Ordering::SeqCst);
         self.running_keys.lock().unwrap().remove(&key);
-        Ok(Outcome {
-            label: "passed",
-            outputs: vec![Output {
-                topic: self.output.clone(),
-                key: r.key.clone(),
-                payload: r.payload.clone().unwrap_or_default(),
-                headers: vec![],
-            }],
-        })
+        Ok(forward(&self.output, r))
     }
 }
 
@@ -163,8 +168,7 @@ async fn commits_only_the_finished_prefix_of_a_partition() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn poison_records_go_to_the_dlq_with_context_and_the_stage_keeps_going() {
-    let (input, output, dlq) = (unique("poison-in"), unique("poison-out"), unique("poison-dlq"));
-    create_topics(&[&input, &output, &dlq], 2).await;
+    let (input, output, dlq) = stage_topics("poison", 2).await;
     let mut records = catalog(100, 10);
     records.insert(10, ("bad-1".into(), b"not avro at all".to_vec()));
     records.insert(50, ("bad-2".into(), galley::schema::frame(4242, b"\x02")));
@@ -237,22 +241,13 @@ impl Stage for Dependent {
                 }
             })
             .await?;
-        Ok(Outcome {
-            label: "passed",
-            outputs: vec![Output {
-                topic: self.output.clone(),
-                key: r.key.clone(),
-                payload: r.payload.clone().unwrap_or_default(),
-                headers: vec![],
-            }],
-        })
+        Ok(forward(&self.output, r))
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn dependency_outage_pauses_intake_instead_of_dead_lettering() {
-    let (input, output, dlq) = (unique("dep-in"), unique("dep-out"), unique("dep-dlq"));
-    create_topics(&[&input, &output, &dlq], 2).await;
+    let (input, output, dlq) = stage_topics("dep", 2).await;
     produce(&producer(), &input, &catalog(40, 40)).await;
 
     let mut cfg = config(&unique("dep"));

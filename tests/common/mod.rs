@@ -85,6 +85,17 @@ pub async fn create_topics(topics: &[&str], partitions: i32) {
         .unwrap();
 }
 
+/// Creates a test's own input, output and dead-letter topics (`<name>-in`, `-out`, `-dlq`).
+pub async fn stage_topics(name: &str, partitions: i32) -> (String, String, String) {
+    let t = (
+        unique(&format!("{name}-in")),
+        unique(&format!("{name}-out")),
+        unique(&format!("{name}-dlq")),
+    );
+    create_topics(&[&t.0, &t.1, &t.2], partitions).await;
+    t
+}
+
 /// A producer to the test broker.
 pub fn producer() -> FutureProducer {
     let cfg = config("producer");

@@ -59,7 +59,7 @@ pub(super) async fn fill(p: &FutureProducer, topic: &str, n: usize, rate: Option
         }
         let sku = format!("sku-{}", i % 5000);
         let bytes = encode(registry, names::CATALOG_CHANGE, &CatalogChange::sample(&sku, i as i64))?;
-        pending.push(enqueue(p, topic, Some(sku.as_bytes()), &bytes, Some(OwnedHeaders::new()), true).await?);
+        pending.push(enqueue(p, topic, Some(sku.as_bytes()), &bytes, None, true).await?);
         while pending.len() >= 10_000 || (rate.is_some() && pending.len() >= 100) {
             settle(pending.next().await)?;
         }
