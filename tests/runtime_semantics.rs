@@ -26,7 +26,8 @@ fn forward(output: &str, r: &Record) -> Outcome {
         outputs: vec![Output {
             topic: output.to_string(),
             key: r.key.clone(),
-            payload: r.payload.clone().unwrap_or_default(),
+            partition: None,
+            payload: Some(r.payload.clone().unwrap_or_default()),
             headers: vec![],
         }],
     }

@@ -17,6 +17,7 @@ use tracing::{error, info, warn};
 
 use super::health::StageHealth;
 use super::partitions::{Partitions, tps_of};
+use super::stage::Assigned;
 use crate::metrics::Metrics;
 
 /// Callbacks of one stage's consumer.
@@ -33,7 +34,12 @@ pub(crate) struct GalleyContext {
     pub(crate) rebalance_drain: Duration,
     /// Set on every assignment change so the loop re-applies a pause to new partitions.
     pub(crate) assignment_changed: Arc<AtomicBool>,
+    /// The stage's [`Stage::on_assign`](super::Stage::on_assign).
+    pub(crate) on_assign: OnAssign,
 }
+
+/// The stage's assignment hook, type-erased so the context need not be generic over the stage.
+pub(crate) type OnAssign = Arc<dyn Fn(&[Assigned]) + Send + Sync>;
 
 impl GalleyContext {
     fn wait_for_running(&self, tps: &[super::partitions::Tp]) {
@@ -115,7 +121,17 @@ impl ConsumerContext for GalleyContext {
     fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Assign(tpl) = rebalance {
             let tps = tps_of(tpl);
-            self.partitions.assign(tps.iter().cloned());
+            let assigned: Vec<Assigned> = self
+                .partitions
+                .assign(tps.iter().cloned())
+                .into_iter()
+                .map(|((topic, partition), assignment)| Assigned {
+                    topic,
+                    partition,
+                    assignment,
+                })
+                .collect();
+            (self.on_assign)(&assigned);
             self.metrics.rebalances.with_label_values(&[self.stage, "assign"]).inc();
             self.health.set_joined(true);
             self.assignment_changed.store(true, Ordering::Release);

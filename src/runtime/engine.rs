@@ -31,6 +31,7 @@ fn record_of(m: &BorrowedMessage<'_>) -> Record {
         key: m.key().map(<[u8]>::to_vec),
         payload: m.payload().map(<[u8]>::to_vec),
         headers: header_pairs(m.headers()),
+        assignment: 0,
     }
 }
 
@@ -139,12 +140,13 @@ impl<S: Stage> Engine<S> {
         self.in_flight < self.jobs.cfg.runtime.max_in_flight || self.paused
     }
 
-    fn on_message(&mut self, record: Record) {
+    fn on_message(&mut self, mut record: Record) {
         let tp = (record.topic.clone(), record.partition);
         let Some(epoch) = self.partitions.begin(&tp, record.offset) else {
             self.metrics.abandoned.with_label_values(&[self.stage()]).inc();
             return;
         };
+        record.assignment = epoch;
         self.in_flight += 1;
         let job = Job {
             record,

@@ -218,7 +218,8 @@ impl<S: Stage> JobContext<S> {
         let out = Output {
             topic: self.cfg.topics.dlq.clone(),
             key: rec.key.clone(),
-            payload: rec.payload.clone().unwrap_or_default(),
+            partition: None,
+            payload: Some(rec.payload.clone().unwrap_or_default()),
             headers,
         };
         Verdict::Outputs {
@@ -240,11 +241,15 @@ impl<S: Stage> JobContext<S> {
             .with_jitter()
             .without_max_times();
         let send = || async {
-            let mut record = FutureRecord::to(&out.topic)
-                .payload(&out.payload)
-                .headers(headers.clone());
+            let mut record = FutureRecord::to(&out.topic).headers(headers.clone());
+            if let Some(p) = &out.payload {
+                record = record.payload(p);
+            }
             if let Some(k) = &out.key {
                 record = record.key(k);
+            }
+            if let Some(p) = out.partition {
+                record = record.partition(p);
             }
             let timeout = Timeout::After(ms(self.cfg.runtime.produce_timeout_ms));
             self.producer.send(record, timeout).await.map_err(|(error, _)| error)

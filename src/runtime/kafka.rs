@@ -174,9 +174,20 @@ impl rdkafka::client::ClientContext for EofIsExpected {
 
 impl rdkafka::consumer::ConsumerContext for EofIsExpected {}
 
-/// Builds an [`EofReader`] on `topic`. librdkafka wants a group id even for manual assignment;
-/// nothing is committed under it.
+/// Builds an [`EofReader`] on every partition of `topic`. librdkafka wants a group id even for
+/// manual assignment; nothing is committed under it.
 pub fn eof_reader(kafka: &KafkaConfig, role: &str, topic: &str) -> Result<EofReader, KafkaError> {
+    eof_reader_for(kafka, role, topic, None)
+}
+
+/// Builds an [`EofReader`] on `topic`, limited to `only` partitions when given (a stage
+/// rebuilding the state of the partitions it was assigned).
+pub fn eof_reader_for(
+    kafka: &KafkaConfig,
+    role: &str,
+    topic: &str,
+    only: Option<&[i32]>,
+) -> Result<EofReader, KafkaError> {
     use rdkafka::{Offset, TopicPartitionList};
     let consumer: BaseConsumer<EofIsExpected> = client_config(kafka, role)
         .set("group.id", format!("{}-{role}", kafka.group_prefix))
@@ -191,6 +202,7 @@ pub fn eof_reader(kafka: &KafkaConfig, role: &str, topic: &str) -> Result<EofRea
         .iter()
         .filter(|t| t.error().is_none())
         .flat_map(|t| t.partitions())
+        .filter(|p| only.is_none_or(|only| only.contains(&p.id())))
     {
         tpl.add_partition_offset(topic, p.id(), Offset::Beginning)?;
         pending.insert(p.id());
@@ -205,14 +217,15 @@ pub fn eof_reader(kafka: &KafkaConfig, role: &str, topic: &str) -> Result<EofRea
 }
 
 impl EofReader {
-    /// Hands each record to `f` until every partition reached its end or `timeout` passed.
-    /// `f` returns false to ignore the rest of that record's partition (it stops that
-    /// partition, not the read). Blocking: call it from a blocking thread.
+    /// Hands each record to `f` until every partition reached its end or `timeout` passed;
+    /// true when every partition was read to its end. `f` returns false to ignore the rest of
+    /// that record's partition (it stops that partition, not the read). Blocking: call it from
+    /// a blocking thread.
     pub fn read_until_eof(
         mut self,
         timeout: Duration,
         mut f: impl FnMut(&rdkafka::message::BorrowedMessage<'_>) -> bool,
-    ) -> Result<(), KafkaError> {
+    ) -> Result<bool, KafkaError> {
         use rdkafka::Message;
         let deadline = std::time::Instant::now() + timeout;
         while !self.pending.is_empty() && std::time::Instant::now() < deadline {
@@ -228,6 +241,6 @@ impl EofReader {
                 Some(Ok(_)) => {}
             }
         }
-        Ok(())
+        Ok(self.pending.is_empty())
     }
 }

@@ -38,8 +38,10 @@ use thiserror::Error;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-pub use kafka::{EofReader, KafkaSetupError, client_config, eof_reader, producer, read_to_end, wait_for_brokers};
-pub use stage::{Outcome, Output, Record, Stage};
+pub use kafka::{
+    EofReader, KafkaSetupError, client_config, eof_reader, eof_reader_for, producer, read_to_end, wait_for_brokers,
+};
+pub use stage::{Assigned, Outcome, Output, Record, Stage};
 
 use crate::config::{GalleyConfig, ms};
 use crate::metrics::Metrics;
@@ -58,6 +60,14 @@ pub enum RuntimeError {
     /// Kafka refused an operation (subscribe, client creation).
     #[error("kafka: {0}")]
     Kafka(#[from] KafkaError),
+    /// The stage's own preparation failed (see [`Stage::prepare`]).
+    #[error("preparing stage {stage}: {message}")]
+    Prepare {
+        /// Stage name.
+        stage: &'static str,
+        /// What went wrong.
+        message: String,
+    },
 }
 
 /// A stage bound to its configuration, ready to run.
@@ -101,6 +111,10 @@ impl<S: Stage> StageRuntime<S> {
             _ = shutdown.cancelled() => return Ok(()),
         }
         self.health.set_connected(true);
+        self.stage
+            .prepare()
+            .await
+            .map_err(|message| RuntimeError::Prepare { stage: name, message })?;
 
         let partitions = Partitions::default();
         let assignment_changed = Arc::new(AtomicBool::new(false));
@@ -111,6 +125,10 @@ impl<S: Stage> StageRuntime<S> {
             health: self.health.clone(),
             rebalance_drain: ms(self.cfg.runtime.rebalance_drain_timeout_ms),
             assignment_changed: assignment_changed.clone(),
+            on_assign: {
+                let stage = self.stage.clone();
+                Arc::new(move |assigned: &[stage::Assigned]| stage.on_assign(assigned))
+            },
         };
         let mut cc = client_config(kafka, name);
         cc.set("group.id", format!("{}-{name}", kafka.group_prefix))

@@ -42,12 +42,14 @@ impl Partitions {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Starts a new assignment epoch for each partition.
-    pub(crate) fn assign(&self, tps: impl IntoIterator<Item = Tp>) {
+    /// Starts a new assignment epoch for each partition; returns each with its epoch.
+    pub(crate) fn assign(&self, tps: impl IntoIterator<Item = Tp>) -> Vec<(Tp, u64)> {
         let mut g = self.lock();
+        let mut assigned = Vec::new();
         for tp in tps {
             g.next_epoch += 1;
             let epoch = g.next_epoch;
+            assigned.push((tp.clone(), epoch));
             g.parts.insert(
                 tp,
                 PartState {
@@ -56,6 +58,7 @@ impl Partitions {
                 },
             );
         }
+        assigned
     }
 
     /// Accepts an offset; returns the partition's current epoch, or `None` for a partition not

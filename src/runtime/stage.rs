@@ -22,6 +22,9 @@ pub struct Record {
     pub payload: Option<Vec<u8>>,
     /// Headers in order; values of null headers are empty.
     pub headers: Vec<(String, Vec<u8>)>,
+    /// Assignment epoch of the record's partition in this process: it changes whenever the
+    /// partition is (re)assigned, so a stage keeping per-partition state knows when to rebuild it.
+    pub assignment: u64,
 }
 
 impl Record {
@@ -39,6 +42,18 @@ impl Record {
     }
 }
 
+/// A partition given to this process, with its assignment epoch (the value records of it carry
+/// in [`Record::assignment`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assigned {
+    /// Topic.
+    pub topic: String,
+    /// Partition.
+    pub partition: i32,
+    /// Assignment epoch.
+    pub assignment: u64,
+}
+
 /// A record to produce.
 #[derive(Debug, Clone)]
 pub struct Output {
@@ -46,8 +61,11 @@ pub struct Output {
     pub topic: String,
     /// Key; keep the input key so per-key order holds downstream.
     pub key: Option<Vec<u8>>,
-    /// Value bytes.
-    pub payload: Vec<u8>,
+    /// Explicit partition; `None` lets the partitioner choose from the key. Set for state
+    /// topics co-partitioned with the input.
+    pub partition: Option<i32>,
+    /// Value bytes; `None` produces a tombstone (deletes the key from a compacted topic).
+    pub payload: Option<Vec<u8>>,
     /// Headers; the runtime sets `traceparent`.
     pub headers: Vec<(String, Vec<u8>)>,
 }
@@ -74,6 +92,20 @@ pub trait Stage: Send + Sync + 'static {
 
     /// Processes one record. Records with the same key are never processed concurrently.
     fn process(&self, record: &Record) -> impl Future<Output = Result<Outcome, StageError>> + Send;
+
+    /// Runs once after the brokers answer and before consuming: checks or creates what the
+    /// stage needs (e.g. a state topic). An error stops the stage with the message.
+    fn prepare(&self) -> impl Future<Output = Result<(), String>> + Send {
+        async { Ok(()) }
+    }
+
+    /// Called when partitions are assigned, before any of their records is processed, from
+    /// inside the consumer's poll: it must not block (spawn work instead). A stage rebuilding
+    /// per-partition state starts loading here, so partitions load in parallel rather than one
+    /// at a time as their first records arrive.
+    fn on_assign(&self, partitions: &[Assigned]) {
+        let _ = partitions;
+    }
 
     /// Breakers of the stage's dependencies, for `/readyz`.
     fn breakers(&self) -> Vec<CircuitBreaker> {

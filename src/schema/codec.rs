@@ -2,7 +2,7 @@
 //! schemas into the newest reader schema.
 
 use apache_avro::types::Value;
-use apache_avro::{from_avro_datum, from_value, to_avro_datum, to_value};
+use apache_avro::{from_avro_datum, from_value, write_avro_datum_ref};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use thiserror::Error;
@@ -61,10 +61,11 @@ pub fn encode<T: Serialize>(registry: &Registry, name: &str, value: &T) -> Resul
     let entry = registry
         .latest(name)
         .ok_or_else(|| CodecError::UnknownName(name.to_owned()))?;
-    let datum = to_value(value).map_err(avro)?;
-    let datum = datum.resolve(&entry.schema).map_err(avro)?;
-    let body = to_avro_datum(&entry.schema, datum).map_err(avro)?;
-    Ok(frame(entry.id, &body))
+    // Straight from serde to bytes, guided by the schema: no intermediate `Value` tree, which
+    // made encoding the largest cost of a stage's record (measured: 27 µs -> see the note).
+    let mut out = frame(entry.id, &[]);
+    write_avro_datum_ref(&entry.schema, value, &mut out).map_err(avro)?;
+    Ok(out)
 }
 
 /// Decodes framed bytes as the newest version of `name`, whatever version wrote them.
@@ -93,7 +94,9 @@ fn decode_value(registry: &Registry, name: &str, bytes: &[u8]) -> Result<Value, 
         .latest(name)
         .ok_or_else(|| CodecError::UnknownName(name.to_owned()))?;
     let mut body = f.body;
-    let value = from_avro_datum(&writer.schema, &mut body, Some(&reader.schema)).map_err(avro)?;
+    // Resolution only when the versions differ; it costs as much as the decode itself.
+    let resolve = (reader.id != writer.id).then_some(&reader.schema);
+    let value = from_avro_datum(&writer.schema, &mut body, resolve).map_err(avro)?;
     if !body.is_empty() {
         return Err(CodecError::Avro(format!(
             "{} trailing bytes after the datum",
@@ -119,6 +122,60 @@ mod tests {
         let bytes = encode(registry(), names::CATALOG_CHANGE, &c).unwrap();
         let back: CatalogChange = decode(registry(), names::CATALOG_CHANGE, &bytes).unwrap();
         assert_eq!(back, c);
+    }
+
+    #[test]
+    fn every_event_type_round_trips() {
+        use crate::schema::{Finding, InteractionEvent, InteractionKind, Segment, Severity, ValidatedProduct};
+        let r = registry();
+        let v = ValidatedProduct {
+            sku: "s".into(),
+            version: 2,
+            event_time_ms: 3,
+            title: "T".into(),
+            brand: None,
+            category_path: vec!["A".into(), "B".into()],
+            taxonomy_node: Some("9".into()),
+            price_minor: Some(100),
+            list_price_minor: None,
+            currency: Some("EUR".into()),
+            description: None,
+            attributes: [("k".to_string(), "v".to_string())].into(),
+            images: vec![],
+            locale: "de-DE".into(),
+            completeness: 0.5,
+            findings: vec![Finding {
+                rule: "r".into(),
+                severity: Severity::Warn,
+                field: Some("title".into()),
+                message: "m".into(),
+                span_start: Some(1),
+                span_end: None,
+            }],
+            fingerprint: "f".into(),
+            segment: Segment::Head,
+        };
+        let bytes = encode(r, names::VALIDATED_PRODUCT, &v).unwrap();
+        assert_eq!(
+            decode::<ValidatedProduct>(r, names::VALIDATED_PRODUCT, &bytes).unwrap(),
+            v
+        );
+        let e = InteractionEvent {
+            customer_id: "c".into(),
+            kind: InteractionKind::SupportMessage,
+            sku: None,
+            text: Some("t".into()),
+            event_time_ms: 1,
+            channel: "app".into(),
+            locale: "en-GB".into(),
+        };
+        let bytes = encode(r, names::INTERACTION_EVENT, &e).unwrap();
+        assert_eq!(
+            decode::<InteractionEvent>(r, names::INTERACTION_EVENT, &bytes).unwrap(),
+            e
+        );
+        // A value that does not fit its schema is an encode error, not a panic.
+        assert!(encode(r, names::CATALOG_CHANGE, &e).is_err());
     }
 
     #[test]

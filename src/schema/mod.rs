@@ -14,7 +14,9 @@ mod wire;
 pub use codec::{CodecError, check_decodes, decode, encode};
 pub use compat::{CompatReport, check_compatibility, compare};
 pub use registry::{Registry, RegistryError, SchemaEntry};
-pub use types::{CatalogChange, CatalogOp};
+pub use types::{
+    CatalogChange, CatalogOp, Finding, InteractionEvent, InteractionKind, Segment, Severity, ValidatedProduct,
+};
 pub use wire::{Frame, WireError, frame, unframe};
 
 /// Full names of the event schemas, as used with [`Registry::latest`].

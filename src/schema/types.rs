@@ -76,3 +76,111 @@ impl CatalogChange {
         }
     }
 }
+
+/// How bad a quality finding is. `error` sends the product to needs-enrichment; `warn` and
+/// `info` travel with it as annotations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Worth knowing; changes nothing.
+    Info,
+    /// A defect the product can still be published with.
+    Warn,
+    /// The product is not fit for a model: it needs enrichment first.
+    Error,
+}
+
+impl Severity {
+    /// Lower-case name, as in the schema and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warn => "warn",
+            Severity::Error => "error",
+        }
+    }
+}
+
+/// `galley.v1.Finding`: one rule's verdict on one field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)] // fields are documented in schemas/ValidatedProduct.v1.avsc
+pub struct Finding {
+    pub rule: String,
+    pub severity: Severity,
+    #[serde(default)]
+    pub field: Option<String>,
+    pub message: String,
+    #[serde(default)]
+    pub span_start: Option<i32>,
+    #[serde(default)]
+    pub span_end: Option<i32>,
+}
+
+/// Long-tail products (thin or no description) are where generated content pays first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Segment {
+    /// Few views, thin content: generation targets these first.
+    LongTail,
+    /// Well-described, high-traffic products.
+    Head,
+}
+
+/// `galley.v1.ValidatedProduct`: a catalog change after the quality stage, normalised.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[allow(missing_docs)] // fields are documented in schemas/ValidatedProduct.v1.avsc
+pub struct ValidatedProduct {
+    pub sku: String,
+    pub version: i64,
+    pub event_time_ms: i64,
+    pub title: String,
+    pub brand: Option<String>,
+    pub category_path: Vec<String>,
+    pub taxonomy_node: Option<String>,
+    pub price_minor: Option<i64>,
+    pub list_price_minor: Option<i64>,
+    pub currency: Option<String>,
+    pub description: Option<String>,
+    pub attributes: BTreeMap<String, String>,
+    pub images: Vec<String>,
+    pub locale: String,
+    pub completeness: f64,
+    pub findings: Vec<Finding>,
+    pub fingerprint: String,
+    pub segment: Segment,
+}
+
+/// What a customer did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[allow(missing_docs)] // the names say it
+pub enum InteractionKind {
+    View,
+    Search,
+    Cart,
+    Purchase,
+    Review,
+    Question,
+    SupportMessage,
+}
+
+/// `galley.v1.InteractionEvent`: one storefront interaction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[allow(missing_docs)] // fields are documented in schemas/InteractionEvent.v1.avsc
+pub struct InteractionEvent {
+    pub customer_id: String,
+    pub kind: InteractionKind,
+    #[serde(default)]
+    pub sku: Option<String>,
+    #[serde(default)]
+    pub text: Option<String>,
+    pub event_time_ms: i64,
+    #[serde(default = "default_channel")]
+    pub channel: String,
+    #[serde(default = "default_locale")]
+    pub locale: String,
+}
+
+fn default_channel() -> String {
+    "web".to_owned()
+}

@@ -43,7 +43,8 @@ impl Stage for Passthrough {
             outputs: vec![Output {
                 topic: self.cfg.output.clone(),
                 key: record.key.clone(),
-                payload,
+                partition: None,
+                payload: Some(payload),
                 headers: record.headers.clone(),
             }],
         })
@@ -71,6 +72,7 @@ mod tests {
             key: Some(b"sku-1".to_vec()),
             payload: Some(payload),
             headers: vec![("h".into(), b"v".to_vec())],
+            assignment: 1,
         }
     }
 
@@ -86,7 +88,7 @@ mod tests {
         assert_eq!(out.label, "passed");
         assert_eq!(out.outputs.len(), 1);
         assert_eq!(out.outputs[0].topic, "out");
-        assert_eq!(out.outputs[0].payload, bytes);
+        assert_eq!(out.outputs[0].payload.as_deref(), Some(&bytes[..]));
         assert_eq!(out.outputs[0].key.as_deref(), Some(&b"sku-1"[..]));
         assert_eq!(out.outputs[0].headers, vec![("h".to_string(), b"v".to_vec())]);
     }
