@@ -18,10 +18,16 @@
 //!
 //! The binary (`src/main.rs`, `src/cli/`) adds the commands: run, demo, dlq replay, bench.
 
+pub mod audit;
 pub mod config;
 pub mod error;
+pub mod import;
 pub mod metrics;
+pub mod quality;
 pub mod runtime;
 pub mod schema;
 pub mod stages;
 pub mod telemetry;
+
+#[cfg(test)]
+mod shared_data;
