@@ -30,6 +30,14 @@ pub struct Metrics {
     pub abandoned: IntCounterVec,
     /// `galley_paused{stage,reason}`: 1 while intake is paused for that reason.
     pub paused: IntGaugeVec,
+    /// `galley_skipped_total{stage,reason}`: why `skipped` records were skipped (unchanged,
+    /// stale, deleted).
+    pub skipped: IntCounterVec,
+    /// `galley_quality_findings_total{rule,severity}`: findings by rule id (bounded by the rules
+    /// file) and severity.
+    pub quality_findings: IntCounterVec,
+    /// `galley_pii_redactions_total{kind}`: PII spans redacted from interaction text.
+    pub pii_redactions: IntCounterVec,
 }
 
 impl Metrics {
@@ -110,6 +118,21 @@ impl Metrics {
                 "galley_paused",
                 "1 while intake is paused, by reason.",
                 &["stage", "reason"],
+            ),
+            skipped: counter(
+                "galley_skipped_total",
+                "Records skipped without output, by reason.",
+                &["stage", "reason"],
+            ),
+            quality_findings: counter(
+                "galley_quality_findings_total",
+                "Quality findings by rule and severity.",
+                &["rule", "severity"],
+            ),
+            pii_redactions: counter(
+                "galley_pii_redactions_total",
+                "PII spans redacted from interaction text, by kind.",
+                &["kind"],
             ),
             registry,
         }

@@ -73,9 +73,13 @@ fn demo_runs_on_the_embedded_broker_and_balances_the_books() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        stdout.contains("Books: 54 in = 54 terminal outcomes = 54 records out: balanced"),
+        stdout.contains("Books: 64 in = 64 terminal outcomes = 61 records out + 3 skipped: balanced"),
         "{stdout}"
     );
+    // The quality stage ran: thin products held back, PII redacted before it left the stage.
+    assert!(stdout.contains("Records on catalog.needs-enrichment: 2"), "{stdout}");
+    assert!(stdout.contains("Email me at [EMAIL] or call [PHONE]"), "{stdout}");
+    assert!(!stdout.contains("sam.lee@example.com"), "{stdout}");
     assert!(
         stdout.contains("bad_framing 1, empty_message 1, oversized 1, unknown_schema_id 1"),
         "{stdout}"

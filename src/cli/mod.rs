@@ -1,6 +1,7 @@
-//! Command line: `galley run`, `demo`, `dlq replay`, `bench`, `schema check`.
+//! Command line: `galley run`, `demo`, `publish`, `audit`, `dlq replay`, `bench`, `schema check`.
 
 mod bench;
+mod catalog;
 mod demo;
 
 use std::path::PathBuf;
@@ -12,7 +13,7 @@ use galley::config::GalleyConfig;
 use galley::metrics::Metrics;
 use galley::runtime::replay::{ReplayFilter, replay};
 use galley::runtime::{StageRuntime, http, shutdown};
-use galley::stages::{Passthrough, StageKind};
+use galley::stages::{Passthrough, Quality, StageKind};
 use tokio_util::sync::CancellationToken;
 
 /// Galley: safe generative AI for an online shop, as Kafka stages.
@@ -40,6 +41,10 @@ enum Command {
     },
     /// Run the pipeline on an embedded broker with a sample catalog and print what happened.
     Demo(demo::DemoArgs),
+    /// Publish a CSV or JSONL catalog export as CatalogChange events (how a real catalog gets in).
+    Publish(catalog::PublishArgs),
+    /// Run the quality rules offline over a catalog export and print a report.
+    Audit(catalog::AuditArgs),
     /// Work with the dead-letter topic.
     Dlq {
         #[command(subcommand)]
@@ -92,6 +97,8 @@ struct ReplayArgs {
 enum BenchCommand {
     /// Runtime pass-through vs a raw rdkafka consume→produce loop on the same broker.
     Passthrough(bench::PassthroughBenchArgs),
+    /// Quality stage vs the runtime pass-through on the same broker (goal >= 0.85x).
+    Quality(bench::QualityBenchArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -110,6 +117,8 @@ pub(crate) async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo(args) => demo::run(load()?, args).await,
+        Command::Publish(args) => catalog::publish(load()?, args).await,
+        Command::Audit(args) => catalog::audit(load()?, args),
         Command::Dlq {
             command: DlqCommand::Replay(a),
         } => {
@@ -152,6 +161,12 @@ pub(crate) async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             bench::passthrough(load()?, args).await?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Bench {
+            command: BenchCommand::Quality(args),
+        } => {
+            bench::quality(load()?, args).await?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Schema {
             command: SchemaCommand::Check,
         } => {
@@ -181,13 +196,27 @@ async fn run_stage(cfg: GalleyConfig, kind: StageKind) -> anyhow::Result<()> {
     let metrics = Metrics::new();
     let shutdown_token = CancellationToken::new();
     shutdown::on_signals(shutdown_token.clone());
-    let runtime = match kind {
-        StageKind::Passthrough => StageRuntime::new(
-            cfg.clone(),
-            Passthrough::new(cfg.stages.passthrough.clone()),
-            metrics.clone(),
-        ),
-    };
+    match kind {
+        StageKind::Passthrough => {
+            let stage = Passthrough::new(cfg.stages.passthrough.clone());
+            serve(cfg, stage, metrics, shutdown_token, kind).await
+        }
+        StageKind::Quality => {
+            let stage = Quality::new(&cfg, metrics.clone()).context("building the quality stage")?;
+            serve(cfg, stage, metrics, shutdown_token, kind).await
+        }
+    }
+}
+
+/// Runs `stage` with the admin server beside it until shutdown.
+async fn serve<S: galley::runtime::Stage>(
+    cfg: GalleyConfig,
+    stage: S,
+    metrics: Metrics,
+    shutdown_token: CancellationToken,
+    kind: StageKind,
+) -> anyhow::Result<()> {
+    let runtime = StageRuntime::new(cfg.clone(), stage, metrics.clone());
     let http_stop = CancellationToken::new();
     let addr = http::spawn(&cfg.http.listen, metrics, vec![runtime.health()], http_stop.clone())
         .await

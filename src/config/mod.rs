@@ -11,6 +11,9 @@ use config::{Config, Environment, File, FileFormat};
 use serde::Deserialize;
 use thiserror::Error;
 
+mod quality;
+pub use quality::QualityConfig;
+
 /// The defaults, compiled in so the binary runs with no file at all.
 pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
 
@@ -170,6 +173,8 @@ pub struct ReadinessConfig {
 pub struct StagesConfig {
     /// The pass-through stage.
     pub passthrough: PassthroughConfig,
+    /// The quality stage.
+    pub quality: QualityConfig,
 }
 
 /// Pass-through stage: input to output unchanged, schema-checked.
@@ -304,6 +309,7 @@ impl GalleyConfig {
             pt.schema.is_empty() || crate::schema::Registry::builtin().latest(&pt.schema).is_some(),
             format!("stages.passthrough.schema {:?} is not a known schema name", pt.schema),
         );
+        bad.extend(self.stages.quality.problems());
         if bad.is_empty() {
             Ok(())
         } else {

@@ -2,15 +2,19 @@
 //! over a pure core; the runtime does everything Kafka.
 
 mod passthrough;
+pub mod quality;
 
 pub use passthrough::Passthrough;
+pub use quality::Quality;
 
-/// Stages this build can run. `quality`, `generate` and `review` are designed (see
-/// ARCHITECTURE.md §4) and not built yet, so they are not offered.
+/// Stages this build can run. `generate` and `review` are designed (see ARCHITECTURE.md §4)
+/// and not built yet, so they are not offered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum StageKind {
     /// Forwards each record unchanged after checking it decodes; proves the runtime.
     Passthrough,
+    /// Validates and normalises catalog changes; redacts PII from interactions.
+    Quality,
 }
 
 impl StageKind {
@@ -18,6 +22,7 @@ impl StageKind {
     pub fn name(self) -> &'static str {
         match self {
             StageKind::Passthrough => "passthrough",
+            StageKind::Quality => "quality",
         }
     }
 }

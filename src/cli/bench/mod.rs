@@ -8,6 +8,9 @@
 //! raw loop's, since both include the same broker round trips.
 
 mod pipelines;
+mod quality;
+
+pub(crate) use quality::{QualityBenchArgs, quality};
 
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -16,6 +19,7 @@ use anyhow::Context;
 use galley::config::GalleyConfig;
 use galley::runtime::producer;
 use rdkafka::mocking::MockCluster;
+use rdkafka::producer::DefaultProducerContext;
 use serde::Serialize;
 
 use pipelines::{create_topics, fill, raw_loop, runtime_run, spawn_reader};
@@ -96,16 +100,40 @@ fn now_us() -> u64 {
         .unwrap_or_default()
 }
 
+/// The embedded broker when asked for (pointing `cfg` at it; keep it alive for the run), else
+/// none and `cfg`'s brokers.
+fn embedded_broker(
+    cfg: &mut GalleyConfig,
+    embedded: bool,
+) -> anyhow::Result<Option<MockCluster<'static, DefaultProducerContext>>> {
+    if !embedded {
+        return Ok(None);
+    }
+    let mock = MockCluster::new(1).context("starting the embedded broker")?;
+    cfg.kafka.bootstrap_servers = mock.bootstrap_servers();
+    Ok(Some(mock))
+}
+
+/// Creates the run's topics (the first is the input) and fills the input with `n` products;
+/// returns the producer for later (paced) sends.
+async fn setup(
+    cfg: &GalleyConfig,
+    mock: Option<&MockCluster<'static, DefaultProducerContext>>,
+    topics: &[String],
+    partitions: i32,
+    n: usize,
+) -> anyhow::Result<rdkafka::producer::FutureProducer> {
+    create_topics(cfg, mock, topics, partitions).await?;
+    galley::runtime::wait_for_brokers(&cfg.kafka, topics).await?;
+    println!("Filling {} with {n} records...", topics[0]);
+    let p = producer(&cfg.kafka, "bench", Duration::from_secs(60))?;
+    fill(&p, &topics[0], n, None).await?;
+    Ok(p)
+}
+
 /// Runs the benchmark and prints a table (and JSON if asked).
 pub(crate) async fn passthrough(mut cfg: GalleyConfig, args: PassthroughBenchArgs) -> anyhow::Result<()> {
-    let mock = if args.embedded {
-        Some(MockCluster::new(1).context("starting the embedded broker")?)
-    } else {
-        None
-    };
-    if let Some(m) = &mock {
-        cfg.kafka.bootstrap_servers = m.bootstrap_servers();
-    }
+    let mock = embedded_broker(&mut cfg, args.embedded)?;
     let run_id = format!("{:x}", now_us());
     let topic = |name: &str| format!("bench-{run_id}-{name}");
     let mut topics = vec![topic("in")];
@@ -121,14 +149,9 @@ pub(crate) async fn passthrough(mut cfg: GalleyConfig, args: PassthroughBenchArg
             topics.push(topic(&format!("{name}-{r}")));
         }
     }
-    create_topics(&cfg, mock.as_ref(), &topics, args.partitions).await?;
-    galley::runtime::wait_for_brokers(&cfg.kafka, &topics).await?;
     cfg.runtime.max_in_flight = args.max_in_flight;
     cfg.kafka.group_prefix = format!("bench-{run_id}");
-
-    println!("Filling {} with {} records...", topic("in"), args.messages);
-    let p = producer(&cfg.kafka, "bench", Duration::from_secs(60))?;
-    fill(&p, &topic("in"), args.messages, None).await?;
+    let p = setup(&cfg, mock.as_ref(), &topics, args.partitions, args.messages).await?;
 
     let mut raw = Vec::new();
     let mut rt = Vec::new();

@@ -6,7 +6,7 @@ use anyhow::bail;
 use futures::stream::{FuturesUnordered, StreamExt};
 use galley::config::GalleyConfig;
 use galley::metrics::Metrics;
-use galley::runtime::{StageRuntime, client_config, producer};
+use galley::runtime::{Stage, StageRuntime, client_config, producer};
 use galley::schema::{CatalogChange, Registry, encode, names};
 use galley::stages::Passthrough;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -58,7 +58,7 @@ pub(super) async fn fill(p: &FutureProducer, topic: &str, n: usize, rate: Option
             tokio::time::sleep_until((start + Duration::from_secs_f64(i as f64 / rate as f64)).into()).await;
         }
         let sku = format!("sku-{}", i % 5000);
-        let bytes = encode(registry, names::CATALOG_CHANGE, &CatalogChange::sample(&sku, i as i64))?;
+        let bytes = encode(registry, names::CATALOG_CHANGE, &product(&sku, i))?;
         pending.push(enqueue(p, topic, Some(sku.as_bytes()), &bytes, None, true).await?);
         while pending.len() >= 10_000 || (rate.is_some() && pending.len() >= 100) {
             settle(pending.next().await)?;
@@ -68,6 +68,20 @@ pub(super) async fn fill(p: &FutureProducer, topic: &str, n: usize, rate: Option
         settle(Some(r))?;
     }
     Ok(())
+}
+
+/// A product the quality stage accepts, with work for every normaliser (markup, units,
+/// taxonomy); each version changes the price, so every record is news.
+pub(super) fn product(sku: &str, i: usize) -> CatalogChange {
+    let mut c = CatalogChange::sample(sku, i as i64);
+    c.title = Some(format!("<b>Enamel</b> camping mug {sku}"));
+    c.description = Some("<p>Double-walled enamel mug,&nbsp;350ml.</p><p>Dishwasher safe.</p>".into());
+    c.category_path = vec!["Home & Garden > Kitchen & Dining > Tableware > Drinkware > Mugs".into()];
+    c.price_minor = Some(1000 + i as i64);
+    c.attributes.insert("Capacity".into(), "350ml".into());
+    c.attributes.insert("Weight".into(), "0.25 KG".into());
+    c.images = vec![format!("https://example.com/{sku}.jpg")];
+    c
 }
 
 /// Enqueues one record (waiting while librdkafka's queue is full); the future resolves on ack.
@@ -192,15 +206,27 @@ pub(super) async fn runtime_run(
     pace: Pace<'_>,
 ) -> anyhow::Result<f64> {
     let mut cfg = cfg.clone();
-    cfg.kafka.group_prefix = format!("{}-{group}", cfg.kafka.group_prefix);
     cfg.stages.passthrough.input = input.to_owned();
     cfg.stages.passthrough.output = output.to_owned();
+    let stage = Passthrough::new(cfg.stages.passthrough.clone());
+    stage_run(&cfg, input, group, n, pace, |_| Ok(stage)).await
+}
+
+/// Runs any stage over `n` records already in (or paced into) its input; msgs/s.
+pub(super) async fn stage_run<S: Stage>(
+    cfg: &GalleyConfig,
+    input: &str,
+    group: &str,
+    n: usize,
+    pace: Pace<'_>,
+    build: impl FnOnce(Metrics) -> anyhow::Result<S>,
+) -> anyhow::Result<f64> {
+    let mut cfg = cfg.clone();
+    cfg.kafka.group_prefix = format!("{}-{group}", cfg.kafka.group_prefix);
     let metrics = Metrics::new();
-    let runtime = StageRuntime::new(
-        cfg.clone(),
-        Passthrough::new(cfg.stages.passthrough.clone()),
-        metrics.clone(),
-    );
+    let stage = build(metrics.clone())?;
+    let name = stage.name();
+    let runtime = StageRuntime::new(cfg.clone(), stage, metrics.clone());
     let health = runtime.health();
     let stop = CancellationToken::new();
     let task = tokio::spawn(runtime.run(stop.clone()));
@@ -211,13 +237,7 @@ pub(super) async fn runtime_run(
         }
     }
     let filler = start_pacer(pace, input);
-    let done = || {
-        metrics
-            .outcomes("passthrough")
-            .iter()
-            .map(|(_, v)| *v as usize)
-            .sum::<usize>()
-    };
+    let done = || metrics.outcomes(name).iter().map(|(_, v)| *v as usize).sum::<usize>();
     let mut first = None;
     let deadline = Instant::now() + Duration::from_secs(600);
     while done() < n && Instant::now() < deadline {

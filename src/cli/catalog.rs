@@ -1,0 +1,237 @@
+//! `galley publish` (a catalog export into CatalogChange events) and `galley audit` (the
+//! quality rules offline over the same export). Both read through the one importer, so what the
+//! audit reports is what publishing would send.
+
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use galley::audit::{Audit, ReportFormat, render};
+use galley::config::{GalleyConfig, ms};
+use galley::import::{ColumnMapping, Format, ImportOptions, Importer, RowError, parse_mapping};
+use galley::runtime::producer;
+use galley::schema::{Registry, encode, names};
+use galley::stages::quality::assessor;
+use indicatif::{ProgressBar, ProgressStyle};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::producer::FutureRecord;
+
+/// How to read a catalog export; shared by publish and audit.
+#[derive(Debug, Args)]
+pub(crate) struct ImportArgs {
+    /// CSV or JSONL catalog export (.csv, .jsonl, .ndjson).
+    file: PathBuf,
+    /// Input format when the extension doesn't say.
+    #[arg(long, value_parser = ["csv", "jsonl"])]
+    format: Option<String>,
+    /// Column for a field, e.g. --map sku=pid --map price=sale_price (repeatable). Fields:
+    /// sku, title, brand, category, price, list_price, currency, description, images, specs,
+    /// version, locale. Unmapped fields are auto-detected from the header.
+    #[arg(long = "map", value_name = "FIELD=COLUMN")]
+    map: Vec<String>,
+    /// Currency for rows without one (ISO-4217, e.g. INR).
+    #[arg(long)]
+    currency: Option<String>,
+    /// Source system name recorded on every event.
+    #[arg(long, default_value = "import")]
+    source: String,
+    /// Locale for rows without one.
+    #[arg(long, default_value = "en-US")]
+    locale: String,
+}
+
+impl ImportArgs {
+    fn open(&self) -> anyhow::Result<(Importer<BufReader<File>>, ProgressBar)> {
+        let format = match self.format.as_deref() {
+            Some("csv") => Format::Csv,
+            Some(_) => Format::Jsonl,
+            None => Format::from_path(&self.file).with_context(|| {
+                format!(
+                    "cannot tell the format of {} from its extension; pass --format csv|jsonl",
+                    self.file.display()
+                )
+            })?,
+        };
+        let mut mapping = ColumnMapping::default();
+        for spec in &self.map {
+            let (field, column) = parse_mapping(spec).map_err(anyhow::Error::msg)?;
+            mapping.set(field, column);
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        let opts = ImportOptions {
+            format,
+            mapping,
+            default_currency: self.currency.clone(),
+            source: self.source.clone(),
+            // Each import is newer than the last, so the quality stage treats it as current.
+            version: now,
+            event_time_ms: now,
+            locale: self.locale.clone(),
+        };
+        let file = File::open(&self.file).with_context(|| format!("opening {}", self.file.display()))?;
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let importer =
+            Importer::new(BufReader::new(file), opts).with_context(|| format!("reading {}", self.file.display()))?;
+        Ok((importer, progress(size)))
+    }
+}
+
+fn progress(bytes: u64) -> ProgressBar {
+    // Hidden when stderr is not a terminal (indicatif's default), so logs and CI stay clean.
+    let bar = ProgressBar::new(bytes);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {bytes}/{total_bytes} [{bar:30}] {per_sec} eta {eta} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar
+}
+
+fn report_bad_rows(bad: &[RowError], total: u64) {
+    if total == 0 {
+        return;
+    }
+    eprintln!("{total} row(s) could not be read:");
+    for e in bad {
+        eprintln!("  {e}");
+    }
+    if total > bad.len() as u64 {
+        eprintln!("  ... and {} more", total - bad.len() as u64);
+    }
+}
+
+/// `galley publish`.
+#[derive(Debug, Args)]
+pub(crate) struct PublishArgs {
+    #[command(flatten)]
+    import: ImportArgs,
+    /// Topic to publish to (default: stages.quality.catalog_input).
+    #[arg(long)]
+    topic: Option<String>,
+    /// Read and convert every row, publish nothing.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+/// Publishes every readable row as a CatalogChange (key = sku) and waits for every
+/// acknowledgement; unreadable rows are listed with their lines and skipped.
+pub(crate) async fn publish(cfg: GalleyConfig, args: PublishArgs) -> anyhow::Result<ExitCode> {
+    let topic = args
+        .topic
+        .clone()
+        .unwrap_or_else(|| cfg.stages.quality.catalog_input.clone());
+    let (mut importer, bar) = args.import.open()?;
+    eprintln!("columns: {}", importer.resolved());
+    let producer = if args.dry_run {
+        None
+    } else {
+        galley::runtime::wait_for_brokers(&cfg.kafka, std::slice::from_ref(&topic)).await?;
+        Some(producer(&cfg.kafka, "publish", ms(cfg.runtime.produce_timeout_ms))?)
+    };
+    let (mut sent, mut bad, mut bad_total) = (0u64, Vec::new(), 0u64);
+    let mut pending = Vec::new();
+    while let Some(row) = importer.next() {
+        bar.set_position(importer.bytes_read());
+        match row {
+            Ok(row) => {
+                let payload = encode(Registry::builtin(), names::CATALOG_CHANGE, &row.change)?;
+                if let Some(p) = &producer {
+                    loop {
+                        let rec = FutureRecord::to(&topic).key(&row.change.sku).payload(&payload);
+                        match p.send_result(rec) {
+                            Ok(delivery) => break pending.push(delivery),
+                            // librdkafka's queue is full: wait for what is in flight, then retry.
+                            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+                                sent += settle(&mut pending).await?;
+                                tokio::time::sleep(Duration::from_millis(5)).await;
+                            }
+                            Err((e, _)) => bail!("producing to {topic}: {e}"),
+                        }
+                    }
+                    // Bounded batches: memory stays flat on large files.
+                    if pending.len() >= 1000 {
+                        sent += settle(&mut pending).await?;
+                    }
+                } else {
+                    sent += 1;
+                }
+            }
+            Err(e) => {
+                bad_total += 1;
+                if bad.len() < 20 {
+                    bad.push(e);
+                }
+            }
+        }
+    }
+    sent += settle(&mut pending).await?;
+    bar.finish_and_clear();
+    report_bad_rows(&bad, bad_total);
+    let verb = if args.dry_run { "would publish" } else { "published" };
+    println!("{verb} {sent} catalog changes to {topic}; {bad_total} unreadable row(s) skipped");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn settle(pending: &mut Vec<rdkafka::producer::DeliveryFuture>) -> anyhow::Result<u64> {
+    let mut ok = 0;
+    for r in futures::future::join_all(pending.drain(..)).await {
+        match r {
+            Ok(Ok(_)) => ok += 1,
+            Ok(Err((e, _))) => bail!("the broker refused a record: {e}"),
+            Err(_) => bail!("the producer was shut down"),
+        }
+    }
+    Ok(ok)
+}
+
+/// `galley audit`.
+#[derive(Debug, Args)]
+pub(crate) struct AuditArgs {
+    #[command(flatten)]
+    import: ImportArgs,
+    /// Report format.
+    #[arg(long, value_enum, default_value = "table")]
+    output: ReportFormat,
+    /// Examples kept per rule.
+    #[arg(long, default_value_t = 3)]
+    examples: usize,
+    /// Rules file (default: stages.quality.rules_file, else the built-in rules).
+    #[arg(long)]
+    rules: Option<PathBuf>,
+    /// Taxonomy file (default: stages.quality.taxonomy_file, else the built-in sample).
+    #[arg(long)]
+    taxonomy: Option<PathBuf>,
+}
+
+/// Runs the audit and prints the report.
+pub(crate) fn audit(cfg: GalleyConfig, args: AuditArgs) -> anyhow::Result<ExitCode> {
+    let mut q = cfg.stages.quality.clone();
+    q.rules_file = args.rules.clone().or(q.rules_file);
+    q.taxonomy_file = args.taxonomy.clone().or(q.taxonomy_file);
+    let assessor = assessor(&q)?;
+    let (mut importer, bar) = args.import.open()?;
+    let columns = importer.resolved().to_string();
+    let mut audit = Audit::new(&assessor, args.examples);
+    let mut n = 0u64;
+    while let Some(row) = importer.next() {
+        audit.add(row);
+        n += 1;
+        if n % 256 == 0 {
+            bar.set_position(importer.bytes_read());
+        }
+    }
+    bar.finish_and_clear();
+    let report = audit.finish(display(&args.import.file), columns);
+    print!("{}", render(&report, args.output));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn display(p: &Path) -> String {
+    p.display().to_string()
+}

@@ -1,0 +1,226 @@
+//! Per-sku state of the quality stage, rebuilt from `catalog.validated` itself.
+//!
+//! The validated topic is keyed by sku and co-partitioned with the catalog input (the stage
+//! writes product p of input partition p to validated partition p); made compacted, it is the
+//! table of the current validated catalog, and a sku's latest record there *is* its last
+//! accepted version and fingerprint. So the stage writes nothing extra: this is Kafka Streams'
+//! "source topic as changelog" optimisation. A delete is a tombstone on the validated topic.
+//!
+//! When a partition is assigned, its state is rebuilt by reading its validated partition to
+//! the end (started for every partition at once from [`StateStore::preload`]), before any
+//! record of that assignment is processed; so state follows a partition to whichever instance
+//! owns it and survives restarts. The validated record is acknowledged before the input is
+//! committed, so a crash can only make a product be published twice, never lost. An instance
+//! keeps at most one copy of each partition's state, so memory is bounded by the catalog.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use rdkafka::Message;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use tokio::sync::OnceCell;
+
+use crate::config::KafkaConfig;
+use crate::error::StageError;
+use crate::quality::SkuState;
+use crate::runtime::{client_config, eof_reader_for};
+use crate::schema::{Registry, ValidatedProduct, decode, names};
+
+/// One partition's skus, for one assignment of that partition.
+pub(crate) struct Slot {
+    assignment: u64,
+    skus: OnceCell<Mutex<HashMap<String, SkuState>>>,
+}
+
+impl Slot {
+    /// The loaded map. Only called after [`StateStore::partition`] loaded it.
+    pub(crate) fn skus(&self) -> MutexGuard<'_, HashMap<String, SkuState>> {
+        // A poisoned map is still a map: the panicking writer held no invariant across it.
+        match self.skus.get() {
+            Some(m) => m.lock().unwrap_or_else(|p| p.into_inner()),
+            None => unreachable!("Slot::skus before the slot was loaded"),
+        }
+    }
+}
+
+/// Rebuilds and caches each assigned partition's state.
+pub(crate) struct StateStore {
+    kafka: KafkaConfig,
+    topic: String,
+    timeout: Duration,
+    slots: Mutex<HashMap<i32, Arc<Slot>>>,
+}
+
+impl StateStore {
+    pub(crate) fn new(kafka: KafkaConfig, topic: String, timeout: Duration) -> Self {
+        StateStore {
+            kafka,
+            topic,
+            timeout,
+            slots: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The state of `partition` as of `assignment`, rebuilt from the topic the first time an
+    /// assignment asks. Records of older assignments (stragglers of a revoked partition, whose
+    /// results the runtime discards) use whatever is current.
+    pub(crate) async fn partition(&self, partition: i32, assignment: u64) -> Result<Arc<Slot>, StageError> {
+        let slot = self.slot(partition, assignment);
+        slot.skus
+            .get_or_try_init(|| async { self.load(partition).await.map(Mutex::new) })
+            .await?;
+        Ok(slot)
+    }
+
+    fn slot(&self, partition: i32, assignment: u64) -> Arc<Slot> {
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        match slots.get(&partition) {
+            Some(s) if s.assignment >= assignment => s.clone(),
+            _ => {
+                let s = Arc::new(Slot {
+                    assignment,
+                    skus: OnceCell::new(),
+                });
+                slots.insert(partition, s.clone());
+                s
+            }
+        }
+    }
+
+    /// Starts rebuilding a newly assigned partition's state in the background, so every
+    /// partition loads at once instead of each waiting for its first record (which, with the
+    /// in-flight bound full of another partition's waiting records, serialised the loads). A
+    /// failed preload is logged; the first record retries it.
+    pub(crate) fn preload(self: &Arc<Self>, partition: i32, assignment: u64) {
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let store = self.clone();
+        handle.spawn(async move {
+            if let Err(error) = store.partition(partition, assignment).await {
+                tracing::warn!(message = "State preload failed; the first record will retry.", %error, partition);
+            }
+        });
+    }
+
+    async fn load(&self, partition: i32) -> Result<HashMap<String, SkuState>, StageError> {
+        let (kafka, topic, timeout) = (self.kafka.clone(), self.topic.clone(), self.timeout);
+        let started = std::time::Instant::now();
+        let down = |message: String| StageError::DependencyDown {
+            dependency: "validated_topic",
+            message,
+            retry_after: Duration::from_secs(1),
+        };
+        let loaded = tokio::task::spawn_blocking(move || {
+            let reader = eof_reader_for(&kafka, "quality-state", &topic, Some(&[partition]))
+                .map_err(|e| format!("reading {topic}[{partition}]: {e}"))?;
+            let mut skus = HashMap::new();
+            let mut bad = 0u64;
+            let complete = reader
+                .read_until_eof(timeout, |m| {
+                    let key = m.key().map(|k| String::from_utf8_lossy(k).into_owned());
+                    match (key, m.payload()) {
+                        (Some(k), None) => {
+                            skus.remove(&k);
+                        }
+                        (_, Some(v)) => {
+                            match decode::<ValidatedProduct>(Registry::builtin(), names::VALIDATED_PRODUCT, v) {
+                                Ok(p) => {
+                                    let state = SkuState {
+                                        version: p.version,
+                                        fingerprint: p.fingerprint,
+                                        deleted: false,
+                                    };
+                                    skus.insert(p.sku, state);
+                                }
+                                Err(_) => bad += 1,
+                            }
+                        }
+                        (None, None) => {}
+                    }
+                    true
+                })
+                .map_err(|e| format!("reading {topic}[{partition}]: {e}"))?;
+            if !complete {
+                return Err(format!(
+                    "{topic}[{partition}] was not read to its end within {timeout:?}"
+                ));
+            }
+            Ok((skus, bad))
+        })
+        .await
+        .map_err(|e| down(format!("state loader: {e}")))?
+        .map_err(down)?;
+        let (skus, bad) = loaded;
+        if bad > 0 {
+            tracing::warn!(message = "Undecodable validated records ignored while rebuilding state.", topic = %self.topic, partition, bad);
+        }
+        tracing::info!(message = "Partition state rebuilt.", topic = %self.topic, partition, skus = skus.len(), took = ?started.elapsed());
+        Ok(skus)
+    }
+}
+
+/// Makes sure the validated topic exists with as many partitions as the catalog input
+/// (creating it compacted when missing). A different count is an error: the state of input
+/// partition p is read from validated partition p.
+pub(crate) async fn ensure_validated_topic(kafka: &KafkaConfig, input: &str, validated: &str) -> Result<(), String> {
+    let metadata = |topic: &str| -> Result<(Option<usize>, usize), String> {
+        let consumer: BaseConsumer = client_config(kafka, "quality-admin")
+            .create()
+            .map_err(|e| format!("kafka client: {e}"))?;
+        let md = consumer
+            .fetch_metadata(Some(topic), Duration::from_secs(10))
+            .map_err(|e| format!("metadata of {topic}: {e}"))?;
+        let partitions = md
+            .topics()
+            .iter()
+            .find(|t| t.name() == topic && t.error().is_none() && !t.partitions().is_empty())
+            .map(|t| t.partitions().len());
+        Ok((partitions, md.brokers().len()))
+    };
+    let (want, brokers) = metadata(input)?;
+    let want = want.ok_or_else(|| format!("input topic {input} does not exist"))?;
+    let mismatch = |n: usize| {
+        format!(
+            "{validated} has {n} partitions but {input} has {want}; they must match, since the quality stage \
+             keeps each sku's state on the validated partition of its input partition. Give {validated} {want} \
+             partitions (a new, empty topic makes every product count as changed once)"
+        )
+    };
+    match metadata(validated)?.0 {
+        Some(n) if n == want => return Ok(()),
+        Some(n) => return Err(mismatch(n)),
+        None => {}
+    }
+    let admin: AdminClient<DefaultClientContext> = client_config(kafka, "quality-admin")
+        .create()
+        .map_err(|e| format!("kafka admin client: {e}"))?;
+    let partitions = i32::try_from(want).map_err(|_| format!("{input} has too many partitions"))?;
+    let replication = i32::try_from(brokers.clamp(1, 3)).unwrap_or(1);
+    let topic =
+        NewTopic::new(validated, partitions, TopicReplication::Fixed(replication)).set("cleanup.policy", "compact");
+    let results = admin
+        .create_topics([&topic], &AdminOptions::new())
+        .await
+        .map_err(|e| format!("creating {validated}: {e}"))?;
+    for r in results {
+        match r {
+            Ok(_) => tracing::info!(
+                message = "State topic created.",
+                topic = validated,
+                partitions,
+                cleanup_policy = "compact"
+            ),
+            Err((_, rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((t, e)) => return Err(format!("creating {t}: {e}")),
+        }
+    }
+    match metadata(validated)?.0 {
+        Some(n) if n == want => Ok(()),
+        Some(n) => Err(mismatch(n)),
+        None => Err(format!("{validated} does not exist after creating it")),
+    }
+}
