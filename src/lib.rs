@@ -23,6 +23,7 @@ pub mod config;
 pub mod error;
 pub mod import;
 pub mod metrics;
+pub mod policy;
 pub mod quality;
 pub mod runtime;
 pub mod schema;

@@ -214,6 +214,15 @@ pub fn units(s: &str) -> Cow<'_, str> {
     })
 }
 
+/// Every quantity with a unit in `s`: byte span and canonical form ("5,000mAh" → "5000 mAh"),
+/// so a claim in generated text compares with attribute values written any way.
+pub fn quantities(s: &str) -> Vec<(usize, usize, String)> {
+    QUANTITY
+        .find_iter(s)
+        .map(|m| (m.start(), m.end(), units(m.as_str()).into_owned()))
+        .collect()
+}
+
 /// Attribute keys compare case- and space-insensitively: "Battery  Capacity" → "battery capacity".
 pub fn key(s: &str) -> String {
     let t = text(s);

@@ -184,3 +184,42 @@ pub struct InteractionEvent {
 fn default_channel() -> String {
     "web".to_owned()
 }
+
+/// How bad a review check's finding is; the risk policy maps severities to tiers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[allow(missing_docs)] // ordered from harmless to must-not-publish
+pub enum CheckSeverity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+/// `galley.v1.CheckResult`: one automated check's finding on a draft.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)] // fields are documented in schemas/ReviewOutcome.v1.avsc
+pub struct CheckResult {
+    pub check: String,
+    pub severity: CheckSeverity,
+    pub message: String,
+    #[serde(default)]
+    pub span_start: Option<i32>,
+    #[serde(default)]
+    pub span_end: Option<i32>,
+}
+
+/// Which generator wrote a draft (`galley.v1.GeneratorKind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GeneratorKind {
+    /// The language model.
+    Model,
+    /// The deterministic template generator (model unavailable).
+    Template,
+    /// The last approved content (model and template unavailable).
+    LastApproved,
+    /// A cached model answer for the same input.
+    Cache,
+}

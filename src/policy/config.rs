@@ -1,0 +1,114 @@
+//! The review policy file (`config/review-policy.toml`): word lists, length limits, language
+//! thresholds and the risk policy. Unknown keys are errors, so a typo never disables a check.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use thiserror::Error;
+
+use crate::schema::{CheckSeverity, GeneratorKind};
+
+/// The policy file could not be used.
+#[derive(Debug, Error)]
+#[error("review policy is not valid: {0}")]
+pub struct PolicyError(pub String);
+
+/// Word and phrase lists (matched whole, case-insensitive).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)] // each list is documented in config/review-policy.toml
+pub struct Terms {
+    pub banned: Vec<String>,
+    pub competitors: Vec<String>,
+    pub medical: Vec<String>,
+    pub superlatives: Vec<String>,
+    pub profanity: Vec<String>,
+}
+
+/// Claim vocabularies checked against the product's attributes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Claims {
+    /// Materials a text may name.
+    pub materials: Vec<String>,
+    /// Certifications and protections a text may name.
+    pub certifications: Vec<String>,
+}
+
+/// Language detection thresholds.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Language {
+    /// Only a detection at least this confident counts.
+    pub min_confidence: f64,
+    /// Shorter texts are not judged.
+    pub min_chars: usize,
+}
+
+/// The risk policy.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Risk {
+    /// A finding this severe or worse rejects the draft.
+    pub reject_at: CheckSeverity,
+    /// A finding this severe or worse sends it to a human.
+    pub human_at: CheckSeverity,
+    /// Use cases always reviewed by a human.
+    pub human_use_cases: Vec<String>,
+    /// Products above this price (minor units) go to a human.
+    pub human_above_price_minor: i64,
+    /// Category prefixes that always go to a human.
+    pub sensitive_categories: Vec<String>,
+    /// Generators whose drafts always go to a human.
+    pub human_generators: Vec<GeneratorKind>,
+    /// Share of auto-approved drafts also queued as an audit sample.
+    pub audit_rate: f64,
+}
+
+/// The whole policy file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyConfig {
+    /// Word lists.
+    pub terms: Terms,
+    /// Claim vocabularies.
+    pub claims: Claims,
+    /// `[min, max]` characters per use case, plus `email_subject`.
+    pub length: BTreeMap<String, [usize; 2]>,
+    /// Language detection.
+    pub language: Language,
+    /// Risk policy.
+    pub risk: Risk,
+}
+
+/// The policy shipped with Galley.
+const DEFAULT_POLICY: &str = include_str!("../../config/review-policy.toml");
+
+impl PolicyConfig {
+    /// Parses and checks a policy file.
+    pub fn parse(text: &str) -> Result<Self, PolicyError> {
+        let cfg: PolicyConfig = toml::from_str(text).map_err(|e| PolicyError(e.to_string()))?;
+        let mut bad = Vec::new();
+        if !(0.0..=1.0).contains(&cfg.risk.audit_rate) {
+            bad.push(format!("risk.audit_rate {} must be in [0, 1]", cfg.risk.audit_rate));
+        }
+        if cfg.risk.human_at > cfg.risk.reject_at {
+            bad.push("risk.human_at must not be above risk.reject_at".to_owned());
+        }
+        for (use_case, [min, max]) in &cfg.length {
+            if min > max {
+                bad.push(format!("length.{use_case}: min {min} is above max {max}"));
+            }
+        }
+        if bad.is_empty() {
+            Ok(cfg)
+        } else {
+            Err(PolicyError(bad.join("; ")))
+        }
+    }
+
+    /// The policy shipped with Galley.
+    pub fn builtin() -> Self {
+        Self::parse(DEFAULT_POLICY).unwrap_or_else(|e| unreachable!("config/review-policy.toml is tested: {e}"))
+    }
+}

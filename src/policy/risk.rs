@@ -1,0 +1,111 @@
+//! The risk policy: tier = f(use case, product price and category, finding severities,
+//! generator), tier → route, and the stable-hash audit sample of auto-approved drafts.
+
+use serde::Serialize;
+
+use super::Draft;
+use super::config::Risk;
+use crate::schema::CheckResult;
+
+/// How much a draft needs a human.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RiskTier {
+    /// Publish without a human.
+    Auto,
+    /// A human decides.
+    Human,
+    /// Never publish.
+    Reject,
+}
+
+/// Where a draft goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Route {
+    /// content.approved.
+    Approved,
+    /// content.review (the reviewer console).
+    Review,
+    /// content.rejected.
+    Rejected,
+}
+
+/// The policy's verdict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Decision {
+    /// Tier.
+    pub tier: RiskTier,
+    /// Route.
+    pub route: Route,
+    /// Auto-approved and also queued for a human spot audit.
+    pub audit_sample: bool,
+    /// Why, for reviewers and the audit topic.
+    pub reason: String,
+}
+
+/// FNV-1a then murmur3's finaliser: stable across processes and versions, so a draft stays in
+/// or out of the sample; the finaliser spreads ids that differ only in their last characters.
+fn stable_fraction(id: &str) -> f64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in id.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^= h >> 33;
+    (h >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// Decides tier and route.
+pub fn decide(d: &Draft<'_>, findings: &[CheckResult], risk: &Risk) -> Decision {
+    let worst = findings.iter().max_by_key(|f| f.severity);
+    if let Some(f) = worst.filter(|f| f.severity >= risk.reject_at) {
+        return Decision {
+            tier: RiskTier::Reject,
+            route: Route::Rejected,
+            audit_sample: false,
+            reason: format!("{}: {}", f.check, f.message),
+        };
+    }
+    let mut why = Vec::new();
+    if let Some(f) = worst.filter(|f| f.severity >= risk.human_at) {
+        why.push(format!("{}: {}", f.check, f.message));
+    }
+    if risk.human_use_cases.iter().any(|u| u == d.use_case) {
+        why.push(format!("{} always goes to a human", d.use_case));
+    }
+    if let Some(p) = d.product {
+        if p.price_minor.is_some_and(|v| v > risk.human_above_price_minor) {
+            why.push("high-value product".to_owned());
+        }
+        let path = p.category_path.join(" > ").to_lowercase();
+        if risk
+            .sensitive_categories
+            .iter()
+            .any(|c| path.starts_with(&c.to_lowercase()))
+        {
+            why.push("sensitive category".to_owned());
+        }
+    }
+    if risk.human_generators.contains(&d.generator) {
+        why.push(format!("{:?} drafts go to a human", d.generator).to_lowercase());
+    }
+    if !why.is_empty() {
+        return Decision {
+            tier: RiskTier::Human,
+            route: Route::Review,
+            audit_sample: false,
+            reason: why.join("; "),
+        };
+    }
+    Decision {
+        tier: RiskTier::Auto,
+        route: Route::Approved,
+        audit_sample: stable_fraction(d.id) < risk.audit_rate,
+        reason: "no finding needs a human".to_owned(),
+    }
+}
