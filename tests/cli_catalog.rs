@@ -1,5 +1,6 @@
-//! `galley audit` and `galley publish` as a user runs them, on the invented Flipkart-layout
-//! sample (samples/catalog-export.csv: 40 readable rows, one short row on line 29).
+//! `galley audit`, `galley publish` and `galley check` as a user runs them; the catalog commands
+//! on the invented Flipkart-layout sample (samples/catalog-export.csv: 40 readable rows, one
+//! short row on line 29).
 
 #[cfg(feature = "kafka-it")]
 mod common;
@@ -50,6 +51,57 @@ fn audit_explains_bad_input() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("nope") && err.contains("product_name"), "{err}");
+}
+
+#[test]
+fn check_lints_texts_against_their_products() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("drafts.jsonl");
+    let product = r#"{"title": "Slim 10000 mAh Power Bank", "price_minor": 2999, "currency": "USD", "attributes": {"capacity": "10,000mAh", "weight": "210 g"}}"#;
+    let lines = [
+        format!(
+            r#"{{"use_case": "product_description", "text": "A slim 10000 mAh power bank that weighs 210 g and slips into any bag for long days out.", "product": {product}}}"#
+        ),
+        format!(
+            r#"{{"use_case": "product_description", "text": "A 20000 mAh bank for $9.99 with a lifetime warranty, mail me at x@example.com", "product": {product}}}"#
+        ),
+        r#"{"text": "no use case"}"#.to_owned(),
+    ];
+    std::fs::write(
+        &file,
+        lines.join(
+            "
+",
+        ),
+    )
+    .unwrap();
+    let out = galley(&["check", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "an unreadable line fails the run");
+    let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(
+        (rows[0]["route"].as_str(), rows[0]["findings"].as_array().map(Vec::len)),
+        (Some("approved"), Some(0))
+    );
+    assert_eq!(rows[1]["route"], "rejected");
+    let checks: Vec<&str> = rows[1]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["check"].as_str())
+        .collect();
+    for c in [
+        "unsupported_claim.quantity",
+        "price_mismatch",
+        "unsupported_claim.warranty",
+        "pii",
+    ] {
+        assert!(checks.contains(&c), "{c} missing from {checks:?}");
+    }
+    assert!(rows[2]["error"].as_str().unwrap().contains("use_case"));
 }
 
 #[cfg(feature = "kafka-it")]

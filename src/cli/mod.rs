@@ -1,7 +1,8 @@
-//! Command line: `galley run`, `demo`, `publish`, `audit`, `dlq replay`, `bench`, `schema check`.
+//! Command line: `galley run`, `demo`, `publish`, `audit`, `check`, `dlq replay`, `bench`, `schema check`.
 
 mod bench;
 mod catalog;
+mod check;
 mod demo;
 
 use std::path::PathBuf;
@@ -45,6 +46,8 @@ enum Command {
     Publish(catalog::PublishArgs),
     /// Run the quality rules offline over a catalog export and print a report.
     Audit(catalog::AuditArgs),
+    /// Run the review checks and risk policy offline over texts (JSONL), one JSON line each.
+    Check(check::CheckArgs),
     /// Work with the dead-letter topic.
     Dlq {
         #[command(subcommand)]
@@ -119,6 +122,7 @@ pub(crate) async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => demo::run(load()?, args).await,
         Command::Publish(args) => catalog::publish(load()?, args).await,
         Command::Audit(args) => catalog::audit(load()?, args),
+        Command::Check(args) => check::check(load()?, args),
         Command::Dlq {
             command: DlqCommand::Replay(a),
         } => {
