@@ -236,3 +236,46 @@ async fn interaction_pii_never_leaves_the_stage() {
     assert!(all.contains("[CARD]") && all.contains("[EMAIL]") && all.contains("[PHONE]"));
     assert!(all.contains("enamel mug 350 ml"));
 }
+
+#[tokio::test]
+async fn state_follows_partitions_to_a_second_instance() {
+    let t = topics("quality-rb").await;
+    let mut cfg = quality_config(&unique("quality-rb"), &t);
+    cfg.kafka.session_timeout_ms = 6000;
+    cfg.runtime.drain_timeout_ms = 4000;
+    cfg.runtime.rebalance_drain_timeout_ms = 2000;
+    let p = producer();
+    let first: Vec<_> = (0..30).map(|i| record(&product(i, 1))).collect();
+    produce(&p, &t.input, &first).await;
+    let (ma, mb) = (Metrics::new(), Metrics::new());
+    let a = start_with_metrics(cfg.clone(), Quality::new(&cfg, ma.clone()).unwrap(), ma.clone());
+    assert!(wait_until(Duration::from_secs(60), || outcome(&ma, "validated") >= 30).await);
+    // A second instance joins: the group rebalances and B must rebuild the state of whatever
+    // partitions it gets from the validated topic, or it would publish them all again.
+    let b = start_with_metrics(cfg.clone(), Quality::new(&cfg, mb.clone()).unwrap(), mb.clone());
+    let assigned = |m: &Metrics| {
+        m.render()
+            .contains(r#"galley_rebalances_total{kind="assign",stage="quality"}"#)
+    };
+    assert!(
+        wait_until(Duration::from_secs(60), || assigned(&mb)
+            && b.health.not_ready_reasons().is_empty())
+        .await
+    );
+    let again: Vec<_> = (0..30).map(|i| record(&product(i, 2))).collect();
+    produce(&p, &t.input, &again).await;
+    let skipped = || outcome(&ma, "skipped") + outcome(&mb, "skipped");
+    assert!(
+        wait_until(Duration::from_secs(60), || skipped() >= 30).await,
+        "skipped {}",
+        skipped()
+    );
+    assert!(outcome(&mb, "skipped") > 0, "the second instance got no partition");
+    assert_eq!(
+        outcome(&ma, "validated") + outcome(&mb, "validated"),
+        30,
+        "nothing is published twice"
+    );
+    b.stop().await;
+    a.stop().await;
+}
