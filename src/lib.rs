@@ -21,8 +21,10 @@
 pub mod audit;
 pub mod config;
 pub mod error;
+pub mod generate;
 pub mod import;
 pub mod metrics;
+pub mod model;
 pub mod policy;
 pub mod quality;
 pub mod runtime;

@@ -1,7 +1,9 @@
 //! Every Prometheus family Galley exports, registered once in an owned registry. Label values come
 //! from bounded sets (stage names, outcome names, error codes), never from keys or messages.
 
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
+use prometheus::{
+    CounterVec, Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+};
 
 /// The metric families; cheap to clone handles share the same registry.
 #[derive(Clone)]
@@ -38,6 +40,22 @@ pub struct Metrics {
     pub quality_findings: IntCounterVec,
     /// `galley_pii_redactions_total{kind}`: PII spans redacted from interaction text.
     pub pii_redactions: IntCounterVec,
+    /// `galley_model_requests_total{use_case,outcome}`: model HTTP attempts by result (`ok` or
+    /// an error code such as `model_timeout`).
+    pub model_requests: IntCounterVec,
+    /// `galley_model_request_seconds{use_case}`: time of one model HTTP attempt.
+    pub model_seconds: HistogramVec,
+    /// `galley_model_tokens_total{use_case,direction}`: tokens used (`in` = prompt, `out`).
+    pub model_tokens: IntCounterVec,
+    /// `galley_model_cost_total{use_case}`: cost in the price currency.
+    pub model_cost: CounterVec,
+    /// `galley_fallback_total{use_case,kind,reason}`: drafts not written by the model: `kind`
+    /// is what wrote them (`template`, `last_approved`, or `none` = paused), `reason` why.
+    pub fallbacks: IntCounterVec,
+    /// `galley_drafts_total{use_case,generator}`: drafts produced, by generator.
+    pub drafts: IntCounterVec,
+    /// `galley_budget_used_ratio{use_case}`: share of the day's token or cost budget used.
+    pub budget_used: GaugeVec,
 }
 
 impl Metrics {
@@ -57,6 +75,25 @@ impl Metrics {
             registry.register(Box::new(g.clone())).expect("unique metric");
             g
         };
+        let float_counter = |name: &str, help: &str, labels: &[&str]| {
+            let c = CounterVec::new(Opts::new(name, help), labels).expect("valid metric");
+            registry.register(Box::new(c.clone())).expect("unique metric");
+            c
+        };
+        let float_gauge = |name: &str, help: &str, labels: &[&str]| {
+            let g = GaugeVec::new(Opts::new(name, help), labels).expect("valid metric");
+            registry.register(Box::new(g.clone())).expect("unique metric");
+            g
+        };
+        let model_seconds = HistogramVec::new(
+            HistogramOpts::new("galley_model_request_seconds", "Time of one model HTTP attempt.")
+                .buckets(vec![0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0]),
+            &["use_case"],
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(model_seconds.clone()))
+            .expect("unique metric");
         let process_seconds = HistogramVec::new(
             HistogramOpts::new(
                 "galley_process_seconds",
@@ -133,6 +170,37 @@ impl Metrics {
                 "galley_pii_redactions_total",
                 "PII spans redacted from interaction text, by kind.",
                 &["kind"],
+            ),
+            model_requests: counter(
+                "galley_model_requests_total",
+                "Model HTTP attempts by outcome.",
+                &["use_case", "outcome"],
+            ),
+            model_seconds,
+            model_tokens: counter(
+                "galley_model_tokens_total",
+                "Model tokens used, by direction (in = prompt, out = completion).",
+                &["use_case", "direction"],
+            ),
+            model_cost: float_counter(
+                "galley_model_cost_total",
+                "Model cost in the price currency.",
+                &["use_case"],
+            ),
+            fallbacks: counter(
+                "galley_fallback_total",
+                "Drafts the model did not write: what wrote them instead (none = paused) and why.",
+                &["use_case", "kind", "reason"],
+            ),
+            drafts: counter(
+                "galley_drafts_total",
+                "Drafts produced, by generator (model, cache, template, last_approved).",
+                &["use_case", "generator"],
+            ),
+            budget_used: float_gauge(
+                "galley_budget_used_ratio",
+                "Share of today's token or cost budget used (the larger), per use case.",
+                &["use_case"],
             ),
             registry,
         }

@@ -14,7 +14,7 @@ use galley::config::GalleyConfig;
 use galley::metrics::Metrics;
 use galley::runtime::replay::{ReplayFilter, replay};
 use galley::runtime::{StageRuntime, http, shutdown};
-use galley::stages::{Passthrough, Quality, StageKind};
+use galley::stages::{Generate, Passthrough, Quality, StageKind};
 use tokio_util::sync::CancellationToken;
 
 /// Galley: safe generative AI for an online shop, as Kafka stages.
@@ -207,6 +207,10 @@ async fn run_stage(cfg: GalleyConfig, kind: StageKind) -> anyhow::Result<()> {
         }
         StageKind::Quality => {
             let stage = Quality::new(&cfg, metrics.clone()).context("building the quality stage")?;
+            serve(cfg, stage, metrics, shutdown_token, kind).await
+        }
+        StageKind::Generate => {
+            let stage = Generate::new(&cfg, metrics.clone()).context("building the generate stage")?;
             serve(cfg, stage, metrics, shutdown_token, kind).await
         }
     }

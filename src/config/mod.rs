@@ -11,7 +11,9 @@ use config::{Config, Environment, File, FileFormat};
 use serde::Deserialize;
 use thiserror::Error;
 
+mod generate;
 mod quality;
+pub use generate::{FallbackKind, GenerateConfig, ModelConfig, UseCaseConfig};
 pub use quality::QualityConfig;
 
 /// The defaults, compiled in so the binary runs with no file at all.
@@ -45,6 +47,8 @@ pub struct GalleyConfig {
     pub http: HttpConfig,
     /// What `/readyz` requires.
     pub readiness: ReadinessConfig,
+    /// The OpenAI-compatible model endpoint.
+    pub model: ModelConfig,
     /// Per-stage settings.
     pub stages: StagesConfig,
 }
@@ -175,6 +179,8 @@ pub struct StagesConfig {
     pub passthrough: PassthroughConfig,
     /// The quality stage.
     pub quality: QualityConfig,
+    /// The generate stage.
+    pub generate: GenerateConfig,
 }
 
 /// Pass-through stage: input to output unchanged, schema-checked.
@@ -310,6 +316,7 @@ impl GalleyConfig {
             format!("stages.passthrough.schema {:?} is not a known schema name", pt.schema),
         );
         bad.extend(self.stages.quality.problems());
+        bad.extend(self.stages.generate.problems(&self.model));
         if bad.is_empty() {
             Ok(())
         } else {

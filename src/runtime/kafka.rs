@@ -244,3 +244,32 @@ impl EofReader {
         Ok(self.pending.is_empty())
     }
 }
+
+impl EofReader {
+    /// Hands every record to `f` until `stop` is set, calling `caught_up` once when every
+    /// partition has reached its end for the first time. Blocking: run it on its own thread.
+    pub fn follow(
+        mut self,
+        stop: &std::sync::atomic::AtomicBool,
+        mut f: impl FnMut(&rdkafka::message::BorrowedMessage<'_>),
+        caught_up: impl FnOnce(),
+    ) -> Result<(), KafkaError> {
+        let mut caught_up = Some(caught_up);
+        while !stop.load(std::sync::atomic::Ordering::Acquire) {
+            match self.consumer.poll(Duration::from_millis(100)) {
+                None => {}
+                Some(Err(KafkaError::PartitionEOF(p))) => {
+                    self.pending.remove(&p);
+                }
+                Some(Err(e)) => return Err(e),
+                Some(Ok(m)) => f(&m),
+            }
+            if self.pending.is_empty() {
+                if let Some(done) = caught_up.take() {
+                    done();
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -28,6 +28,7 @@ pub mod retry;
 pub mod scheduler;
 pub mod shutdown;
 pub mod stage;
+pub mod table;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;

@@ -15,8 +15,8 @@ pub use codec::{CodecError, check_decodes, decode, encode};
 pub use compat::{CompatReport, check_compatibility, compare};
 pub use registry::{Registry, RegistryError, SchemaEntry};
 pub use types::{
-    CatalogChange, CatalogOp, CheckResult, CheckSeverity, Finding, GeneratorKind, InteractionEvent, InteractionKind,
-    Segment, Severity, ValidatedProduct,
+    CatalogChange, CatalogOp, CheckResult, CheckSeverity, ContentDraft, Finding, GeneratorKind, InteractionEvent,
+    InteractionKind, Segment, Severity, ValidatedProduct,
 };
 pub use wire::{Frame, WireError, frame, unframe};
 

@@ -223,3 +223,35 @@ pub enum GeneratorKind {
     /// A cached model answer for the same input.
     Cache,
 }
+
+impl GeneratorKind {
+    /// Label value for metrics and the name in drafts.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GeneratorKind::Model => "model",
+            GeneratorKind::Template => "template",
+            GeneratorKind::LastApproved => "last_approved",
+            GeneratorKind::Cache => "cache",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[allow(missing_docs)] // fields are documented in schemas/ContentDraft.v1.avsc
+pub struct ContentDraft {
+    pub draft_id: String,
+    pub use_case: String,
+    pub subject_key: String,
+    pub locale: String,
+    pub text: String,
+    pub title: Option<String>,
+    pub model: Option<String>,
+    pub prompt: String,
+    pub input_fingerprint: String,
+    pub tokens_in: i32,
+    pub tokens_out: i32,
+    pub cost_micros: i64,
+    pub latency_ms: i32,
+    pub generator: GeneratorKind,
+    pub created_ms: i64,
+}

@@ -1,0 +1,216 @@
+//! A fake OpenAI-compatible model server under test control: fixed latency, 429 with
+//! Retry-After, 5xx, hangs and malformed JSON, scripted per request. Tests, benchmarks and the
+//! demo use it on 127.0.0.1 with a free port; it speaks the same HTTP as a real endpoint, so the
+//! client is exercised end to end.
+//!
+//! Its answers are built only from the prompt's own lines (title, brand, `- key: value` facts),
+//! so drafts it writes pass the grounding checks, like a well-behaved model's.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+/// How the server answers a request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Behaviour {
+    /// A completion after the configured latency.
+    Ok,
+    /// This HTTP status with a short error body.
+    Status(u16),
+    /// 429 with `Retry-After: <seconds>`.
+    RateLimited(u64),
+    /// Never answers (until the client gives up).
+    Hang,
+    /// 200 with a body that is not JSON.
+    Malformed,
+    /// 200 with this exact content.
+    Reply(String),
+}
+
+/// One request the server saw.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    /// When it arrived.
+    pub at: Instant,
+    /// How it was answered.
+    pub behaviour: Behaviour,
+    /// The user message.
+    pub user: String,
+    /// The bearer key sent, if any.
+    pub key: Option<String>,
+}
+
+#[derive(Default)]
+struct Control {
+    latency: Duration,
+    standing: Option<Behaviour>,
+    script: VecDeque<Behaviour>,
+    seen: Vec<Seen>,
+}
+
+/// A running fake server; stops when dropped.
+pub struct FakeModel {
+    addr: SocketAddr,
+    control: Arc<Mutex<Control>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl FakeModel {
+    /// Starts on a free port of 127.0.0.1, answering `Ok` with no latency.
+    pub async fn start() -> std::io::Result<Self> {
+        Self::start_on("127.0.0.1:0").await
+    }
+
+    /// Starts on `addr`.
+    pub async fn start_on(addr: &str) -> std::io::Result<Self> {
+        let control = Arc::new(Mutex::new(Control::default()));
+        let app = Router::new()
+            .route("/v1/chat/completions", post(complete))
+            .route("/health", get(|| async { "ok" }))
+            .with_state(control.clone());
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(FakeModel { addr, control, task })
+    }
+
+    fn control(&self) -> std::sync::MutexGuard<'_, Control> {
+        self.control.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Base URL for `model.base_url` (`http://127.0.0.1:PORT/v1`).
+    pub fn url(&self) -> String {
+        format!("http://{}/v1", self.addr)
+    }
+
+    /// Every answer waits this long first.
+    pub fn set_latency(&self, latency: Duration) {
+        self.control().latency = latency;
+    }
+
+    /// Answers every request (after the script) like this.
+    pub fn set(&self, behaviour: Behaviour) {
+        self.control().standing = Some(behaviour);
+    }
+
+    /// The next requests are answered by these, in order, before the standing behaviour.
+    pub fn script(&self, behaviours: impl IntoIterator<Item = Behaviour>) {
+        self.control().script.extend(behaviours);
+    }
+
+    /// Requests seen so far.
+    pub fn seen(&self) -> Vec<Seen> {
+        self.control().seen.clone()
+    }
+}
+
+impl Drop for FakeModel {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn complete(State(control): State<Arc<Mutex<Control>>>, headers: HeaderMap, body: String) -> Response {
+    let request: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    let message = |role: &str| {
+        request["messages"]
+            .as_array()
+            .and_then(|ms| ms.iter().find(|m| m["role"] == role))
+            .and_then(|m| m["content"].as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let (system, user) = (message("system"), message("user"));
+    let key = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_owned);
+    let (behaviour, latency) = {
+        let mut c = control.lock().unwrap_or_else(|p| p.into_inner());
+        let b = c
+            .script
+            .pop_front()
+            .or_else(|| c.standing.clone())
+            .unwrap_or(Behaviour::Ok);
+        c.seen.push(Seen {
+            at: Instant::now(),
+            behaviour: b.clone(),
+            user: user.clone(),
+            key,
+        });
+        (b, c.latency)
+    };
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    match behaviour {
+        Behaviour::Ok => completion(&system, &user, copy_from(&system, &user)),
+        Behaviour::Reply(text) => completion(&system, &user, text),
+        Behaviour::Status(code) => {
+            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            (status, r#"{"error":{"message":"fake failure"}}"#).into_response()
+        }
+        Behaviour::RateLimited(secs) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            [("retry-after", secs.to_string())],
+            r#"{"error":{"message":"slow down"}}"#,
+        )
+            .into_response(),
+        Behaviour::Hang => {
+            std::future::pending::<()>().await;
+            StatusCode::GATEWAY_TIMEOUT.into_response()
+        }
+        Behaviour::Malformed => (StatusCode::OK, "{\"choices\": [ this is not json").into_response(),
+    }
+}
+
+fn completion(system: &str, user: &str, text: String) -> Response {
+    let tokens = |s: &str| s.len().div_ceil(4);
+    let body = json!({
+        "id": "fake-1",
+        "object": "chat.completion",
+        "model": "fake",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+        "usage": {
+            "prompt_tokens": tokens(system) + tokens(user),
+            "completion_tokens": tokens(&text),
+            "total_tokens": tokens(system) + tokens(user) + tokens(&text),
+        },
+    });
+    ([("content-type", "application/json")], body.to_string()).into_response()
+}
+
+/// Grounded copy from the prompt's lines: the product and its facts, nothing else.
+fn copy_from(system: &str, user: &str) -> String {
+    let field = |name: &str| user.lines().find_map(|l| l.strip_prefix(name)).map(str::trim);
+    let facts: Vec<String> = user
+        .lines()
+        .filter_map(|l| l.strip_prefix("- "))
+        .filter_map(|l| l.split_once(": "))
+        .take(4)
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect();
+    let mut text = match (field("Product:").or(field("Title:")), field("Brand:")) {
+        (Some(t), Some(b)) if !b.is_empty() => format!("{t} by {b}."),
+        (Some(t), _) => format!("{t}."),
+        _ => "Thank you for your message.".to_owned(),
+    };
+    if !facts.is_empty() {
+        text.push_str(&format!(" It comes with {}.", facts.join(", ")));
+    }
+    if system.contains("Subject:") {
+        text = format!("Subject: Picked for you\n{text}");
+    }
+    text
+}

@@ -1,0 +1,128 @@
+//! The OpenAI chat-completions wire format and HTTP status classification.
+
+use std::time::{Duration, SystemTime};
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{ChatRequest, Completion, ModelError};
+
+/// Bytes of an error body kept for logs and DLQ headers.
+const BODY_EXCERPT: usize = 300;
+
+pub(super) fn request_body(model: &str, req: &ChatRequest) -> Value {
+    json!({
+        "model": model,
+        "messages": [
+            {"role": "system", "content": req.system},
+            {"role": "user", "content": req.user},
+        ],
+        "temperature": req.temperature,
+        "max_tokens": req.max_tokens,
+        "stream": false,
+    })
+}
+
+#[derive(Deserialize)]
+struct Response {
+    choices: Vec<Choice>,
+    #[serde(default)]
+    usage: Option<Usage>,
+}
+
+#[derive(Deserialize)]
+struct Choice {
+    message: Message,
+    #[serde(default)]
+    finish_reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Message {
+    #[serde(default)]
+    content: Option<String>,
+    #[serde(default)]
+    refusal: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Usage {
+    #[serde(default)]
+    prompt_tokens: u64,
+    #[serde(default)]
+    completion_tokens: u64,
+}
+
+pub(super) async fn read_response(resp: reqwest::Response, timeout: Duration) -> Result<Completion, ModelError> {
+    let status = resp.status().as_u16();
+    let retry_after = resp
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| parse_retry_after(v, SystemTime::now()));
+    let bytes = resp.bytes().await.map_err(|e| {
+        if e.is_timeout() {
+            ModelError::Timeout(timeout)
+        } else {
+            ModelError::Malformed(format!("body unreadable: {e}"))
+        }
+    })?;
+    let excerpt = || {
+        let s = String::from_utf8_lossy(&bytes);
+        s.chars().take(BODY_EXCERPT).collect::<String>()
+    };
+    match status {
+        200..=299 => parse_completion(&bytes),
+        429 => Err(ModelError::RateLimited { retry_after }),
+        503 if retry_after.is_some() => Err(ModelError::RateLimited { retry_after }),
+        400 | 413 | 422 => Err(ModelError::Rejected {
+            status,
+            body: excerpt(),
+        }),
+        _ => Err(ModelError::Server {
+            status,
+            body: excerpt(),
+        }),
+    }
+}
+
+pub(super) fn parse_completion(bytes: &[u8]) -> Result<Completion, ModelError> {
+    let r: Response = serde_json::from_slice(bytes).map_err(|e| ModelError::Malformed(e.to_string()))?;
+    let choice = r
+        .choices
+        .into_iter()
+        .next()
+        .ok_or_else(|| ModelError::Malformed("no choices".into()))?;
+    if let Some(refusal) = choice.message.refusal.filter(|r| !r.is_empty()) {
+        return Err(ModelError::Refused(refusal));
+    }
+    if choice.finish_reason.as_deref() == Some("content_filter") {
+        return Err(ModelError::Refused("content filter".into()));
+    }
+    let text = choice
+        .message
+        .content
+        .ok_or_else(|| ModelError::Malformed("no message content".into()))?;
+    let usage = r.usage.unwrap_or(Usage {
+        prompt_tokens: 0,
+        completion_tokens: 0,
+    });
+    Ok(Completion {
+        text,
+        tokens_in: usage.prompt_tokens,
+        tokens_out: usage.completion_tokens,
+        latency: Duration::ZERO,
+        attempts: 1,
+    })
+}
+
+/// `Retry-After` as delay-seconds or an HTTP date (RFC 9110 §10.2.3); a date in the past is 0.
+pub(super) fn parse_retry_after(v: &str, now: SystemTime) -> Option<Duration> {
+    let v = v.trim();
+    if let Ok(secs) = v.parse::<f64>() {
+        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(86_400.0)));
+    }
+    httpdate::parse_http_date(v)
+        .ok()
+        .map(|at| at.duration_since(now).unwrap_or(Duration::ZERO))
+}

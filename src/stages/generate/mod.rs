@@ -1,0 +1,253 @@
+//! The generate stage: catalog.validated → content.drafts (product descriptions, long-tail
+//! first) and interactions.validated → content.drafts (support replies to questions and support
+//! messages). A thin shell over [`crate::generate`] and the model client; the fallback chain is
+//! in [`writer`].
+//!
+//! Outcomes (`galley_records_total{stage="generate",outcome}`): `drafted` (which generator wrote
+//! it is on the draft and in `galley_drafts_total`), `skipped` (reasons in
+//! `galley_skipped_total`: `deleted`, `segment`, `disabled`, `not_a_question`), `dlq`
+//! (undecodable, key mismatch, or the model refused and no fallback may stand in). When the model
+//! is down and a use case allows no fallback, records wait and intake pauses; nothing is
+//! dead-lettered for an outage.
+
+mod writer;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
+
+use thiserror::Error;
+
+use crate::config::{GalleyConfig, GenerateConfig, KafkaConfig, ms};
+use crate::error::StageError;
+use crate::generate::{DraftCache, Facts, PromptError, PromptSet, UseCase};
+use crate::metrics::Metrics;
+use crate::model::{ClientBuildError, ModelClient};
+use crate::runtime::breaker::CircuitBreaker;
+use crate::runtime::table::Table;
+use crate::runtime::{Outcome, Output, Record, Stage};
+use crate::schema::{
+    ContentDraft, InteractionEvent, InteractionKind, Registry, ValidatedProduct, decode, encode, names,
+};
+use writer::Writer;
+
+/// The generate stage could not be built from its configuration.
+#[derive(Debug, Error)]
+pub enum GenerateBuildError {
+    /// A prompt file is missing or invalid.
+    #[error(transparent)]
+    Prompt(#[from] PromptError),
+    /// The HTTP client could not be built.
+    #[error(transparent)]
+    Client(#[from] ClientBuildError),
+}
+
+/// The generate stage.
+pub struct Generate {
+    cfg: GenerateConfig,
+    kafka: KafkaConfig,
+    writer: Writer,
+    products: OnceLock<Table<ValidatedProduct>>,
+    metrics: Metrics,
+}
+
+impl Generate {
+    /// Builds the stage: loads the prompts of the enabled use cases and the model client.
+    pub fn new(cfg: &GalleyConfig, metrics: Metrics) -> Result<Self, GenerateBuildError> {
+        let g = &cfg.stages.generate;
+        let use_cases: BTreeMap<UseCase, _> = g.enabled().into_iter().map(|(u, c)| (u, c.clone())).collect();
+        let ids: Vec<String> = use_cases.values().map(|c| c.prompt.clone()).collect();
+        let dir = g.prompts_dir.as_deref().filter(|d| !d.as_os_str().is_empty());
+        let breaker = CircuitBreaker::new(
+            "model",
+            &cfg.runtime.breaker,
+            metrics.breaker_state.with_label_values(&["model"]),
+        );
+        let writer = Writer {
+            client: ModelClient::new(&cfg.model, metrics.clone())?,
+            breaker,
+            prompts: PromptSet::load(dir, &ids)?,
+            cache: DraftCache::new(g.cache_capacity),
+            budgets: Writer::budgets_of(&use_cases),
+            use_cases,
+            approved: Arc::new(OnceLock::new()),
+            metrics: metrics.clone(),
+        };
+        Ok(Generate {
+            cfg: g.clone(),
+            kafka: cfg.kafka.clone(),
+            writer,
+            products: OnceLock::new(),
+            metrics,
+        })
+    }
+
+    fn enabled(&self, u: UseCase) -> bool {
+        self.writer.use_cases.contains_key(&u)
+    }
+
+    fn skipped(&self, reason: &'static str) -> Outcome {
+        self.metrics.skipped.with_label_values(&["generate", reason]).inc();
+        Outcome {
+            label: "skipped",
+            outputs: vec![],
+        }
+    }
+
+    fn drafted(&self, record: &Record, draft: &ContentDraft) -> Result<Outcome, StageError> {
+        Ok(Outcome {
+            label: "drafted",
+            outputs: vec![Output {
+                topic: self.cfg.drafts.clone(),
+                key: Some(draft.subject_key.clone().into_bytes()),
+                partition: None,
+                payload: Some(encode(Registry::builtin(), names::CONTENT_DRAFT, draft)?),
+                headers: record.headers.clone(),
+            }],
+        })
+    }
+
+    async fn product(&self, record: &Record) -> Result<Outcome, StageError> {
+        let Some(payload) = record.payload.as_deref() else {
+            // The product left the catalog (quality's tombstone): nothing to write.
+            return Ok(self.skipped("deleted"));
+        };
+        let p: ValidatedProduct = decode(Registry::builtin(), names::VALIDATED_PRODUCT, payload)?;
+        if record.key.as_deref() != Some(p.sku.as_bytes()) {
+            return Err(StageError::permanent(
+                "key_mismatch",
+                format!("record key {:?} is not the sku {:?}", record.key_str(), p.sku),
+            ));
+        }
+        let Some(uc) = self.writer.use_cases.get(&UseCase::ProductDescription) else {
+            return Ok(self.skipped("disabled"));
+        };
+        if !uc.segments.is_empty() && !uc.segments.contains(&p.segment) {
+            return Ok(self.skipped("segment"));
+        }
+        let draft = self.writer.write(&Facts::product_description(&p), now_ms()).await?;
+        self.drafted(record, &draft)
+    }
+
+    async fn interaction(&self, record: &Record) -> Result<Outcome, StageError> {
+        let payload = record.payload.as_deref().unwrap_or_default();
+        let e: InteractionEvent = decode(Registry::builtin(), names::INTERACTION_EVENT, payload)?;
+        if !matches!(e.kind, InteractionKind::Question | InteractionKind::SupportMessage) {
+            return Ok(self.skipped("not_a_question"));
+        }
+        if !self.enabled(UseCase::SupportReply) {
+            return Ok(self.skipped("disabled"));
+        }
+        let product = match (e.sku.as_deref(), self.products.get()) {
+            (Some(sku), Some(table)) => table.with(sku, |p| p.cloned()),
+            _ => None,
+        };
+        let facts = Facts::support_reply(&e, product.as_ref(), &self.cfg.known_answers);
+        let draft = self.writer.write(&facts, now_ms()).await?;
+        self.drafted(record, &draft)
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+impl Stage for Generate {
+    fn name(&self) -> &'static str {
+        "generate"
+    }
+
+    fn input_topics(&self) -> Vec<String> {
+        let mut topics = vec![self.cfg.catalog_input.clone()];
+        if !self.cfg.interactions_input.is_empty() && self.enabled(UseCase::SupportReply) {
+            topics.push(self.cfg.interactions_input.clone());
+        }
+        topics
+    }
+
+    /// Starts the tables (approved content; products for support replies) and waits, bounded,
+    /// until they have read their topics once, so the first records already see them.
+    async fn prepare(&self) -> Result<(), String> {
+        let timeout = ms(self.cfg.table_load_timeout_ms);
+        if !self.cfg.approved.is_empty() {
+            let table = self.writer.approved.get_or_init(|| {
+                Table::follow(
+                    &self.kafka,
+                    "generate-approved",
+                    &self.cfg.approved,
+                    Arc::new(apply_approved),
+                )
+            });
+            if !table.wait_caught_up(timeout).await {
+                tracing::warn!(
+                    message = "Approved content not fully read yet; last_approved fallbacks may miss some until it is.",
+                    topic = self.cfg.approved
+                );
+            }
+        }
+        if self.input_topics().contains(&self.cfg.interactions_input) {
+            let table = self.products.get_or_init(|| {
+                Table::follow(
+                    &self.kafka,
+                    "generate-products",
+                    &self.cfg.catalog_input,
+                    Arc::new(apply_product),
+                )
+            });
+            if !table.wait_caught_up(timeout).await {
+                tracing::warn!(
+                    message = "Products not fully read yet; support replies may lack product facts until they are.",
+                    topic = self.cfg.catalog_input
+                );
+            }
+        }
+        Ok(())
+    }
+
+    async fn process(&self, record: &Record) -> Result<Outcome, StageError> {
+        if record.topic == self.cfg.catalog_input {
+            self.product(record).await
+        } else if record.topic == self.cfg.interactions_input {
+            self.interaction(record).await
+        } else {
+            Err(StageError::permanent(
+                "unexpected_topic",
+                format!("the generate stage does not consume {}", record.topic),
+            ))
+        }
+    }
+
+    fn breakers(&self) -> Vec<CircuitBreaker> {
+        vec![self.writer.breaker.clone()]
+    }
+}
+
+fn apply_product(map: &mut std::collections::HashMap<String, ValidatedProduct>, key: &str, value: Option<&[u8]>) {
+    match value.map(|v| decode::<ValidatedProduct>(Registry::builtin(), names::VALIDATED_PRODUCT, v)) {
+        None => {
+            map.remove(key);
+        }
+        Some(Ok(p)) => {
+            map.insert(key.to_owned(), p);
+        }
+        Some(Err(error)) => tracing::debug!(message = "Undecodable product in table.", key, %error),
+    }
+}
+
+fn apply_approved(map: &mut std::collections::HashMap<String, Vec<ContentDraft>>, key: &str, value: Option<&[u8]>) {
+    match value.map(|v| decode::<ContentDraft>(Registry::builtin(), names::CONTENT_DRAFT, v)) {
+        None => {
+            map.remove(key);
+        }
+        Some(Ok(d)) => {
+            let drafts = map.entry(key.to_owned()).or_default();
+            drafts.retain(|old| old.use_case != d.use_case);
+            drafts.push(d);
+        }
+        Some(Err(error)) => tracing::debug!(message = "Undecodable approved draft in table.", key, %error),
+    }
+}
+
+#[cfg(test)]
+mod tests;

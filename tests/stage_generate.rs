@@ -1,0 +1,278 @@
+//! The generate stage on a real broker with the fake model server: an outage mid-stream opens
+//! the breaker and fallbacks keep drafts flowing, then the model is used again; a use case
+//! without fallbacks pauses instead of dead-lettering; the last approved copy is read from its
+//! topic. Every test ends with the books balanced.
+#![cfg(feature = "kafka-it")]
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use galley::config::{FallbackKind, GalleyConfig};
+use galley::metrics::Metrics;
+use galley::model::fake::{Behaviour, FakeModel};
+use galley::quality::{Assessor, RuleSet, Taxonomy};
+use galley::schema::{
+    CatalogChange, ContentDraft, GeneratorKind, Registry, Segment, ValidatedProduct, decode, encode, names,
+};
+use galley::stages::Generate;
+use rdkafka::Message;
+
+struct Topics {
+    validated: String,
+    drafts: String,
+    approved: String,
+    dlq: String,
+}
+
+async fn topics(name: &str) -> Topics {
+    let t = Topics {
+        validated: unique(&format!("{name}-val")),
+        drafts: unique(&format!("{name}-drafts")),
+        approved: unique(&format!("{name}-appr")),
+        dlq: unique(&format!("{name}-dlq")),
+    };
+    create_topics(&[&t.validated, &t.drafts, &t.approved, &t.dlq], 3).await;
+    t
+}
+
+fn generate_config(t: &Topics, fake: &FakeModel) -> GalleyConfig {
+    let mut cfg = config(&unique("generate"));
+    cfg.topics.dlq = t.dlq.clone();
+    let g = &mut cfg.stages.generate;
+    g.catalog_input = t.validated.clone();
+    g.interactions_input = String::new();
+    g.drafts = t.drafts.clone();
+    g.approved = t.approved.clone();
+    g.table_load_timeout_ms = 10_000;
+    cfg.model.base_url = fake.url();
+    cfg.model.timeout_ms = 500;
+    cfg.model.max_attempts = 2;
+    cfg.model.initial_backoff_ms = 10;
+    cfg.model.max_backoff_ms = 20;
+    cfg.runtime.breaker.consecutive_failures = 3;
+    cfg.runtime.breaker.open_ms = 500;
+    cfg.runtime.max_in_flight = 16;
+    cfg
+}
+
+/// `n` long-tail products from the sample catalog, with distinct skus.
+fn products(n: usize, tag: &str) -> Vec<ValidatedProduct> {
+    let a = Assessor {
+        rules: RuleSet::builtin(),
+        taxonomy: Taxonomy::sample(),
+    };
+    let base: Vec<ValidatedProduct> = include_str!("../samples/catalog.jsonl")
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            a.assess(&serde_json::from_str::<CatalogChange>(l).unwrap(), vec![])
+                .product
+        })
+        .filter(|p| p.segment == Segment::LongTail)
+        .collect();
+    (0..n)
+        .map(|i| {
+            let mut p = base[i % base.len()].clone();
+            p.sku = format!("{tag}-{i}");
+            p.title = format!("{} no. {i}", p.title);
+            p
+        })
+        .collect()
+}
+
+fn records(ps: &[ValidatedProduct]) -> Vec<(String, Vec<u8>)> {
+    ps.iter()
+        .map(|p| {
+            (
+                p.sku.clone(),
+                encode(Registry::builtin(), names::VALIDATED_PRODUCT, p).unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Sum of the samples of `family` whose labels include every one of `labels`.
+fn count(m: &Metrics, family: &str, labels: &[&str]) -> u64 {
+    m.render()
+        .lines()
+        .filter(|l| l.starts_with(&format!("{family}{{")) && labels.iter().all(|x| l.contains(x)))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>() as u64
+}
+
+async fn drafts(topic: &str, n: usize) -> Vec<ContentDraft> {
+    read_at_least(topic, n, Duration::from_secs(60))
+        .await
+        .iter()
+        .map(|m| decode(Registry::builtin(), names::CONTENT_DRAFT, m.payload().unwrap()).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn an_outage_mid_stream_falls_back_and_the_model_is_used_again_after_recovery() {
+    let t = topics("gen-outage").await;
+    let fake = FakeModel::start().await.unwrap();
+    fake.set_latency(Duration::from_millis(20));
+    let cfg = generate_config(&t, &fake);
+    let metrics = Metrics::new();
+    let run = start_with_metrics(
+        cfg.clone(),
+        Generate::new(&cfg, metrics.clone()).unwrap(),
+        metrics.clone(),
+    );
+    let p = producer();
+    let all = products(90, "out");
+
+    produce(&p, &t.validated, &records(&all[..30])).await;
+    assert!(wait_until(Duration::from_secs(60), || finished(&metrics, "generate") >= 30).await);
+    fake.set(Behaviour::Status(503));
+    produce(&p, &t.validated, &records(&all[30..60])).await;
+    assert!(wait_until(Duration::from_secs(60), || finished(&metrics, "generate") >= 60).await);
+    let breaker_opened = count(&metrics, "galley_fallback_total", &[r#"reason="breaker_open""#]);
+    fake.set(Behaviour::Ok);
+    // Past the cool-down, the next draft probes the model and closes the breaker. (Drafts that
+    // arrive while the probe is in flight are refused by the half-open breaker and fall back.)
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    produce(&p, &t.validated, &records(&all[60..61])).await;
+    assert!(wait_until(Duration::from_secs(60), || finished(&metrics, "generate") >= 61).await);
+    produce(&p, &t.validated, &records(&all[61..])).await;
+    assert!(wait_until(Duration::from_secs(60), || finished(&metrics, "generate") >= 90).await);
+    run.stop().await;
+
+    // Books: 90 in, 90 drafted, nothing dead-lettered or lost.
+    assert_eq!(metrics.outcomes("generate"), vec![("drafted".to_string(), 90)]);
+    let out = drafts(&t.drafts, 90).await;
+    assert_eq!(out.len(), 90);
+    let by = |from: usize, to: usize, g: GeneratorKind| {
+        out.iter()
+            .filter(|d| d.generator == g)
+            .filter(|d| all[from..to].iter().any(|p| p.sku == d.subject_key))
+            .count()
+    };
+    assert_eq!(by(0, 30, GeneratorKind::Model), 30);
+    assert_eq!(
+        by(30, 60, GeneratorKind::Template),
+        30,
+        "the outage was covered by templates"
+    );
+    assert_eq!(
+        by(60, 90, GeneratorKind::Model),
+        30,
+        "the recovered model wrote every later draft"
+    );
+    assert!(
+        metrics
+            .render()
+            .contains(r#"galley_breaker_state{dependency="model"} 0"#)
+    );
+    // Only the drafts already in flight (16, two attempts each) reached the model before the
+    // breaker opened; without it all 30 would have tried twice.
+    let failed = fake
+        .seen()
+        .iter()
+        .filter(|s| s.behaviour == Behaviour::Status(503))
+        .count();
+    assert!(failed <= 2 * 16, "{failed} requests during the outage");
+    assert!(breaker_opened >= 30 - 16, "{breaker_opened} drafts skipped the model");
+}
+
+#[tokio::test]
+async fn without_a_fallback_the_stage_pauses_and_resumes_with_nothing_dead_lettered() {
+    let t = topics("gen-pause").await;
+    let fake = FakeModel::start().await.unwrap();
+    let mut cfg = generate_config(&t, &fake);
+    cfg.stages
+        .generate
+        .use_cases
+        .get_mut("product_description")
+        .unwrap()
+        .fallbacks = vec![];
+    fake.set(Behaviour::Status(503));
+    let metrics = Metrics::new();
+    let run = start_with_metrics(
+        cfg.clone(),
+        Generate::new(&cfg, metrics.clone()).unwrap(),
+        metrics.clone(),
+    );
+    produce(&producer(), &t.validated, &records(&products(6, "pause"))).await;
+    assert!(
+        wait_until(Duration::from_secs(30), || count(
+            &metrics,
+            "galley_fallback_total",
+            &[r#"kind="none""#]
+        ) > 0)
+        .await
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        finished(&metrics, "generate"),
+        0,
+        "records wait while the model is down"
+    );
+    fake.set(Behaviour::Ok);
+    assert!(wait_until(Duration::from_secs(60), || finished(&metrics, "generate") >= 6).await);
+    run.stop().await;
+    assert_eq!(metrics.outcomes("generate"), vec![("drafted".to_string(), 6)]);
+    assert!(
+        drafts(&t.drafts, 6)
+            .await
+            .iter()
+            .all(|d| d.generator == GeneratorKind::Model)
+    );
+}
+
+#[tokio::test]
+async fn the_last_approved_copy_is_read_from_its_topic() {
+    let t = topics("gen-approved").await;
+    let fake = FakeModel::start().await.unwrap();
+    let mut cfg = generate_config(&t, &fake);
+    cfg.stages
+        .generate
+        .use_cases
+        .get_mut("product_description")
+        .unwrap()
+        .fallbacks = vec![FallbackKind::LastApproved, FallbackKind::Template];
+    let ps = products(2, "appr");
+    let approved = ContentDraft {
+        draft_id: "d-1".into(),
+        use_case: "product_description".into(),
+        subject_key: ps[0].sku.clone(),
+        locale: "en-US".into(),
+        text: "The copy a reviewer approved last week.".into(),
+        title: None,
+        model: Some("m".into()),
+        prompt: "product_description@1".into(),
+        input_fingerprint: "f".into(),
+        tokens_in: 0,
+        tokens_out: 0,
+        cost_micros: 0,
+        latency_ms: 0,
+        generator: GeneratorKind::Model,
+        created_ms: 1,
+    };
+    let p = producer();
+    let value = encode(Registry::builtin(), names::CONTENT_DRAFT, &approved).unwrap();
+    produce(&p, &t.approved, &[(ps[0].sku.clone(), value)]).await;
+    fake.set(Behaviour::Status(500));
+    let metrics = Metrics::new();
+    let run = start_with_metrics(
+        cfg.clone(),
+        Generate::new(&cfg, metrics.clone()).unwrap(),
+        metrics.clone(),
+    );
+    produce(&p, &t.validated, &records(&ps)).await;
+    assert!(wait_until(Duration::from_secs(60), || finished(&metrics, "generate") >= 2).await);
+    run.stop().await;
+    let out = drafts(&t.drafts, 2).await;
+    let first = out.iter().find(|d| d.subject_key == ps[0].sku).unwrap();
+    assert_eq!(first.generator, GeneratorKind::LastApproved);
+    assert_eq!(first.text, approved.text);
+    let second = out.iter().find(|d| d.subject_key == ps[1].sku).unwrap();
+    assert_eq!(
+        second.generator,
+        GeneratorKind::Template,
+        "no approved copy: the template stands in"
+    );
+}
