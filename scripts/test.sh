@@ -1,16 +1,24 @@
 #!/usr/bin/env bash
-# The project's test command: starts the real broker (scripts/install-broker.sh), runs every test
-# — unit, embedded-broker and real-broker (feature kafka-it) — and stops the broker it started.
+# The project's test command: starts the real broker (scripts/install-broker.sh) and the local
+# model (scripts/install-local-model.sh), runs every test — unit, embedded-broker, real-broker and
+# real-model (feature kafka-it) — and stops what it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-pidfile=.cache/broker/tansu.pid
-already_running=no
-if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then already_running=yes; fi
+running() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+stops=()
+cleanup() { for s in "${stops[@]}"; do "$s" || true; done; }
+trap cleanup EXIT
+
+running .cache/broker/tansu.pid || stops+=(scripts/stop-broker.sh)
 out=$(scripts/install-broker.sh)
 echo "$out"
 export KAFKA_HOST="${out##*KAFKA_HOST=}"
-if [ "$already_running" = no ]; then trap 'scripts/stop-broker.sh' EXIT; fi
+
+running .cache/local-model/llama-server.pid || stops+=(scripts/stop-local-model.sh)
+out=$(scripts/install-local-model.sh)
+echo "$out"
+export GALLEY_MODEL_URL="${out##*GALLEY_MODEL_URL=}"
 
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --features kafka-it --no-fail-fast "$@"

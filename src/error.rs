@@ -48,6 +48,8 @@ pub enum StageError {
         code: &'static str,
         /// Details for logs and the DLQ header.
         message: String,
+        /// Extra DLQ headers that help a replay (e.g. `galley.model`, `galley.prompt`).
+        headers: Vec<(&'static str, String)>,
     },
     /// See [`ErrorKind::DependencyDown`].
     #[error("dependency {dependency} is down: {message}")]
@@ -67,6 +69,24 @@ impl StageError {
         StageError::Permanent {
             code,
             message: message.into(),
+            headers: Vec::new(),
+        }
+    }
+
+    /// Adds a header to the dead letter this error may become (only permanent errors are
+    /// dead-lettered with their headers; others ignore it).
+    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        if let StageError::Permanent { headers, .. } = &mut self {
+            headers.push((name, value.into()));
+        }
+        self
+    }
+
+    /// Headers the stage asked to add to the dead letter.
+    pub fn dlq_headers(&self) -> &[(&'static str, String)] {
+        match self {
+            StageError::Permanent { headers, .. } => headers,
+            _ => &[],
         }
     }
 

@@ -84,4 +84,12 @@ fn demo_runs_on_the_embedded_broker_and_balances_the_books() {
         stdout.contains("bad_framing 1, empty_message 1, oversized 1, unknown_schema_id 1"),
         "{stdout}"
     );
+    // The generate stage drafted what quality validated: 50 products, 2 questions, and skipped
+    // the view and the search; the fake model's outage was covered by template copy.
+    assert!(
+        stdout.contains("Books: 54 in = 54 terminal outcomes = 52 drafts + 2 skipped + 0 dlq: balanced"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("product_description by template for"), "{stdout}");
+    assert!(stdout.contains("  support_reply        "), "{stdout}");
 }

@@ -102,6 +102,8 @@ enum BenchCommand {
     Passthrough(bench::PassthroughBenchArgs),
     /// Quality stage vs the runtime pass-through on the same broker (goal >= 0.85x).
     Quality(bench::QualityBenchArgs),
+    /// Generate stage vs the ideal C / L with a fixed-latency fake model (goal >= 0.9x).
+    Generate(bench::GenerateBenchArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -169,6 +171,12 @@ pub(crate) async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             command: BenchCommand::Quality(args),
         } => {
             bench::quality(load()?, args).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench {
+            command: BenchCommand::Generate(args),
+        } => {
+            bench::generate(load()?, args).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Schema {

@@ -73,3 +73,48 @@ fn missing_file_is_a_clear_error() {
     let err = GalleyConfig::load_with_env(Some(Path::new("/nonexistent/galley.toml")), env(&[])).unwrap_err();
     assert!(err.to_string().contains("does not exist"));
 }
+
+#[test]
+fn generate_settings_are_checked_and_the_model_key_is_never_printed() {
+    let cfg = GalleyConfig::load_with_env(
+        None,
+        env(&[
+            ("GALLEY_MODEL__API_KEY", "sk-live-abcdef"),
+            (
+                "GALLEY_STAGES__GENERATE__USE_CASES__SUPPORT_REPLY__DAILY_TOKEN_BUDGET",
+                "5",
+            ),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(cfg.model.key().as_deref(), Some("sk-live-abcdef"));
+    assert!(!format!("{cfg:?}").contains("sk-live-abcdef"));
+    assert_eq!(cfg.stages.generate.use_cases["support_reply"].daily_token_budget, 5);
+    // 1000 tokens in at 0.15 and 1000 out at 0.60 per million tokens: 750 micros.
+    assert_eq!(cfg.model.cost_micros(1000, 1000), 750);
+
+    let file = |body: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.toml");
+        std::fs::write(&path, body).unwrap();
+        let err = GalleyConfig::load_with_env(Some(&path), env(&[])).unwrap_err();
+        err.to_string()
+    };
+    let err = file(
+        "[model]\nbase_url = \"localhost:8080\"\n[stages.generate]\napproved = \"\"\n\
+         [stages.generate.use_cases.homepage_blurb]\nenabled = true\n\
+         [stages.generate.use_cases.product_description]\nprompt = \"support_reply@1\"\n",
+    );
+    for expected in [
+        "model.base_url",
+        "use_cases.homepage_blurb.enabled: not available yet",
+        "use_cases.product_description.prompt \"support_reply@1\" must be product_description@<version>",
+        "use_cases.product_description.fallbacks has last_approved but stages.generate.approved is empty",
+    ] {
+        assert!(err.contains(expected), "{expected} missing from: {err}");
+    }
+    let err = file(
+        "[stages.generate.use_cases.blog_post]\nenabled = true\nprompt = \"x@1\"\nfallbacks = []\ndaily_token_budget = 0\ndaily_cost_budget = 0.0\n",
+    );
+    assert!(err.contains("unknown use case \"blog_post\""), "{err}");
+}

@@ -193,7 +193,12 @@ fn completion(system: &str, user: &str, text: String) -> Response {
 
 /// Grounded copy from the prompt's lines: the product and its facts, nothing else.
 fn copy_from(system: &str, user: &str) -> String {
-    let field = |name: &str| user.lines().find_map(|l| l.strip_prefix(name)).map(str::trim);
+    let field = |name: &str| {
+        user.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    };
     let facts: Vec<String> = user
         .lines()
         .filter_map(|l| l.strip_prefix("- "))

@@ -215,6 +215,12 @@ impl<S: Stage> JobContext<S> {
         self.metrics.dlq.with_label_values(&[stage, dl.code]).inc();
         let mut headers = rec.headers.clone();
         headers.extend(dl.headers().into_iter().map(|(k, v)| (k.to_owned(), v)));
+        headers.extend(
+            error
+                .dlq_headers()
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.clone().into_bytes())),
+        );
         let out = Output {
             topic: self.cfg.topics.dlq.clone(),
             key: rec.key.clone(),

@@ -7,9 +7,11 @@
 //! output topic measures send→arrival. The runtime's added latency is its percentile minus the
 //! raw loop's, since both include the same broker round trips.
 
+mod generate;
 mod pipelines;
 mod quality;
 
+pub(crate) use generate::{GenerateBenchArgs, generate};
 pub(crate) use quality::{QualityBenchArgs, quality};
 
 use std::path::PathBuf;

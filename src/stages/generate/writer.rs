@@ -135,7 +135,9 @@ impl Writer {
             Err(StageError::permanent(
                 miss.reason,
                 format!("{use_case}: the model could not write it and no fallback may stand in"),
-            ))
+            )
+            .with_header(crate::runtime::dlq::headers::MODEL, self.client.model())
+            .with_header(crate::runtime::dlq::headers::PROMPT, prompt.id()))
         }
     }
 

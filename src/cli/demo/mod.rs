@@ -1,7 +1,9 @@
 //! `galley demo`: the whole (built) pipeline on an embedded broker — librdkafka's mock cluster,
 //! in process, on real localhost ports — with a sample catalog, replays, poison records and
-//! storefront interactions through the quality stage, then a summary of what happened and
-//! whether the books balance.
+//! storefront interactions through the quality stage, then the generate stage over what it
+//! validated, with a summary of what happened and whether the books balance.
+
+mod generate;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -22,7 +24,7 @@ use rdkafka::producer::FutureRecord;
 use rdkafka::util::Timeout;
 use tokio_util::sync::CancellationToken;
 
-const SAMPLE_CATALOG: &str = include_str!("../../samples/catalog.jsonl");
+const SAMPLE_CATALOG: &str = include_str!("../../../samples/catalog.jsonl");
 /// Kept small in the demo so one oversized poison record shows that rule without a 1 MiB record.
 const DEMO_MAX_MESSAGE_BYTES: usize = 64 * 1024;
 
@@ -38,6 +40,10 @@ pub(crate) struct DemoArgs {
     /// Address for /metrics, /healthz and /readyz.
     #[arg(long, default_value = "127.0.0.1:9464")]
     listen: String,
+    /// Draft with this OpenAI-compatible endpoint (e.g. http://127.0.0.1:8087/v1 from
+    /// scripts/install-local-model.sh) instead of the built-in fake model.
+    #[arg(long, value_name = "URL")]
+    model_url: Option<String>,
 }
 
 fn load_catalog(args: &DemoArgs) -> anyhow::Result<Vec<CatalogChange>> {
@@ -221,7 +227,9 @@ pub(crate) async fn run(mut cfg: GalleyConfig, args: DemoArgs) -> anyhow::Result
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let took = started.elapsed();
-    let balanced = summarise(&cfg, &metrics, published, took).await?;
+    let mut balanced = summarise(&cfg, &metrics, published, took).await?;
+    balanced &= generate::run(&cfg, &mock, &metrics, args.model_url.as_deref()).await?;
+    println!("The review stage is not built yet; the demo stops after generate.");
 
     if !args.exit_when_done {
         println!("\nMetrics at http://{addr}/metrics (also /healthz, /readyz). Ctrl-C to stop.");
@@ -305,7 +313,6 @@ async fn summarise(cfg: &GalleyConfig, metrics: &Metrics, published: usize, took
         count("skipped"),
         if balanced { "balanced" } else { "NOT balanced" }
     );
-    println!("The generate and review stages are not built yet; the demo stops after quality.");
     Ok(balanced)
 }
 
