@@ -19,8 +19,18 @@ pub use quality::QualityConfig;
 /// The defaults, compiled in so the binary runs with no file at all.
 pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
 
-/// Environment variables with the `GALLEY_` prefix that are not config keys.
-const NON_CONFIG_ENV: &[&str] = &["GALLEY_LOG", "GALLEY_LOG_FORMAT", "GALLEY_CONFIG"];
+/// Environment variables with the `GALLEY_` prefix that are not config keys (logging, and the
+/// test scripts' broker and model settings).
+const NON_CONFIG_ENV: &[&str] = &[
+    "GALLEY_LOG",
+    "GALLEY_LOG_FORMAT",
+    "GALLEY_CONFIG",
+    "GALLEY_MODEL_URL",
+    "GALLEY_MODEL_PORT",
+    "GALLEY_MODEL_DIR",
+    "GALLEY_BROKER_PORT",
+    "GALLEY_BROKER_DIR",
+];
 
 /// Configuration could not be loaded or is invalid.
 #[derive(Debug, Error)]

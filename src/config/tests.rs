@@ -20,6 +20,7 @@ fn env_overrides_nested_keys_and_ignores_non_config_vars() {
             ("GALLEY_RUNTIME__MAX_IN_FLIGHT", "64"),
             ("GALLEY_KAFKA__BOOTSTRAP_SERVERS", "k1:9092,k2:9092"),
             ("GALLEY_LOG_FORMAT", "json"),
+            ("GALLEY_MODEL_URL", "http://127.0.0.1:8087/v1"),
             ("OTHER", "x"),
         ]),
     )
