@@ -1,22 +1,6 @@
 #!/usr/bin/env bash
-# Stops the broker started by scripts/install-broker.sh, by the PID in its pid file
-# (SIGTERM, then SIGKILL after 5 s). Honours GALLEY_BROKER_DIR like install-broker.sh.
+# Stops the broker started by scripts/install-broker.sh, by the PID in its pid file.
+# Honours GALLEY_BROKER_DIR like install-broker.sh.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-dir="${GALLEY_BROKER_DIR:-$root/.cache/broker}"
-pidfile="$dir/tansu.pid"
-
-[ -f "$pidfile" ] || { echo "No broker pid file at $pidfile; nothing to stop." >&2; exit 0; }
-pid=$(cat "$pidfile")
-case "$pid" in '' | *[!0-9]*) echo "Bad pid file $pidfile; removing it." >&2; rm -f "$pidfile"; exit 0 ;; esac
-
-# Only signal the PID if it is still a tansu process (guards against PID reuse).
-if kill -0 "$pid" 2>/dev/null && [ "$(cat "/proc/$pid/comm" 2>/dev/null || echo tansu)" = "tansu" ]; then
-  kill "$pid" 2>/dev/null || true
-  for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  if kill -0 "$pid" 2>/dev/null; then kill -9 "$pid" 2>/dev/null || true; fi
-  echo "Broker $pid stopped." >&2
-else
-  echo "Broker $pid is not running." >&2
-fi
-rm -f "$pidfile"
+exec "$root/scripts/stop-pid.sh" tansu "${GALLEY_BROKER_DIR:-$root/.cache/broker}/tansu.pid" Broker

@@ -33,4 +33,6 @@ pub mod stages;
 pub mod telemetry;
 
 #[cfg(test)]
+mod fixtures;
+#[cfg(test)]
 mod shared_data;

@@ -84,4 +84,4 @@ impl FromStr for UseCase {
 }
 
 #[cfg(test)]
-pub(crate) mod tests;
+mod tests;

@@ -1,24 +1,9 @@
 //! Prompts, facts, template copy, output parsing, cache keys and budgets: plain functions.
 
 use super::*;
+use crate::fixtures::sample_products;
 use crate::policy::{Checker, Draft, PolicyConfig};
-use crate::quality::{Assessor, RuleSet, Taxonomy};
-use crate::schema::{CatalogChange, CheckSeverity, GeneratorKind, InteractionEvent, InteractionKind, ValidatedProduct};
-
-pub(crate) fn sample_products() -> Vec<ValidatedProduct> {
-    let a = Assessor {
-        rules: RuleSet::builtin(),
-        taxonomy: Taxonomy::sample(),
-    };
-    include_str!("../../samples/catalog.jsonl")
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            a.assess(&serde_json::from_str::<CatalogChange>(l).unwrap(), vec![])
-                .product
-        })
-        .collect()
-}
+use crate::schema::{CheckSeverity, GeneratorKind, InteractionEvent, InteractionKind};
 
 fn builtin() -> PromptSet {
     let ids: Vec<String> = UseCase::ALL.iter().map(|u| format!("{u}@1")).collect();

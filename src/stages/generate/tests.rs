@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::*;
 use crate::config::FallbackKind;
 use crate::error::ErrorKind;
-use crate::generate::tests::sample_products;
+use crate::fixtures::sample_products;
 use crate::model::fake::{Behaviour, FakeModel};
 use crate::schema::{GeneratorKind, Segment};
 
