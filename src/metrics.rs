@@ -56,6 +56,9 @@ pub struct Metrics {
     pub drafts: IntCounterVec,
     /// `galley_budget_used_ratio{use_case}`: share of the day's token or cost budget used.
     pub budget_used: GaugeVec,
+    /// `galley_success_metric{use_case,metric}`: the declared success metrics, as this process
+    /// has seen them (`galley report` reads the whole audit topic).
+    pub success: GaugeVec,
 }
 
 impl Metrics {
@@ -201,6 +204,11 @@ impl Metrics {
                 "galley_budget_used_ratio",
                 "Share of today's token or cost budget used (the larger), per use case.",
                 &["use_case"],
+            ),
+            success: float_gauge(
+                "galley_success_metric",
+                "Success metrics per use case: approval_rate, rejection_rate, human_edit_distance, review_latency_seconds, time_to_publish_seconds, cost_per_approved.",
+                &["use_case", "metric"],
             ),
             registry,
         }

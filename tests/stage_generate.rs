@@ -235,23 +235,11 @@ async fn the_last_approved_copy_is_read_from_its_topic() {
         .unwrap()
         .fallbacks = vec![FallbackKind::LastApproved, FallbackKind::Template];
     let ps = products(2, "appr");
-    let approved = ContentDraft {
-        draft_id: "d-1".into(),
-        use_case: "product_description".into(),
-        subject_key: ps[0].sku.clone(),
-        locale: "en-US".into(),
-        text: "The copy a reviewer approved last week.".into(),
-        title: None,
-        model: Some("m".into()),
-        prompt: "product_description@1".into(),
-        input_fingerprint: "f".into(),
-        tokens_in: 0,
-        tokens_out: 0,
-        cost_micros: 0,
-        latency_ms: 0,
-        generator: GeneratorKind::Model,
-        created_ms: 1,
-    };
+    let approved = ContentDraft::sample(
+        "product_description",
+        &ps[0].sku,
+        "The copy a reviewer approved last week.",
+    );
     let p = producer();
     let value = encode(Registry::builtin(), names::CONTENT_DRAFT, &approved).unwrap();
     produce(&p, &t.approved, &[(ps[0].sku.clone(), value)]).await;

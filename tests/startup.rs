@@ -92,4 +92,17 @@ fn demo_runs_on_the_embedded_broker_and_balances_the_books() {
     );
     assert!(stdout.contains("product_description by template for"), "{stdout}");
     assert!(stdout.contains("  support_reply        "), "{stdout}");
+    // The review stage routed every draft and the scripted reviewer decided the whole queue;
+    // support replies always went to a human.
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("Books: 52 drafts + ") && l.ends_with(" dlq: balanced") && l.contains(" + 0 dlq")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("support_reply        policy    review                                2"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("| product_description | "), "{stdout}");
 }

@@ -1,9 +1,10 @@
-//! Command line: `galley run`, `demo`, `publish`, `audit`, `check`, `dlq replay`, `bench`, `schema check`.
+//! Command line: `galley run`, `demo`, `publish`, `audit`, `check`, `report`, `dlq replay`, `bench`, `schema check`.
 
 mod bench;
 mod catalog;
 mod check;
 mod demo;
+mod report;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -14,7 +15,7 @@ use galley::config::GalleyConfig;
 use galley::metrics::Metrics;
 use galley::runtime::replay::{ReplayFilter, replay};
 use galley::runtime::{StageRuntime, http, shutdown};
-use galley::stages::{Generate, Passthrough, Quality, StageKind};
+use galley::stages::{Generate, Passthrough, Quality, Review, StageKind};
 use tokio_util::sync::CancellationToken;
 
 /// Galley: safe generative AI for an online shop, as Kafka stages.
@@ -48,6 +49,9 @@ enum Command {
     Audit(catalog::AuditArgs),
     /// Run the review checks and risk policy offline over texts (JSONL), one JSON line each.
     Check(check::CheckArgs),
+    /// Success metrics per use case from the audit topic: approval and rejection rates, edit
+    /// distance, review latency, time to publish, cost per approved item.
+    Report(report::ReportArgs),
     /// Work with the dead-letter topic.
     Dlq {
         #[command(subcommand)]
@@ -125,6 +129,7 @@ pub(crate) async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Publish(args) => catalog::publish(load()?, args).await,
         Command::Audit(args) => catalog::audit(load()?, args),
         Command::Check(args) => check::check(load()?, args),
+        Command::Report(args) => report::report(load()?, args).await,
         Command::Dlq {
             command: DlqCommand::Replay(a),
         } => {
@@ -219,6 +224,10 @@ async fn run_stage(cfg: GalleyConfig, kind: StageKind) -> anyhow::Result<()> {
         }
         StageKind::Generate => {
             let stage = Generate::new(&cfg, metrics.clone()).context("building the generate stage")?;
+            serve(cfg, stage, metrics, shutdown_token, kind).await
+        }
+        StageKind::Review => {
+            let stage = Review::new(&cfg, metrics.clone()).context("building the review stage")?;
             serve(cfg, stage, metrics, shutdown_token, kind).await
         }
     }

@@ -13,8 +13,10 @@ use thiserror::Error;
 
 mod generate;
 mod quality;
+mod review;
 pub use generate::{FallbackKind, GenerateConfig, ModelConfig, UseCaseConfig};
 pub use quality::QualityConfig;
+pub use review::ReviewConfig;
 
 /// The defaults, compiled in so the binary runs with no file at all.
 pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
@@ -191,6 +193,8 @@ pub struct StagesConfig {
     pub quality: QualityConfig,
     /// The generate stage.
     pub generate: GenerateConfig,
+    /// The review stage.
+    pub review: ReviewConfig,
 }
 
 /// Pass-through stage: input to output unchanged, schema-checked.
@@ -327,6 +331,7 @@ impl GalleyConfig {
         );
         bad.extend(self.stages.quality.problems());
         bad.extend(self.stages.generate.problems(&self.model));
+        bad.extend(self.stages.review.problems());
         if bad.is_empty() {
             Ok(())
         } else {

@@ -8,12 +8,14 @@
 mod checks;
 mod config;
 mod risk;
+pub mod success;
 
 use crate::quality::pii::Redactor;
 use crate::schema::{CheckResult, CheckSeverity, GeneratorKind, ValidatedProduct};
 
 pub use config::{PolicyConfig, PolicyError};
 pub use risk::{Decision, RiskTier, Route, decide};
+pub use success::{SuccessBook, UseCaseStats, edit_distance};
 
 /// A draft as the checks see it.
 #[derive(Debug, Clone, Copy)]

@@ -7,29 +7,7 @@ use super::Draft;
 use super::config::Risk;
 use crate::schema::CheckResult;
 
-/// How much a draft needs a human.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RiskTier {
-    /// Publish without a human.
-    Auto,
-    /// A human decides.
-    Human,
-    /// Never publish.
-    Reject,
-}
-
-/// Where a draft goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Route {
-    /// content.approved.
-    Approved,
-    /// content.review (the reviewer console).
-    Review,
-    /// content.rejected.
-    Rejected,
-}
+pub use crate::schema::{RiskTier, Route};
 
 /// The policy's verdict.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -116,3 +116,19 @@ impl<V> Drop for Table<V> {
         self.stop.store(true, Ordering::Release);
     }
 }
+
+/// An [`Apply`] keeping the latest value of each key, decoded as `schema`; a tombstone removes the
+/// key, and an undecodable value is ignored (and logged at debug).
+pub fn latest_by_key<T: serde::de::DeserializeOwned + Send + Sync + 'static>(schema: &'static str) -> Arc<Apply<T>> {
+    Arc::new(move |map: &mut HashMap<String, T>, key: &str, value: Option<&[u8]>| {
+        match value.map(|v| crate::schema::decode::<T>(crate::schema::Registry::builtin(), schema, v)) {
+            None => {
+                map.remove(key);
+            }
+            Some(Ok(v)) => {
+                map.insert(key.to_owned(), v);
+            }
+            Some(Err(error)) => tracing::debug!(message = "Undecodable record in table.", key, schema, %error),
+        }
+    })
+}

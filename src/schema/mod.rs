@@ -8,12 +8,14 @@
 mod codec;
 mod compat;
 mod registry;
+mod review_types;
 mod types;
 mod wire;
 
 pub use codec::{CodecError, check_decodes, decode, encode};
 pub use compat::{CompatReport, check_compatibility, compare};
 pub use registry::{Registry, RegistryError, SchemaEntry};
+pub use review_types::{AuditEvent, AuditOutcome, DecisionAction, ReviewDecision, ReviewOutcome, RiskTier, Route};
 pub use types::{
     CatalogChange, CatalogOp, CheckResult, CheckSeverity, ContentDraft, Finding, GeneratorKind, InteractionEvent,
     InteractionKind, Segment, Severity, ValidatedProduct,
@@ -34,4 +36,6 @@ pub mod names {
     pub const REVIEW_OUTCOME: &str = "galley.v1.ReviewOutcome";
     /// A reviewer's decision.
     pub const REVIEW_DECISION: &str = "galley.v1.ReviewDecision";
+    /// Provenance of a draft's terminal outcome.
+    pub const AUDIT_EVENT: &str = "galley.v1.AuditEvent";
 }

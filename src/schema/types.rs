@@ -198,6 +198,19 @@ pub enum CheckSeverity {
 }
 
 /// `galley.v1.CheckResult`: one automated check's finding on a draft.
+impl CheckSeverity {
+    /// The schema's symbol.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckSeverity::Info => "info",
+            CheckSeverity::Low => "low",
+            CheckSeverity::Medium => "medium",
+            CheckSeverity::High => "high",
+            CheckSeverity::Critical => "critical",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[allow(missing_docs)] // fields are documented in schemas/ReviewOutcome.v1.avsc
 pub struct CheckResult {
@@ -254,4 +267,28 @@ pub struct ContentDraft {
     pub latency_ms: i32,
     pub generator: GeneratorKind,
     pub created_ms: i64,
+}
+
+impl ContentDraft {
+    /// A model-written draft (`d-<subject>`, prompt `<use_case>@1`, model `m`, 100 tokens in,
+    /// 50 out, cost 45 µ), for tests, benchmarks and smoke checks.
+    pub fn sample(use_case: &str, subject_key: &str, text: &str) -> Self {
+        ContentDraft {
+            draft_id: format!("d-{subject_key}"),
+            use_case: use_case.to_owned(),
+            subject_key: subject_key.to_owned(),
+            locale: "en-US".to_owned(),
+            text: text.to_owned(),
+            title: None,
+            model: Some("m".to_owned()),
+            prompt: format!("{use_case}@1"),
+            input_fingerprint: "f".to_owned(),
+            tokens_in: 100,
+            tokens_out: 50,
+            cost_micros: 45,
+            latency_ms: 300,
+            generator: GeneratorKind::Model,
+            created_ms: 1_764_000_000_000,
+        }
+    }
 }

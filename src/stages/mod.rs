@@ -4,13 +4,14 @@
 pub mod generate;
 mod passthrough;
 pub mod quality;
+pub mod review;
 
 pub use generate::Generate;
 pub use passthrough::Passthrough;
 pub use quality::Quality;
+pub use review::Review;
 
-/// Stages this build can run. `review` is designed (see ARCHITECTURE.md §4) and not built yet,
-/// so it is not offered.
+/// Stages this build can run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum StageKind {
     /// Forwards each record unchanged after checking it decodes; proves the runtime.
@@ -19,6 +20,8 @@ pub enum StageKind {
     Quality,
     /// Writes drafts with the model, with cache, breaker and fallbacks.
     Generate,
+    /// Checks drafts and routes them by risk; applies human decisions.
+    Review,
 }
 
 impl StageKind {
@@ -28,6 +31,7 @@ impl StageKind {
             StageKind::Passthrough => "passthrough",
             StageKind::Quality => "quality",
             StageKind::Generate => "generate",
+            StageKind::Review => "review",
         }
     }
 }

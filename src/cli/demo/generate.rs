@@ -11,9 +11,8 @@ use galley::config::GalleyConfig;
 use galley::metrics::Metrics;
 use galley::model::fake::{Behaviour, FakeModel};
 use galley::runtime::{StageRuntime, read_to_end};
-use galley::schema::{ContentDraft, GeneratorKind, Registry, decode, names};
+use galley::schema::{ContentDraft, GeneratorKind, names};
 use galley::stages::Generate;
-use rdkafka::Message;
 use rdkafka::mocking::MockCluster;
 use rdkafka::producer::DefaultProducerContext;
 use tokio_util::sync::CancellationToken;
@@ -63,16 +62,7 @@ pub(super) async fn run(
     let task = tokio::spawn(runtime.run(stop.clone()));
     let started = Instant::now();
     let limit = Duration::from_secs(if fake.is_some() { 60 } else { 900 });
-    let finished = || {
-        metrics
-            .outcomes("generate")
-            .iter()
-            .map(|(_, n)| *n as usize)
-            .sum::<usize>()
-    };
-    while finished() < inputs && started.elapsed() < limit && !task.is_finished() {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    super::wait_for(metrics, "generate", inputs, limit, &task).await;
     let took = started.elapsed();
     stop.cancel();
     task.await.context("generate task")??;
@@ -86,17 +76,7 @@ async fn summarise(cfg: &GalleyConfig, metrics: &Metrics, inputs: usize, took: D
     for (outcome, n) in &outcomes {
         println!("  {outcome:<17} {n:>5}");
     }
-    let records = read_to_end(&cfg.kafka, &cfg.stages.generate.drafts, Duration::from_secs(10)).await?;
-    let drafts: Vec<ContentDraft> = records
-        .iter()
-        .map(|m| {
-            decode(
-                Registry::builtin(),
-                names::CONTENT_DRAFT,
-                m.payload().unwrap_or_default(),
-            )
-        })
-        .collect::<Result<_, _>>()?;
+    let drafts: Vec<ContentDraft> = super::read_decoded(cfg, &cfg.stages.generate.drafts, names::CONTENT_DRAFT).await?;
     let mut by: BTreeMap<(String, &'static str), usize> = BTreeMap::new();
     for d in &drafts {
         *by.entry((d.use_case.clone(), d.generator.as_str())).or_default() += 1;
@@ -128,13 +108,8 @@ async fn summarise(cfg: &GalleyConfig, metrics: &Metrics, inputs: usize, took: D
             );
         }
     }
-    let count = |label: &str| {
-        outcomes
-            .iter()
-            .find(|(o, _)| o == label)
-            .map_or(0, |(_, n)| *n as usize)
-    };
-    let counted: usize = outcomes.iter().map(|(_, n)| *n as usize).sum();
+    let count = |label: &str| super::count_of(&outcomes, label);
+    let counted = super::total(&outcomes);
     let balanced = counted == inputs && drafts.len() == count("drafted");
     println!(
         "Books: {inputs} in = {counted} terminal outcomes = {} drafts + {} skipped + {} dlq: {}",

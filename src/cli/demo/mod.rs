@@ -1,9 +1,11 @@
 //! `galley demo`: the whole (built) pipeline on an embedded broker — librdkafka's mock cluster,
 //! in process, on real localhost ports — with a sample catalog, replays, poison records and
 //! storefront interactions through the quality stage, then the generate stage over what it
-//! validated, with a summary of what happened and whether the books balance.
+//! validated, then the review stage over the drafts (with a scripted reviewer deciding the
+//! queue), with a summary of what happened and whether the books balance.
 
 mod generate;
+mod review;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -57,6 +59,17 @@ fn load_catalog(args: &DemoArgs) -> anyhow::Result<Vec<CatalogChange>> {
     }
     if out.is_empty() {
         bail!("the catalog has no products");
+    }
+    if args.catalog.is_none() {
+        // The sample's changes happened "just now", so time-to-publish reads as it would live.
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_millis();
+        let last = out.iter().map(|c: &CatalogChange| c.event_time_ms).max().unwrap_or(0);
+        let shift = i64::try_from(now)? - last;
+        for c in &mut out {
+            c.event_time_ms += shift;
+        }
     }
     Ok(out)
 }
@@ -222,14 +235,11 @@ pub(crate) async fn run(mut cfg: GalleyConfig, args: DemoArgs) -> anyhow::Result
     let stage = tokio::spawn(runtime.run(stage_stop.clone()));
 
     let started = Instant::now();
-    let finished = |m: &Metrics| m.outcomes("quality").iter().map(|(_, n)| *n as usize).sum::<usize>();
-    while finished(&metrics) < published && started.elapsed() < Duration::from_secs(60) && !stage.is_finished() {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_for(&metrics, "quality", published, Duration::from_secs(60), &stage).await;
     let took = started.elapsed();
     let mut balanced = summarise(&cfg, &metrics, published, took).await?;
     balanced &= generate::run(&cfg, &mock, &metrics, args.model_url.as_deref()).await?;
-    println!("The review stage is not built yet; the demo stops after generate.");
+    balanced &= review::run(&cfg, &mock, &metrics).await?;
 
     if !args.exit_when_done {
         println!("\nMetrics at http://{addr}/metrics (also /healthz, /readyz). Ctrl-C to stop.");
@@ -244,6 +254,42 @@ pub(crate) async fn run(mut cfg: GalleyConfig, args: DemoArgs) -> anyhow::Result
     drop(p);
     drop(mock);
     Ok(if balanced { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// Records on `topic`, decoded as `schema`.
+async fn read_decoded<T: serde::de::DeserializeOwned>(
+    cfg: &GalleyConfig,
+    topic: &str,
+    schema: &str,
+) -> anyhow::Result<Vec<T>> {
+    let records = read_to_end(&cfg.kafka, topic, Duration::from_secs(10)).await?;
+    let out = records
+        .iter()
+        .map(|m| decode(Registry::builtin(), schema, m.payload().unwrap_or_default()))
+        .collect::<Result<_, _>>()?;
+    Ok(out)
+}
+
+/// The number of `label` outcomes in a stage's `outcomes`.
+fn count_of(outcomes: &[(String, u64)], label: &str) -> usize {
+    outcomes
+        .iter()
+        .find(|(o, _)| o == label)
+        .map_or(0, |(_, n)| *n as usize)
+}
+
+/// The number of all terminal outcomes.
+fn total(outcomes: &[(String, u64)]) -> usize {
+    outcomes.iter().map(|(_, n)| *n as usize).sum()
+}
+
+/// Waits until `stage` recorded `n` terminal outcomes, `limit` passed, or its task ended.
+async fn wait_for<T>(metrics: &Metrics, stage: &str, n: usize, limit: Duration, task: &tokio::task::JoinHandle<T>) {
+    let started = Instant::now();
+    let finished = || metrics.outcomes(stage).iter().map(|(_, n)| *n as usize).sum::<usize>();
+    while finished() < n && started.elapsed() < limit && !task.is_finished() {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// Prints what happened, from metrics and from the records really on the topics; true when the
@@ -299,13 +345,8 @@ async fn summarise(cfg: &GalleyConfig, metrics: &Metrics, published: usize, took
     for (rule, severity, n) in top_findings(metrics).into_iter().take(8) {
         println!("  {rule:<32} {severity:<6} {n:>4}");
     }
-    let count = |label: &str| {
-        outcomes
-            .iter()
-            .find(|(o, _)| o == label)
-            .map_or(0, |(_, n)| *n as usize)
-    };
-    let counted: usize = outcomes.iter().map(|(_, n)| *n as usize).sum();
+    let count = |label: &str| count_of(&outcomes, label);
+    let counted = total(&outcomes);
     let records_out = out + on_dlq.len();
     let balanced = counted == published && records_out + count("skipped") == published;
     println!(

@@ -23,7 +23,7 @@ use crate::generate::{DraftCache, Facts, PromptError, PromptSet, UseCase};
 use crate::metrics::Metrics;
 use crate::model::{ClientBuildError, ModelClient};
 use crate::runtime::breaker::CircuitBreaker;
-use crate::runtime::table::Table;
+use crate::runtime::table::{Table, latest_by_key};
 use crate::runtime::{Outcome, Output, Record, Stage};
 use crate::schema::{
     ContentDraft, InteractionEvent, InteractionKind, Registry, ValidatedProduct, decode, encode, names,
@@ -192,7 +192,7 @@ impl Stage for Generate {
                     &self.kafka,
                     "generate-products",
                     &self.cfg.catalog_input,
-                    Arc::new(apply_product),
+                    latest_by_key(names::VALIDATED_PRODUCT),
                 )
             });
             if !table.wait_caught_up(timeout).await {
@@ -220,18 +220,6 @@ impl Stage for Generate {
 
     fn breakers(&self) -> Vec<CircuitBreaker> {
         vec![self.writer.breaker.clone()]
-    }
-}
-
-fn apply_product(map: &mut std::collections::HashMap<String, ValidatedProduct>, key: &str, value: Option<&[u8]>) {
-    match value.map(|v| decode::<ValidatedProduct>(Registry::builtin(), names::VALIDATED_PRODUCT, v)) {
-        None => {
-            map.remove(key);
-        }
-        Some(Ok(p)) => {
-            map.insert(key.to_owned(), p);
-        }
-        Some(Err(error)) => tracing::debug!(message = "Undecodable product in table.", key, %error),
     }
 }
 

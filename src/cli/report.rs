@@ -1,0 +1,119 @@
+//! `galley report`: the success metrics of every use case, computed from the whole audit topic
+//! (every terminal outcome of every draft, whichever review instance decided it).
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use galley::config::GalleyConfig;
+use galley::policy::SuccessBook;
+use galley::runtime::read_to_end;
+use galley::schema::{AuditEvent, Registry, decode, names};
+use rdkafka::Message;
+
+/// Options of `galley report`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ReportArgs {
+    /// Audit topic to read (default: stages.review.audit).
+    #[arg(long)]
+    from: Option<String>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Give up reading after this many seconds.
+    #[arg(long, default_value_t = 60)]
+    timeout_s: u64,
+}
+
+/// Reads the audit topic and prints the metrics.
+pub(crate) async fn report(cfg: GalleyConfig, args: ReportArgs) -> anyhow::Result<ExitCode> {
+    let topic = args.from.unwrap_or_else(|| cfg.stages.review.audit.clone());
+    galley::runtime::wait_for_brokers(&cfg.kafka, std::slice::from_ref(&topic))
+        .await
+        .with_context(|| format!("reaching the brokers for {topic}"))?;
+    let audit = read_audit(&cfg, &topic, Duration::from_secs(args.timeout_s)).await?;
+    if args.json {
+        let out: serde_json::Map<String, serde_json::Value> = audit
+            .book
+            .by_use_case
+            .iter()
+            .map(|(u, s)| {
+                let mut v = serde_json::to_value(s).unwrap_or_default();
+                v["metrics"] = serde_json::to_value(s.metrics()).unwrap_or_default();
+                (u.clone(), v)
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::json!({"topic": topic, "events": audit.events, "unreadable": audit.unreadable, "use_cases": out})
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{} audit events on {topic} ({} unreadable)\n",
+        audit.events, audit.unreadable
+    );
+    print_table(&audit.book);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The success metrics folded from a whole audit topic.
+pub(crate) struct Audit {
+    /// Per use case.
+    pub(crate) book: SuccessBook,
+    /// Events read.
+    pub(crate) events: usize,
+    /// Events that did not decode (counted, not fatal: the topic may hold a newer schema).
+    pub(crate) unreadable: usize,
+}
+
+/// Reads `topic` to its end.
+pub(crate) async fn read_audit(cfg: &GalleyConfig, topic: &str, timeout: Duration) -> anyhow::Result<Audit> {
+    let records = read_to_end(&cfg.kafka, topic, timeout)
+        .await
+        .with_context(|| format!("reading {topic}"))?;
+    let mut book = SuccessBook::default();
+    let mut unreadable = 0;
+    for m in &records {
+        match decode::<AuditEvent>(Registry::builtin(), names::AUDIT_EVENT, m.payload().unwrap_or_default()) {
+            Ok(e) => {
+                book.record(&e);
+            }
+            Err(_) => unreadable += 1,
+        }
+    }
+    Ok(Audit {
+        book,
+        events: records.len(),
+        unreadable,
+    })
+}
+
+/// The metrics as a Markdown table, one row per use case.
+pub(crate) fn print_table(book: &SuccessBook) {
+    println!(
+        "| use case | approved | rejected | to review | human decisions | edits | audits (overturned) | approval rate | \
+         rejection rate | edit distance | review latency (s) | time to publish (s) | cost per approved |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for (use_case, s) in &book.by_use_case {
+        let m = s.metrics();
+        let f = |k: &str, digits: usize| m.get(k).map_or("-".to_owned(), |v| format!("{v:.digits$}"));
+        println!(
+            "| {use_case} | {} | {} | {} | {} | {} | {} ({}) | {} | {} | {} | {} | {} | {} |",
+            s.approved,
+            s.rejected,
+            s.sent_to_review,
+            s.human_decisions,
+            s.edits,
+            s.audits,
+            s.audits_overturned,
+            f("approval_rate", 3),
+            f("rejection_rate", 3),
+            f("human_edit_distance", 3),
+            f("review_latency_seconds", 1),
+            f("time_to_publish_seconds", 1),
+            f("cost_per_approved", 6),
+        );
+    }
+}

@@ -1,0 +1,62 @@
+//! Settings of the review stage (`[stages.review]`).
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use super::valid_topic;
+
+/// Review stage: topics and the policy file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)] // documented in config/default.toml
+pub struct ReviewConfig {
+    pub drafts: String,
+    pub decisions: String,
+    pub approved: String,
+    pub review: String,
+    pub rejected: String,
+    pub audit: String,
+    pub products: String,
+    pub policy_file: Option<PathBuf>,
+    pub table_load_timeout_ms: u64,
+}
+
+impl ReviewConfig {
+    /// Problems with the settings, each naming its key.
+    pub(crate) fn problems(&self) -> Vec<String> {
+        let mut bad = Vec::new();
+        let mut topics = vec![
+            ("drafts", &self.drafts),
+            ("approved", &self.approved),
+            ("review", &self.review),
+            ("rejected", &self.rejected),
+            ("audit", &self.audit),
+        ];
+        for (key, t) in [("decisions", &self.decisions), ("products", &self.products)] {
+            if !t.is_empty() {
+                topics.push((key, t));
+            }
+        }
+        for (key, topic) in &topics {
+            if !valid_topic(topic) {
+                bad.push(format!("stages.review.{key} {topic:?} is not a valid Kafka topic name"));
+            }
+        }
+        for (i, (key, topic)) in topics.iter().enumerate() {
+            if let Some((other, _)) = topics[..i].iter().find(|(_, t)| t == topic) {
+                bad.push(format!(
+                    "stages.review.{key} and stages.review.{other} are the same topic {topic:?}"
+                ));
+            }
+        }
+        if let Some(p) = self
+            .policy_file
+            .as_ref()
+            .filter(|p| !p.as_os_str().is_empty() && !p.exists())
+        {
+            bad.push(format!("stages.review.policy_file {} does not exist", p.display()));
+        }
+        bad
+    }
+}

@@ -1,0 +1,114 @@
+//! Rust types of the review stage's events. Field docs live in the `.avsc` files; these mirror
+//! them one to one so serde and Avro agree.
+
+use serde::{Deserialize, Serialize};
+
+use super::{CheckResult, ContentDraft};
+
+/// Risk tier of a draft (`galley.v1.RiskTier`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RiskTier {
+    /// Safe to publish without a human (spot-audited).
+    Auto,
+    /// A human decides.
+    Human,
+    /// Must not be published.
+    Reject,
+}
+
+/// Where a draft goes (`galley.v1.Route`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Route {
+    /// content.approved: storefronts publish it.
+    Approved,
+    /// content.review: the reviewer console's queue.
+    Review,
+    /// content.rejected.
+    Rejected,
+}
+
+impl Route {
+    /// Label value for metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Route::Approved => "approved",
+            Route::Review => "review",
+            Route::Rejected => "rejected",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[allow(missing_docs)] // fields are documented in schemas/ReviewOutcome.v1.avsc
+pub struct ReviewOutcome {
+    pub draft: ContentDraft,
+    pub checks: Vec<CheckResult>,
+    pub tier: RiskTier,
+    pub route: Route,
+    pub reason: String,
+    pub audit_sample: bool,
+    pub decided_ms: i64,
+}
+
+/// What a reviewer did (`galley.v1.DecisionAction`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionAction {
+    /// Publish as is.
+    Approve,
+    /// Publish the edited text (after it passes the checks again).
+    Edit,
+    /// Do not publish.
+    Reject,
+}
+
+impl DecisionAction {
+    /// Name in audit events.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DecisionAction::Approve => "approve",
+            DecisionAction::Edit => "edit",
+            DecisionAction::Reject => "reject",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[allow(missing_docs)] // fields are documented in schemas/ReviewDecision.v1.avsc
+pub struct ReviewDecision {
+    pub draft_id: String,
+    pub reviewer: String,
+    pub action: DecisionAction,
+    #[serde(default)]
+    pub edited_text: Option<String>,
+    #[serde(default)]
+    pub reason: Option<String>,
+    pub decided_ms: i64,
+}
+
+/// Terminal outcome in an audit event (`galley.v1.AuditOutcome`).
+pub type AuditOutcome = Route;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[allow(missing_docs)] // fields are documented in schemas/AuditEvent.v1.avsc
+pub struct AuditEvent {
+    pub draft_id: String,
+    pub use_case: String,
+    pub subject_key: String,
+    pub outcome: AuditOutcome,
+    pub actor: String,
+    pub action: Option<String>,
+    pub audit_sample: bool,
+    pub reason: String,
+    pub model: Option<String>,
+    pub prompt: String,
+    pub generator: String,
+    pub checks: Vec<String>,
+    pub cost_micros: i64,
+    pub draft_created_ms: i64,
+    pub source_event_ms: Option<i64>,
+    pub edit_distance: Option<f64>,
+    pub decided_ms: i64,
+}

@@ -1,0 +1,316 @@
+//! The review stage: content.drafts → content.approved | content.review | content.rejected by
+//! the automated checks and the risk policy ([`crate::policy`]), and content.decisions (a
+//! reviewer's approve / edit / reject) → approved | rejected, an edit being checked again first.
+//! Every outcome is also an `AuditEvent` on galley.audit, and the success metrics are kept
+//! current as `galley_success_metric{use_case,metric}`.
+//!
+//! Outcomes (`galley_records_total{stage="review",outcome}`): `approved`, `review`, `rejected`,
+//! `dlq` (undecodable; a decision for a draft never queued, after retries).
+
+mod decisions;
+
+use std::sync::{Arc, Mutex, OnceLock};
+
+use thiserror::Error;
+
+use crate::config::{GalleyConfig, KafkaConfig, ReviewConfig, ms};
+use crate::error::StageError;
+use crate::metrics::Metrics;
+use crate::policy::{Checker, Draft, PolicyConfig, PolicyError, SuccessBook};
+use crate::runtime::table::{Apply, Table, latest_by_key};
+use crate::runtime::{Outcome, Output, Record, Stage};
+use crate::schema::{
+    AuditEvent, ContentDraft, Registry, ReviewOutcome, Route, ValidatedProduct, decode, encode, names,
+};
+
+/// Queue entries remembered per subject for decisions; older ones were decided long ago.
+const QUEUE_PER_SUBJECT: usize = 16;
+
+/// The review stage could not be built from its configuration.
+#[derive(Debug, Error)]
+pub enum ReviewBuildError {
+    /// The policy file could not be read.
+    #[error("reading {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The policy file is invalid.
+    #[error("{path}: {source}")]
+    Policy {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        source: PolicyError,
+    },
+}
+
+/// The review stage.
+pub struct Review {
+    cfg: ReviewConfig,
+    kafka: KafkaConfig,
+    checker: Checker,
+    products: OnceLock<Table<ValidatedProduct>>,
+    queue: OnceLock<Table<Vec<ReviewOutcome>>>,
+    /// What storefronts have now, by subject: a rejected audit sample is taken down only if it
+    /// is still the live copy.
+    live: OnceLock<Table<ContentDraft>>,
+    book: Mutex<SuccessBook>,
+    metrics: Metrics,
+}
+
+impl Review {
+    /// Builds the stage; fails on an unreadable or invalid policy file.
+    pub fn new(cfg: &GalleyConfig, metrics: Metrics) -> Result<Self, ReviewBuildError> {
+        let r = &cfg.stages.review;
+        let policy = match r.policy_file.as_ref().filter(|p| !p.as_os_str().is_empty()) {
+            None => PolicyConfig::builtin(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ReviewBuildError::Read {
+                    path: path.display().to_string(),
+                    source,
+                })?;
+                PolicyConfig::parse(&text).map_err(|source| ReviewBuildError::Policy {
+                    path: path.display().to_string(),
+                    source,
+                })?
+            }
+        };
+        Ok(Review {
+            cfg: r.clone(),
+            kafka: cfg.kafka.clone(),
+            checker: Checker::new(policy),
+            products: OnceLock::new(),
+            queue: OnceLock::new(),
+            live: OnceLock::new(),
+            book: Mutex::new(SuccessBook::default()),
+            metrics,
+        })
+    }
+
+    fn product(&self, draft: &ContentDraft) -> Option<ValidatedProduct> {
+        // Only product copy is about the subject's own record; a support reply is keyed by customer.
+        if draft.use_case != "product_description" {
+            return None;
+        }
+        self.products.get()?.with(&draft.subject_key, |p| p.cloned())
+    }
+
+    async fn draft(&self, record: &Record) -> Result<Outcome, StageError> {
+        let payload = record.payload.as_deref().unwrap_or_default();
+        let draft: ContentDraft = decode(Registry::builtin(), names::CONTENT_DRAFT, payload)?;
+        let product = self.product(&draft);
+        let (checks, decision) = self.checker.review(&Draft {
+            use_case: &draft.use_case,
+            text: &draft.text,
+            title: draft.title.as_deref(),
+            product: product.as_ref(),
+            locale: &draft.locale,
+            generator: draft.generator,
+            id: &draft.draft_id,
+        });
+        let outcome = ReviewOutcome {
+            draft,
+            checks,
+            tier: decision.tier,
+            route: decision.route,
+            reason: decision.reason,
+            audit_sample: decision.audit_sample,
+            decided_ms: now_ms(),
+        };
+        let audit = self.audit_event(&outcome, "policy", None, None, product.as_ref());
+        self.route(record, &outcome, audit)
+    }
+
+    /// The outputs of a routed outcome: the route's topic, the audit sample's queue copy, and
+    /// the audit event; updates the success metrics.
+    fn route(&self, record: &Record, o: &ReviewOutcome, audit: AuditEvent) -> Result<Outcome, StageError> {
+        let key = &o.draft.subject_key;
+        let mut outputs = Vec::with_capacity(3);
+        match o.route {
+            Route::Approved => {
+                outputs.push(self.output(record, &self.cfg.approved, key, names::CONTENT_DRAFT, &o.draft)?);
+                if o.audit_sample {
+                    outputs.push(self.output(record, &self.cfg.review, key, names::REVIEW_OUTCOME, o)?);
+                }
+            }
+            Route::Review => outputs.push(self.output(record, &self.cfg.review, key, names::REVIEW_OUTCOME, o)?),
+            Route::Rejected => outputs.push(self.output(record, &self.cfg.rejected, key, names::REVIEW_OUTCOME, o)?),
+        }
+        outputs.push(self.output(record, &self.cfg.audit, key, names::AUDIT_EVENT, &audit)?);
+        self.count(&audit);
+        Ok(Outcome {
+            label: o.route.as_str(),
+            outputs,
+        })
+    }
+
+    fn count(&self, audit: &AuditEvent) {
+        let mut book = self.book.lock().unwrap_or_else(|p| p.into_inner());
+        for (metric, value) in book.record(audit).metrics() {
+            self.metrics
+                .success
+                .with_label_values(&[&audit.use_case, metric])
+                .set(value);
+        }
+    }
+
+    fn audit_event(
+        &self,
+        o: &ReviewOutcome,
+        actor: &str,
+        action: Option<&str>,
+        edit_distance: Option<f64>,
+        product: Option<&ValidatedProduct>,
+    ) -> AuditEvent {
+        let d = &o.draft;
+        AuditEvent {
+            draft_id: d.draft_id.clone(),
+            use_case: d.use_case.clone(),
+            subject_key: d.subject_key.clone(),
+            outcome: o.route,
+            actor: actor.to_owned(),
+            action: action.map(str::to_owned),
+            audit_sample: o.audit_sample,
+            reason: o.reason.clone(),
+            model: d.model.clone(),
+            prompt: d.prompt.clone(),
+            generator: d.generator.as_str().to_owned(),
+            checks: o
+                .checks
+                .iter()
+                .map(|c| format!("{}:{}", c.check, c.severity.as_str()))
+                .collect(),
+            cost_micros: d.cost_micros,
+            draft_created_ms: d.created_ms,
+            source_event_ms: product.map(|p| p.event_time_ms),
+            edit_distance,
+            decided_ms: o.decided_ms,
+        }
+    }
+
+    fn output<T: serde::Serialize>(
+        &self,
+        record: &Record,
+        topic: &str,
+        key: &str,
+        schema: &str,
+        value: &T,
+    ) -> Result<Output, StageError> {
+        Ok(Output {
+            topic: topic.to_owned(),
+            key: Some(key.as_bytes().to_vec()),
+            partition: None,
+            payload: Some(encode(Registry::builtin(), schema, value)?),
+            headers: record.headers.clone(),
+        })
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// The review queue by subject: the latest outcomes queued for a human, by draft id.
+fn apply_queued() -> Arc<Apply<Vec<ReviewOutcome>>> {
+    Arc::new(|map, key, value| {
+        let Some(v) = value else {
+            map.remove(key);
+            return;
+        };
+        match decode::<ReviewOutcome>(Registry::builtin(), names::REVIEW_OUTCOME, v) {
+            Ok(o) => {
+                let q = map.entry(key.to_owned()).or_default();
+                q.retain(|old| old.draft.draft_id != o.draft.draft_id);
+                q.push(o);
+                if q.len() > QUEUE_PER_SUBJECT {
+                    q.remove(0);
+                }
+            }
+            Err(error) => tracing::debug!(message = "Undecodable review outcome in the queue table.", key, %error),
+        }
+    })
+}
+
+impl Stage for Review {
+    fn name(&self) -> &'static str {
+        "review"
+    }
+
+    fn input_topics(&self) -> Vec<String> {
+        let mut topics = vec![self.cfg.drafts.clone()];
+        if !self.cfg.decisions.is_empty() {
+            topics.push(self.cfg.decisions.clone());
+        }
+        topics
+    }
+
+    /// Starts the product table (claims are checked against it), and for decisions the
+    /// review-queue table (a decision names a queued draft) and the approved copy (a rejected
+    /// audit sample is taken down), and waits, bounded, for them to read their topics once.
+    async fn prepare(&self) -> Result<(), String> {
+        let timeout = ms(self.cfg.table_load_timeout_ms);
+        if !self.cfg.products.is_empty() {
+            let t = self.products.get_or_init(|| {
+                Table::follow(
+                    &self.kafka,
+                    "review-products",
+                    &self.cfg.products,
+                    latest_by_key(names::VALIDATED_PRODUCT),
+                )
+            });
+            if !t.wait_caught_up(timeout).await {
+                tracing::warn!(
+                    message = "Products not fully read yet; some claims are unchecked until they are.",
+                    topic = self.cfg.products
+                );
+            }
+        }
+        if !self.cfg.decisions.is_empty() {
+            let t = self
+                .queue
+                .get_or_init(|| Table::follow(&self.kafka, "review-queue", &self.cfg.review, apply_queued()));
+            if !t.wait_caught_up(timeout).await {
+                tracing::warn!(
+                    message = "Review queue not fully read yet; decisions wait until it is.",
+                    topic = self.cfg.review
+                );
+            }
+            let t = self.live.get_or_init(|| {
+                Table::follow(
+                    &self.kafka,
+                    "review-live",
+                    &self.cfg.approved,
+                    latest_by_key(names::CONTENT_DRAFT),
+                )
+            });
+            if !t.wait_caught_up(timeout).await {
+                tracing::warn!(
+                    message = "Approved copy not fully read yet; a rejected audit sample may stay published.",
+                    topic = self.cfg.approved
+                );
+            }
+        }
+        Ok(())
+    }
+
+    async fn process(&self, record: &Record) -> Result<Outcome, StageError> {
+        if record.topic == self.cfg.drafts {
+            self.draft(record).await
+        } else if record.topic == self.cfg.decisions {
+            self.decision(record)
+        } else {
+            Err(StageError::permanent(
+                "unexpected_topic",
+                format!("the review stage does not consume {}", record.topic),
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
