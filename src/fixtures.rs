@@ -1,7 +1,49 @@
 //! Test fixtures shared by several modules' tests.
 
-use crate::quality::{Assessor, RuleSet, Taxonomy};
+use std::path::PathBuf;
+
+use crate::import::{ColumnMapping, Format, ImportOptions, Importer};
+use crate::quality::{Assessor, RuleSet, Taxonomy, Verdict};
 use crate::schema::{CatalogChange, ValidatedProduct};
+
+/// The real Flipkart export, when `../shared/data` has it (any CSV with Flipkart's columns).
+pub(crate) fn flipkart_export() -> Option<PathBuf> {
+    crate::shared_data::find(|p| {
+        p.extension().is_some_and(|e| e == "csv") && {
+            let head = crate::shared_data::head(p);
+            head.contains("product_specifications") && head.contains("pid")
+        }
+    })
+}
+
+/// Up to `limit` products of the Flipkart export that pass the quality rules (what the model and
+/// the review checks would see), or `None` without the export.
+pub(crate) fn flipkart_products(limit: usize) -> Option<Vec<ValidatedProduct>> {
+    let path = flipkart_export()?;
+    let opts = ImportOptions {
+        format: Format::Csv,
+        mapping: ColumnMapping::default(),
+        default_currency: Some("INR".into()),
+        source: "shared-data".into(),
+        version: 1,
+        event_time_ms: 1,
+        locale: "en-IN".into(),
+    };
+    let file = std::fs::File::open(&path).ok()?;
+    let a = Assessor {
+        rules: RuleSet::builtin(),
+        taxonomy: Taxonomy::sample(),
+    };
+    let rows = Importer::new(std::io::BufReader::new(file), opts).ok()?;
+    let products = rows
+        .filter_map(Result::ok)
+        .map(|row| a.assess(&row.change, row.findings))
+        .filter(|x| x.verdict == Verdict::Valid)
+        .map(|x| x.product)
+        .take(limit)
+        .collect();
+    Some(products)
+}
 
 /// The invented `samples/catalog.jsonl`, assessed by the built-in rules.
 pub(crate) fn sample_products() -> Vec<ValidatedProduct> {

@@ -120,19 +120,9 @@ fn report_renders_in_every_format() {
     assert_eq!(json["headline"]["duplicate_ids"], 3);
 }
 
-/// The real Flipkart export, when `../shared/data` has it (any CSV with Flipkart's columns).
-fn flipkart_export() -> Option<PathBuf> {
-    crate::shared_data::find(|p| {
-        p.extension().is_some_and(|e| e == "csv") && {
-            let head = crate::shared_data::head(p);
-            head.contains("product_specifications") && head.contains("pid")
-        }
-    })
-}
-
 #[test]
 fn flipkart_export_counts_match_independent_counts() {
-    let Some(path) = flipkart_export() else {
+    let Some(path) = crate::fixtures::flipkart_export() else {
         eprintln!("SKIPPED: no Flipkart export (CSV with pid and product_specifications columns) under ../shared/data");
         return;
     };
