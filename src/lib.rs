@@ -4,8 +4,8 @@
 //! `quality` validates and normalises, `generate` writes grounded content with an LLM, and
 //! `review` checks drafts and routes them to approved, human review or rejected. Every input ends
 //! in exactly one terminal outcome, and failures that cannot be retried go to a dead-letter topic
-//! with enough context to replay them. This build ships the runtime and a pass-through stage that
-//! proves it; the design is in ARCHITECTURE.md.
+//! with enough context to replay them; a reviewer console puts a human in the loop. The design is
+//! in ARCHITECTURE.md.
 //!
 //! # Layout
 //! - [`config`]: typed configuration (embedded defaults, file, `GALLEY_*` env), validated once.
@@ -14,12 +14,16 @@
 //! - [`runtime`]: the stage runtime: key-ordered concurrency, commit-after-delivery, retries,
 //!   DLQ, circuit breaker, DLQ-storm guard, backpressure, rebalance, shutdown, admin HTTP.
 //! - [`stages`]: the stages `galley run --stage` can start.
+//! - [`quality`], [`generate`], [`model`], [`policy`]: the stages' pure cores and the model client.
+//! - [`console`]: the reviewer console (`galley console`).
 //! - [`metrics`], [`telemetry`]: Prometheus families; logging and W3C trace context.
 //!
-//! The binary (`src/main.rs`, `src/cli/`) adds the commands: run, demo, dlq replay, bench.
+//! The binary (`src/main.rs`, `src/cli/`) adds the commands: run, demo, publish, audit, check,
+//! report, console, dlq replay, bench, schema check.
 
 pub mod audit;
 pub mod config;
+pub mod console;
 pub mod error;
 pub mod generate;
 pub mod import;

@@ -59,6 +59,10 @@ pub struct Metrics {
     /// `galley_success_metric{use_case,metric}`: the declared success metrics, as this process
     /// has seen them (`galley report` reads the whole audit topic).
     pub success: GaugeVec,
+    /// `galley_review_queue_depth{use_case}`: drafts waiting for a human (console's view).
+    pub review_queue_depth: IntGaugeVec,
+    /// `galley_review_age_seconds{use_case}`: how long the oldest waiting draft has waited.
+    pub review_age_seconds: GaugeVec,
 }
 
 impl Metrics {
@@ -209,6 +213,16 @@ impl Metrics {
                 "galley_success_metric",
                 "Success metrics per use case: approval_rate, rejection_rate, human_edit_distance, review_latency_seconds, time_to_publish_seconds, cost_per_approved.",
                 &["use_case", "metric"],
+            ),
+            review_queue_depth: gauge(
+                "galley_review_queue_depth",
+                "Drafts waiting for a human in the review queue, per use case (audit samples included).",
+                &["use_case"],
+            ),
+            review_age_seconds: float_gauge(
+                "galley_review_age_seconds",
+                "Age of the oldest draft waiting in the review queue, per use case; 0 when none waits.",
+                &["use_case"],
             ),
             registry,
         }

@@ -1,8 +1,9 @@
-//! Command line: `galley run`, `demo`, `publish`, `audit`, `check`, `report`, `dlq replay`, `bench`, `schema check`.
+//! Command line: `galley run`, `demo`, `publish`, `audit`, `check`, `report`, `console`, `dlq replay`, `bench`, `schema check`.
 
 mod bench;
 mod catalog;
 mod check;
+mod console;
 mod demo;
 mod report;
 
@@ -52,6 +53,8 @@ enum Command {
     /// Success metrics per use case from the audit topic: approval and rejection rates, edit
     /// distance, review latency, time to publish, cost per approved item.
     Report(report::ReportArgs),
+    /// Serve the reviewer console: the review queue, approve / edit / reject (see [console]).
+    Console(console::ConsoleArgs),
     /// Work with the dead-letter topic.
     Dlq {
         #[command(subcommand)]
@@ -130,6 +133,7 @@ pub(crate) async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(args) => catalog::audit(load()?, args),
         Command::Check(args) => check::check(load()?, args),
         Command::Report(args) => report::report(load()?, args).await,
+        Command::Console(args) => console::console(load()?, args).await,
         Command::Dlq {
             command: DlqCommand::Replay(a),
         } => {

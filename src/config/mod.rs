@@ -11,9 +11,11 @@ use config::{Config, Environment, File, FileFormat};
 use serde::Deserialize;
 use thiserror::Error;
 
+mod console;
 mod generate;
 mod quality;
 mod review;
+pub use console::{Account, ConsoleConfig, Role};
 pub use generate::{FallbackKind, GenerateConfig, ModelConfig, UseCaseConfig};
 pub use quality::QualityConfig;
 pub use review::ReviewConfig;
@@ -63,6 +65,8 @@ pub struct GalleyConfig {
     pub model: ModelConfig,
     /// Per-stage settings.
     pub stages: StagesConfig,
+    /// The reviewer console.
+    pub console: ConsoleConfig,
 }
 
 /// Broker connection settings.
@@ -332,6 +336,7 @@ impl GalleyConfig {
         bad.extend(self.stages.quality.problems());
         bad.extend(self.stages.generate.problems(&self.model));
         bad.extend(self.stages.review.problems());
+        bad.extend(self.console.problems());
         if bad.is_empty() {
             Ok(())
         } else {

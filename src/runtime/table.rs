@@ -100,6 +100,11 @@ impl<V: Send + Sync + 'static> Table<V> {
         f(g.get(key))
     }
 
+    /// Runs `f` on the whole map (listing, e.g. the console's queue).
+    pub fn read<R>(&self, f: impl FnOnce(&HashMap<String, V>) -> R) -> R {
+        f(&self.map.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
     /// Number of keys.
     pub fn len(&self) -> usize {
         self.map.read().unwrap_or_else(|p| p.into_inner()).len()

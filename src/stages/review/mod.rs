@@ -215,8 +215,9 @@ fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-/// The review queue by subject: the latest outcomes queued for a human, by draft id.
-fn apply_queued() -> Arc<Apply<Vec<ReviewOutcome>>> {
+/// The review queue by subject: the latest outcomes queued for a human, by draft id (also the
+/// reviewer console's view of content.review).
+pub fn apply_queued() -> Arc<Apply<Vec<ReviewOutcome>>> {
     Arc::new(|map, key, value| {
         let Some(v) = value else {
             map.remove(key);

@@ -1,0 +1,117 @@
+//! The reviewer console (`galley console`): the human in the loop, in a browser. It lists the
+//! review queue — materialised from content.review and content.decisions, so it survives a
+//! restart and two instances agree — shows each draft beside its product's attributes with the
+//! flagged spans marked, and produces approve / edit / reject decisions to content.decisions,
+//! which the review stage applies (re-checking edits) and records on galley.audit with the
+//! reviewer's name.
+//!
+//! Pages are server-rendered ([`pages`]); logins, sessions and CSRF are in [`auth`]; the queue
+//! logic is pure ([`queue`]) and its Kafka shell is [`store`].
+
+pub mod auth;
+mod handlers;
+pub mod pages;
+pub mod queue;
+pub mod store;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::{get, post};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use self::auth::Auth;
+use self::store::{DecisionSink, QueueStore};
+use crate::config::GalleyConfig;
+use crate::metrics::Metrics;
+
+/// Everything a request handler needs.
+pub struct Console {
+    auth: Auth,
+    store: Arc<dyn QueueStore>,
+    sink: Arc<dyn DecisionSink>,
+    metrics: Metrics,
+    /// Use cases and whether generation is enabled for them, from `stages.generate`.
+    use_cases: Vec<(String, bool)>,
+}
+
+impl Console {
+    /// A console over `store` and `sink`, with accounts and use cases from `cfg`.
+    pub fn new(cfg: &GalleyConfig, store: Arc<dyn QueueStore>, sink: Arc<dyn DecisionSink>, metrics: Metrics) -> Self {
+        let c = &cfg.console;
+        let mut use_cases: Vec<(String, bool)> = cfg
+            .stages
+            .generate
+            .use_cases
+            .iter()
+            .map(|(name, u)| (name.clone(), u.enabled))
+            .collect();
+        use_cases.sort();
+        Console {
+            auth: Auth::new(
+                c.accounts.clone(),
+                Duration::from_secs(c.session_ttl_s),
+                c.secure_cookies,
+            ),
+            store,
+            sink,
+            metrics,
+            use_cases,
+        }
+    }
+
+    /// The routes: pages, forms, `/metrics` and `/healthz`.
+    pub fn router(self: Arc<Self>) -> Router {
+        Router::new()
+            .route("/", get(handlers::queue))
+            .route("/login", get(handlers::login_form).post(handlers::login))
+            .route("/logout", post(handlers::logout))
+            .route("/item/{key}/{draft_id}", get(handlers::item).post(handlers::decide))
+            .route("/admin", get(handlers::admin))
+            .route("/metrics", get(handlers::metrics))
+            .route("/healthz", get(|| async { "ok\n" }))
+            .with_state(self)
+    }
+
+    /// Updates `galley_review_queue_depth` and `galley_review_age_seconds` from the queue (on
+    /// every scrape of `/metrics` and every queue page, so they are never stale).
+    pub fn refresh_gauges(&self, now_ms: i64) {
+        let pending = self.store.pending();
+        for (use_case, _) in &self.use_cases {
+            let mine: Vec<_> = pending.iter().filter(|o| &o.draft.use_case == use_case).collect();
+            let oldest = mine.iter().map(|o| o.decided_ms).min();
+            self.metrics
+                .review_queue_depth
+                .with_label_values(&[use_case])
+                .set(i64::try_from(mine.len()).unwrap_or(i64::MAX));
+            let age = oldest.map_or(0.0, |t| ((now_ms - t).max(0)) as f64 / 1000.0);
+            self.metrics.review_age_seconds.with_label_values(&[use_case]).set(age);
+        }
+    }
+
+    /// Serves on `listen` until `shutdown`; returns the bound address.
+    pub async fn serve(self: Arc<Self>, listen: &str, shutdown: CancellationToken) -> std::io::Result<SocketAddr> {
+        let listener = TcpListener::bind(listen).await?;
+        let addr = listener.local_addr()?;
+        let app = self.router();
+        tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async move { shutdown.cancelled().await });
+            if let Err(error) = serve.await {
+                tracing::error!(message = "Console server failed.", %error);
+            }
+        });
+        Ok(addr)
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests;

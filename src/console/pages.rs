@@ -1,0 +1,290 @@
+//! Server-rendered pages: plain HTML, one stylesheet, a few lines of JS for keyboard shortcuts.
+//! Every value is escaped; every form carries the session's CSRF token.
+
+use super::auth::Session;
+use super::queue::{Filter, esc, highlight};
+use crate::config::Role;
+use crate::schema::{ReviewOutcome, ValidatedProduct};
+
+const STYLE: &str = "
+body{font:16px/1.5 system-ui,sans-serif;margin:0;background:#f6f7f9;color:#1d2330}
+header{display:flex;gap:1.5rem;align-items:center;background:#1d2330;color:#fff;padding:.6rem 1.5rem}
+header a{color:#cfe0ff;text-decoration:none}header .who{margin-left:auto;color:#aab}
+main{max-width:1200px;margin:1.5rem auto;padding:0 1.5rem}
+table{width:100%;border-collapse:collapse;background:#fff}
+th,td{text-align:left;padding:.5rem .7rem;border-bottom:1px solid #e3e6eb;vertical-align:top}
+tr.sel{outline:2px solid #3a6ff7}td.text{max-width:32rem;color:#444}
+.tag{display:inline-block;padding:0 .45rem;border-radius:.3rem;font-size:.8rem;background:#e8ecf4}
+.tag.human{background:#ffe8c2}.tag.audit{background:#d8f1df}.tag.high,.tag.critical{background:#ffd3d3}
+.cols{display:grid;grid-template-columns:3fr 2fr;gap:1.5rem}
+.card{background:#fff;border:1px solid #e3e6eb;border-radius:.5rem;padding:1rem 1.2rem;margin-bottom:1rem}
+.draft{font-size:1.1rem;white-space:pre-wrap}mark{background:#ffe08a;border-bottom:2px solid #d08a00}
+textarea{width:100%;min-height:9rem;font:inherit}input[type=text],input[type=password],select{font:inherit;padding:.3rem}
+button{font:inherit;padding:.4rem 1rem;border-radius:.35rem;border:1px solid #99a;cursor:pointer;background:#fff}
+button.ok{background:#1f8a4c;color:#fff;border-color:#1f8a4c}button.no{background:#b3261e;color:#fff;border-color:#b3261e}
+.err{background:#ffe1e1;border:1px solid #e0a0a0;padding:.6rem 1rem;border-radius:.4rem}
+kbd{background:#eee;border:1px solid #ccc;border-radius:.2rem;padding:0 .3rem;font-size:.8rem;color:#333}
+button.ok kbd,button.no kbd{background:rgba(255,255,255,.2);border-color:rgba(255,255,255,.5);color:#fff}
+.muted{color:#667}dl{display:grid;grid-template-columns:auto 1fr;gap:.2rem 1rem;margin:0}dt{color:#667}
+";
+
+/// Keyboard shortcuts: on the queue j/k select and Enter opens; on an item a approves, e edits,
+/// r rejects (focusing the field first), Ctrl+Enter submits a field, Escape goes back.
+const SCRIPT: &str = "
+document.addEventListener('keydown',function(ev){
+ var t=ev.target.tagName;if(t==='INPUT'||t==='TEXTAREA'||t==='SELECT'){
+  if(ev.key==='Enter'&&ev.ctrlKey&&ev.target.form){ev.target.form.submit();}
+  if(ev.key==='Escape'){ev.target.blur();}return;}
+ var rows=[].slice.call(document.querySelectorAll('tr[data-href]'));
+ var i=rows.findIndex(function(r){return r.classList.contains('sel')});
+ function pick(n){if(!rows.length)return;if(i>=0)rows[i].classList.remove('sel');i=Math.max(0,Math.min(rows.length-1,n));rows[i].classList.add('sel');rows[i].scrollIntoView({block:'nearest'});}
+ if(ev.key==='j')pick(i+1);else if(ev.key==='k')pick(i-1);
+ else if(ev.key==='Enter'&&i>=0)location=rows[i].dataset.href;
+ else if(ev.key==='a'&&document.getElementById('approve'))document.getElementById('approve').submit();
+ else if(ev.key==='e'&&document.getElementById('edited')){ev.preventDefault();document.getElementById('edited').focus();}
+ else if(ev.key==='r'&&document.getElementById('reason')){ev.preventDefault();document.getElementById('reason').focus();}
+ else if(ev.key==='Escape'&&document.getElementById('back'))location='/';
+});";
+
+/// The page frame.
+pub fn layout(title: &str, session: Option<&Session>, body: &str) -> String {
+    let nav = match session {
+        Some(s) => {
+            let admin = if s.role == Role::Admin {
+                "<a href=\"/admin\">Rollout</a>"
+            } else {
+                ""
+            };
+            format!(
+                "<a href=\"/\">Queue</a>{admin}<span class=\"who\">{} ({})</span>\
+                 <form method=\"post\" action=\"/logout\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><button>Log out</button></form>",
+                esc(&s.user),
+                if s.role == Role::Admin { "admin" } else { "reviewer" },
+                esc(&s.csrf)
+            )
+        }
+        None => String::new(),
+    };
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{} · Galley review</title>\
+         <meta name=\"viewport\" content=\"width=device-width\"><style>{STYLE}</style></head>\
+         <body><header><strong>Galley review</strong>{nav}</header><main>{body}</main><script>{SCRIPT}</script></body></html>",
+        esc(title)
+    )
+}
+
+/// The login form; `csrf` is also in the login cookie.
+pub fn login(csrf: &str, error: Option<&str>, has_accounts: bool) -> String {
+    let error = error
+        .map(|e| format!("<p class=\"err\">{}</p>", esc(e)))
+        .unwrap_or_default();
+    let none = if has_accounts {
+        ""
+    } else {
+        "<p class=\"err\">No accounts are configured: add <code>[[console.accounts]]</code> with a hash from <code>galley console --hash-password</code>.</p>"
+    };
+    layout(
+        "Log in",
+        None,
+        &format!(
+            "<div class=\"card\" style=\"max-width:24rem\"><h1>Log in</h1>{none}{error}\
+             <form method=\"post\" action=\"/login\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+             <p><label>User<br><input type=\"text\" name=\"user\" id=\"user\" autofocus required></label></p>\
+             <p><label>Password<br><input type=\"password\" name=\"password\" id=\"password\" required></label></p>\
+             <button class=\"ok\" id=\"login\">Log in</button></form></div>",
+            esc(csrf)
+        ),
+    )
+}
+
+fn tier_tags(o: &ReviewOutcome) -> String {
+    if o.audit_sample {
+        "<span class=\"tag audit\">audit sample</span>".into()
+    } else {
+        format!("<span class=\"tag human\">{:?}</span>", o.tier).to_lowercase()
+    }
+}
+
+fn age(now_ms: i64, then_ms: i64) -> String {
+    let s = ((now_ms - then_ms) / 1000).max(0);
+    match s {
+        0..60 => format!("{s} s"),
+        60..3600 => format!("{} min", s / 60),
+        3600..86400 => format!("{} h", s / 3600),
+        _ => format!("{} d", s / 86400),
+    }
+}
+
+/// The queue with its filters.
+pub fn queue(
+    items: &[ReviewOutcome],
+    total: usize,
+    f: &Filter,
+    use_cases: &[String],
+    now_ms: i64,
+    s: &Session,
+) -> String {
+    let opt = |value: &str, label: &str, current: &str| {
+        let sel = if value == current { " selected" } else { "" };
+        format!("<option value=\"{}\"{sel}>{}</option>", esc(value), esc(label))
+    };
+    let mut uc = opt("", "all use cases", &f.use_case);
+    for u in use_cases {
+        uc.push_str(&opt(u, u, &f.use_case));
+    }
+    let tiers: String = [("", "all tiers"), ("human", "human"), ("auto", "auto (audit)")]
+        .iter()
+        .map(|(v, l)| opt(v, l, &f.tier))
+        .collect();
+    let audits: String = [
+        ("", "audit samples too"),
+        ("yes", "audit samples only"),
+        ("no", "no audit samples"),
+    ]
+    .iter()
+    .map(|(v, l)| opt(v, l, &f.audit))
+    .collect();
+    let min_age = f.min_age_min.map(|m| m.to_string()).unwrap_or_default();
+    let mut rows = String::new();
+    for o in items {
+        let d = &o.draft;
+        let href = format!("/item/{}/{}", urlencode(&d.subject_key), urlencode(&d.draft_id));
+        let preview: String = d.text.chars().take(140).collect();
+        rows.push_str(&format!(
+            "<tr data-href=\"{href}\"><td><a href=\"{href}\">{}</a><br><span class=\"muted\">{}</span></td><td>{}</td>\
+             <td>{}</td><td class=\"text\">{}</td><td>{}</td></tr>",
+            esc(&d.subject_key),
+            esc(&d.use_case),
+            tier_tags(o),
+            esc(&o.reason),
+            esc(&preview),
+            age(now_ms, o.decided_ms)
+        ));
+    }
+    if items.is_empty() {
+        rows = "<tr><td colspan=\"5\" class=\"muted\">Nothing waits for review with these filters.</td></tr>".into();
+    }
+    layout(
+        "Queue",
+        Some(s),
+        &format!(
+            "<h1>Review queue <span class=\"muted\">({} shown of {total})</span></h1>\
+             <form method=\"get\" action=\"/\" class=\"card\"><select name=\"use_case\">{uc}</select> <select name=\"tier\">{tiers}</select> \
+             <select name=\"audit\">{audits}</select> <label>older than <input type=\"text\" name=\"min_age_min\" size=\"4\" value=\"{}\"> min</label> \
+             <button>Filter</button></form>\
+             <table id=\"queue\"><tr><th>Subject</th><th>Tier</th><th>Why</th><th>Draft</th><th>Waiting</th></tr>{rows}</table>\
+             <p class=\"muted\"><kbd>j</kbd>/<kbd>k</kbd> select · <kbd>Enter</kbd> open</p>",
+            items.len(),
+            esc(&min_age)
+        ),
+    )
+}
+
+/// One item: the draft with its flagged spans beside the product's facts, and the decisions.
+pub fn item(o: &ReviewOutcome, product: Option<&ValidatedProduct>, s: &Session, error: Option<&str>) -> String {
+    let d = &o.draft;
+    let error = error
+        .map(|e| format!("<p class=\"err\">{}</p>", esc(e)))
+        .unwrap_or_default();
+    let checks: String = if o.checks.is_empty() {
+        "<li class=\"muted\">no findings</li>".into()
+    } else {
+        o.checks
+            .iter()
+            .map(|c| {
+                let sev = c.severity.as_str();
+                format!(
+                    "<li><span class=\"tag {sev}\">{sev}</span> <strong>{}</strong>: {}</li>",
+                    esc(&c.check),
+                    esc(&c.message)
+                )
+            })
+            .collect()
+    };
+    let facts = match product {
+        Some(p) => {
+            let mut dl = format!(
+                "<dt>title</dt><dd>{}</dd><dt>brand</dt><dd>{}</dd><dt>category</dt><dd>{}</dd><dt>price</dt><dd>{} {}</dd>",
+                esc(&p.title),
+                esc(p.brand.as_deref().unwrap_or("-")),
+                esc(&p.category_path.join(" › ")),
+                p.price_minor
+                    .map_or("-".to_owned(), |m| format!("{:.2}", m as f64 / 100.0)),
+                esc(p.currency.as_deref().unwrap_or(""))
+            );
+            for (k, v) in &p.attributes {
+                dl.push_str(&format!("<dt>{}</dt><dd>{}</dd>", esc(k), esc(v)));
+            }
+            format!("<dl id=\"facts\">{dl}</dl>")
+        }
+        None => {
+            "<p class=\"muted\">No product record for this subject (support replies are keyed by customer).</p>".into()
+        }
+    };
+    let action = format!("/item/{}/{}", urlencode(&d.subject_key), urlencode(&d.draft_id));
+    let csrf = esc(&s.csrf);
+    let hidden = |a: &str| {
+        format!(
+            "<input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><input type=\"hidden\" name=\"action\" value=\"{a}\">"
+        )
+    };
+    let body = format!(
+        "<p><a href=\"/\" id=\"back\">← queue <kbd>Esc</kbd></a></p><h1>{} <span class=\"muted\">{}</span></h1>{error}\
+         <div class=\"cols\"><div><div class=\"card\"><p>{} · {} · generator <strong>{}</strong> · model {} · prompt {}</p>\
+         <div class=\"draft\" id=\"draft\">{}</div></div>\
+         <div class=\"card\"><h2>Findings</h2><ul id=\"checks\">{checks}</ul><p class=\"muted\">Policy: {}</p></div>\
+         <div class=\"card\"><form method=\"post\" action=\"{action}\">{}<label for=\"edited\">Edit <kbd>e</kbd> — checked again before it is published</label>\
+         <textarea name=\"edited_text\" id=\"edited\">{}</textarea><button id=\"edit-btn\">Save edit and approve <kbd>Ctrl+Enter</kbd></button></form></div></div>\
+         <div><div class=\"card\"><form method=\"post\" action=\"{action}\" id=\"approve\">{}<button class=\"ok\" id=\"approve-btn\">Approve as is <kbd>a</kbd></button></form>\
+         <form method=\"post\" action=\"{action}\" style=\"margin-top:1rem\">{}<label>Reject <kbd>r</kbd> — reason<br>\
+         <input type=\"text\" name=\"reason\" id=\"reason\" size=\"30\" required></label> <button class=\"no\" id=\"reject-btn\">Reject</button></form></div>\
+         <div class=\"card\"><h2>Source attributes</h2>{facts}</div></div></div>",
+        esc(&d.subject_key),
+        esc(&d.use_case),
+        tier_tags(o),
+        esc(&d.locale),
+        esc(d.generator.as_str()),
+        esc(d.model.as_deref().unwrap_or("-")),
+        esc(&d.prompt),
+        highlight(o),
+        esc(&o.reason),
+        hidden("edit"),
+        esc(&d.text),
+        hidden("approve"),
+        hidden("reject"),
+    );
+    layout(&d.subject_key, Some(s), &body)
+}
+
+/// The admin page: what each use case is set to.
+pub fn admin(use_cases: &[(String, bool)], s: &Session) -> String {
+    let rows: String = use_cases
+        .iter()
+        .map(|(u, on)| {
+            format!(
+                "<tr><td>{}</td><td>{}</td></tr>",
+                esc(u),
+                if *on { "enabled" } else { "disabled" }
+            )
+        })
+        .collect();
+    layout(
+        "Rollout",
+        Some(s),
+        &format!(
+            "<h1>Rollout</h1><table><tr><th>Use case</th><th>Generation</th></tr>{rows}</table>\
+             <p class=\"card\">Rollout modes (off, shadow, canary, on) and the kill switch on galley.control are not built yet: \
+             today a use case is switched in <code>stages.generate.use_cases.&lt;name&gt;.enabled</code>.</p>"
+        ),
+    )
+}
+
+/// Percent-encodes a path segment.
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -1,0 +1,167 @@
+//! Where the console's queue comes from and where its decisions go: Kafka in production (tables
+//! following content.review, content.decisions and catalog.validated; a producer to
+//! content.decisions), anything implementing the traits in tests.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::util::Timeout;
+
+use super::queue::{Decided, is_pending, pending};
+use crate::config::{GalleyConfig, ms};
+use crate::runtime::table::{Apply, Table, latest_by_key};
+use crate::schema::{Registry, ReviewDecision, ReviewOutcome, ValidatedProduct, decode, encode, names};
+use crate::stages::review::apply_queued;
+
+/// The queue and the product records, read side.
+pub trait QueueStore: Send + Sync {
+    /// Every pending outcome, oldest first.
+    fn pending(&self) -> Vec<ReviewOutcome>;
+    /// The pending outcome of `draft_id` for subject `key`.
+    fn find(&self, key: &str, draft_id: &str) -> Option<ReviewOutcome>;
+    /// The product record of `sku`, for the attributes shown beside the draft.
+    fn product(&self, sku: &str) -> Option<ValidatedProduct>;
+    /// Remembers a decision this console just produced, so the item leaves the queue before the
+    /// decisions topic is read back.
+    fn decided(&self, key: &str, draft_id: &str, at_ms: i64);
+}
+
+/// Produces decisions, keyed by subject.
+pub trait DecisionSink: Send + Sync {
+    /// Sends `d` and waits for the broker's acknowledgement.
+    fn send(&self, key: String, d: ReviewDecision) -> BoxFuture<'_, Result<(), String>>;
+}
+
+/// The queue from Kafka.
+pub struct KafkaStore {
+    queued: Table<Vec<ReviewOutcome>>,
+    decided: Table<Vec<(String, i64)>>,
+    products: Option<Table<ValidatedProduct>>,
+    local: Mutex<Decided>,
+}
+
+/// Decisions per subject, newest kept (a subject rarely has more than a few queued drafts).
+fn apply_decided() -> Arc<Apply<Vec<(String, i64)>>> {
+    Arc::new(|map, key, value| {
+        let Some(v) = value else {
+            return;
+        };
+        match decode::<ReviewDecision>(Registry::builtin(), names::REVIEW_DECISION, v) {
+            Ok(d) => {
+                let ds = map.entry(key.to_owned()).or_default();
+                ds.push((d.draft_id, d.decided_ms));
+                if ds.len() > 64 {
+                    ds.remove(0);
+                }
+            }
+            Err(error) => tracing::debug!(message = "Undecodable decision.", key, %error),
+        }
+    })
+}
+
+impl KafkaStore {
+    /// Starts following the review stage's topics and waits, bounded, for a first full read.
+    pub async fn start(cfg: &GalleyConfig) -> Self {
+        let r = &cfg.stages.review;
+        let queued = Table::follow(&cfg.kafka, "console-queue", &r.review, apply_queued());
+        let decided = Table::follow(&cfg.kafka, "console-decisions", &r.decisions, apply_decided());
+        let products = (!r.products.is_empty()).then(|| {
+            Table::follow(
+                &cfg.kafka,
+                "console-products",
+                &r.products,
+                latest_by_key(names::VALIDATED_PRODUCT),
+            )
+        });
+        let timeout = ms(cfg.console.table_load_timeout_ms);
+        let (q, d) = tokio::join!(queued.wait_caught_up(timeout), decided.wait_caught_up(timeout));
+        if !(q && d) {
+            tracing::warn!(
+                message = "Review queue not fully read yet; the console shows what it has read.",
+                review = r.review,
+                decisions = r.decisions
+            );
+        }
+        KafkaStore {
+            queued,
+            decided,
+            products,
+            local: Mutex::new(Decided::new()),
+        }
+    }
+
+    fn with_local(&self, mut decided: Decided) -> Decided {
+        for (k, ds) in self.local.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+            decided.entry(k.clone()).or_default().extend(ds.iter().cloned());
+        }
+        decided
+    }
+}
+
+impl QueueStore for KafkaStore {
+    fn pending(&self) -> Vec<ReviewOutcome> {
+        let decided = self.with_local(self.decided.read(Clone::clone));
+        self.queued.read(|q| pending(q, &decided))
+    }
+
+    fn find(&self, key: &str, draft_id: &str) -> Option<ReviewOutcome> {
+        let mut decided: Decided = HashMap::new();
+        if let Some(ds) = self.decided.with(key, |d| d.cloned()) {
+            decided.insert(key.to_owned(), ds);
+        }
+        let decided = self.with_local(decided);
+        self.queued.with(key, |os| {
+            os?.iter()
+                .find(|o| o.draft.draft_id == draft_id && is_pending(o, decided.get(key)))
+                .cloned()
+        })
+    }
+
+    fn product(&self, sku: &str) -> Option<ValidatedProduct> {
+        self.products.as_ref()?.with(sku, |p| p.cloned())
+    }
+
+    fn decided(&self, key: &str, draft_id: &str, at_ms: i64) {
+        let mut local = self.local.lock().unwrap_or_else(|p| p.into_inner());
+        local
+            .entry(key.to_owned())
+            .or_default()
+            .push((draft_id.to_owned(), at_ms));
+    }
+}
+
+/// Decisions to Kafka.
+pub struct KafkaSink {
+    producer: FutureProducer,
+    topic: String,
+}
+
+impl KafkaSink {
+    /// A producer for `stages.review.decisions`.
+    pub fn new(cfg: &GalleyConfig) -> Result<Self, rdkafka::error::KafkaError> {
+        let producer = crate::runtime::producer(&cfg.kafka, "console", Duration::from_secs(30))?;
+        Ok(KafkaSink {
+            producer,
+            topic: cfg.stages.review.decisions.clone(),
+        })
+    }
+}
+
+impl DecisionSink for KafkaSink {
+    fn send(&self, key: String, d: ReviewDecision) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move {
+            let value = encode(Registry::builtin(), names::REVIEW_DECISION, &d).map_err(|e| e.to_string())?;
+            self.producer
+                .send(
+                    FutureRecord::to(&self.topic).key(&key).payload(&value),
+                    Timeout::After(Duration::from_secs(30)),
+                )
+                .await
+                .map(|_| ())
+                .map_err(|(e, _)| e.to_string())
+        })
+    }
+}
