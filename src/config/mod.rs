@@ -34,6 +34,7 @@ const NON_CONFIG_ENV: &[&str] = &[
     "GALLEY_MODEL_DIR",
     "GALLEY_BROKER_PORT",
     "GALLEY_BROKER_DIR",
+    "GALLEY_REQUIRE_BROWSER",
 ];
 
 /// Configuration could not be loaded or is invalid.
