@@ -61,9 +61,7 @@ impl ImportArgs {
             let (field, column) = parse_mapping(spec).map_err(anyhow::Error::msg)?;
             mapping.set(field, column);
         }
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        let now = galley::runtime::now_ms();
         let opts = ImportOptions {
             format,
             mapping,

@@ -11,8 +11,9 @@ use serde::Deserialize;
 
 use super::auth::{LOGIN_CSRF_COOKIE, SESSION_COOKIE, Session, cookie, same, token};
 use super::queue::Filter;
-use super::{Console, now_ms, pages};
+use super::{Console, pages};
 use crate::config::Role;
+use crate::runtime::now_ms;
 use crate::schema::{DecisionAction, ReviewDecision};
 
 type App = State<Arc<Console>>;

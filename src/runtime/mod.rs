@@ -47,6 +47,14 @@ pub use stage::{Assigned, Outcome, Output, Record, Stage};
 use crate::config::{GalleyConfig, ms};
 use crate::metrics::Metrics;
 use context::GalleyContext;
+
+/// Wall-clock time in Unix milliseconds, as event and decision times are recorded (0 for a clock
+/// before 1970, saturating far in the future).
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
 use engine::Engine;
 use health::StageHealth;
 use job::JobContext;

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
 use rdkafka::Message;
@@ -119,6 +119,23 @@ impl<V: Send + Sync + 'static> Table<V> {
 impl<V> Drop for Table<V> {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Release);
+    }
+}
+
+/// Follows `topic` into `cell` (once: a stage's `prepare` may run again) and waits up to
+/// `timeout` for a first full read; past it, logs `lacking` (what goes without records until
+/// the table has caught up) and goes on.
+pub async fn follow_into<V: Send + Sync + 'static>(
+    cell: &OnceLock<Table<V>>,
+    kafka: &KafkaConfig,
+    (role, topic): (&str, &str),
+    apply: impl FnOnce() -> Arc<Apply<V>>,
+    timeout: Duration,
+    lacking: &str,
+) {
+    let table = cell.get_or_init(|| Table::follow(kafka, role, topic, apply()));
+    if !table.wait_caught_up(timeout).await {
+        tracing::warn!(message = %lacking, topic);
     }
 }
 

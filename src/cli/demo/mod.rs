@@ -62,11 +62,8 @@ fn load_catalog(args: &DemoArgs) -> anyhow::Result<Vec<CatalogChange>> {
     }
     if args.catalog.is_none() {
         // The sample's changes happened "just now", so time-to-publish reads as it would live.
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)?
-            .as_millis();
         let last = out.iter().map(|c: &CatalogChange| c.event_time_ms).max().unwrap_or(0);
-        let shift = i64::try_from(now)? - last;
+        let shift = galley::runtime::now_ms() - last;
         for c in &mut out {
             c.event_time_ms += shift;
         }

@@ -107,9 +107,7 @@ fn reviewer(i: usize, o: &ReviewOutcome) -> ReviewDecision {
         action,
         edited_text,
         reason,
-        decided_ms: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |t| i64::try_from(t.as_millis()).unwrap_or(i64::MAX)),
+        decided_ms: galley::runtime::now_ms(),
     }
 }
 

@@ -23,8 +23,8 @@ use crate::generate::{DraftCache, Facts, PromptError, PromptSet, UseCase};
 use crate::metrics::Metrics;
 use crate::model::{ClientBuildError, ModelClient};
 use crate::runtime::breaker::CircuitBreaker;
-use crate::runtime::table::{Table, latest_by_key};
-use crate::runtime::{Outcome, Output, Record, Stage};
+use crate::runtime::table::{Table, follow_into, latest_by_key};
+use crate::runtime::{Outcome, Output, Record, Stage, now_ms};
 use crate::schema::{
     ContentDraft, InteractionEvent, InteractionKind, Registry, ValidatedProduct, decode, encode, names,
 };
@@ -147,12 +147,6 @@ impl Generate {
     }
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
 impl Stage for Generate {
     fn name(&self) -> &'static str {
         "generate"
@@ -171,36 +165,26 @@ impl Stage for Generate {
     async fn prepare(&self) -> Result<(), String> {
         let timeout = ms(self.cfg.table_load_timeout_ms);
         if !self.cfg.approved.is_empty() {
-            let table = self.writer.approved.get_or_init(|| {
-                Table::follow(
-                    &self.kafka,
-                    "generate-approved",
-                    &self.cfg.approved,
-                    Arc::new(apply_approved),
-                )
-            });
-            if !table.wait_caught_up(timeout).await {
-                tracing::warn!(
-                    message = "Approved content not fully read yet; last_approved fallbacks may miss some until it is.",
-                    topic = self.cfg.approved
-                );
-            }
+            follow_into(
+                &self.writer.approved,
+                &self.kafka,
+                ("generate-approved", &self.cfg.approved),
+                || Arc::new(apply_approved),
+                timeout,
+                "Approved content not fully read yet; last_approved fallbacks may miss some until it is.",
+            )
+            .await;
         }
         if self.input_topics().contains(&self.cfg.interactions_input) {
-            let table = self.products.get_or_init(|| {
-                Table::follow(
-                    &self.kafka,
-                    "generate-products",
-                    &self.cfg.catalog_input,
-                    latest_by_key(names::VALIDATED_PRODUCT),
-                )
-            });
-            if !table.wait_caught_up(timeout).await {
-                tracing::warn!(
-                    message = "Products not fully read yet; support replies may lack product facts until they are.",
-                    topic = self.cfg.catalog_input
-                );
-            }
+            follow_into(
+                &self.products,
+                &self.kafka,
+                ("generate-products", &self.cfg.catalog_input),
+                || latest_by_key(names::VALIDATED_PRODUCT),
+                timeout,
+                "Products not fully read yet; support replies may lack product facts until they are.",
+            )
+            .await;
         }
         Ok(())
     }

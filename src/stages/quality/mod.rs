@@ -20,7 +20,7 @@ use crate::metrics::Metrics;
 use crate::quality::interactions::{self, InteractionRules};
 use crate::quality::pii::{PiiKind, Redactor};
 use crate::quality::{Assessor, Freshness, RuleSet, SkuState, Taxonomy, Verdict, decide, freshness};
-use crate::runtime::{Assigned, Outcome, Output, Record, Stage};
+use crate::runtime::{Assigned, Outcome, Output, Record, Stage, now_ms};
 use crate::schema::{
     CatalogChange, CatalogOp, Finding, InteractionEvent, Registry, ValidatedProduct, decode, encode, names,
 };
@@ -247,12 +247,6 @@ impl Quality {
             }],
         })
     }
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 impl Stage for Quality {

@@ -5,9 +5,10 @@
 //! and rejecting it takes it down (a tombstone on the approved topic) if it is still the live
 //! copy of its subject; a newer approved copy stays.
 
-use super::{Review, now_ms};
+use super::Review;
 use crate::error::StageError;
 use crate::policy::{Draft, edit_distance};
+use crate::runtime::now_ms;
 use crate::runtime::{Outcome, Output, Record};
 use crate::schema::{DecisionAction, Registry, ReviewDecision, ReviewOutcome, RiskTier, Route, decode, names};
 

@@ -17,8 +17,8 @@ use crate::config::{GalleyConfig, KafkaConfig, ReviewConfig, ms};
 use crate::error::StageError;
 use crate::metrics::Metrics;
 use crate::policy::{Checker, Draft, PolicyConfig, PolicyError, SuccessBook};
-use crate::runtime::table::{Apply, Table, latest_by_key};
-use crate::runtime::{Outcome, Output, Record, Stage};
+use crate::runtime::table::{Apply, Table, follow_into, latest_by_key};
+use crate::runtime::{Outcome, Output, Record, Stage, now_ms};
 use crate::schema::{
     AuditEvent, ContentDraft, Registry, ReviewOutcome, Route, ValidatedProduct, decode, encode, names,
 };
@@ -209,12 +209,6 @@ impl Review {
     }
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
 /// The review queue by subject: the latest outcomes queued for a human, by draft id (also the
 /// reviewer console's view of content.review).
 pub fn apply_queued() -> Arc<Apply<Vec<ReviewOutcome>>> {
@@ -256,45 +250,35 @@ impl Stage for Review {
     async fn prepare(&self) -> Result<(), String> {
         let timeout = ms(self.cfg.table_load_timeout_ms);
         if !self.cfg.products.is_empty() {
-            let t = self.products.get_or_init(|| {
-                Table::follow(
-                    &self.kafka,
-                    "review-products",
-                    &self.cfg.products,
-                    latest_by_key(names::VALIDATED_PRODUCT),
-                )
-            });
-            if !t.wait_caught_up(timeout).await {
-                tracing::warn!(
-                    message = "Products not fully read yet; some claims are unchecked until they are.",
-                    topic = self.cfg.products
-                );
-            }
+            follow_into(
+                &self.products,
+                &self.kafka,
+                ("review-products", &self.cfg.products),
+                || latest_by_key(names::VALIDATED_PRODUCT),
+                timeout,
+                "Products not fully read yet; some claims are unchecked until they are.",
+            )
+            .await;
         }
         if !self.cfg.decisions.is_empty() {
-            let t = self
-                .queue
-                .get_or_init(|| Table::follow(&self.kafka, "review-queue", &self.cfg.review, apply_queued()));
-            if !t.wait_caught_up(timeout).await {
-                tracing::warn!(
-                    message = "Review queue not fully read yet; decisions wait until it is.",
-                    topic = self.cfg.review
-                );
-            }
-            let t = self.live.get_or_init(|| {
-                Table::follow(
-                    &self.kafka,
-                    "review-live",
-                    &self.cfg.approved,
-                    latest_by_key(names::CONTENT_DRAFT),
-                )
-            });
-            if !t.wait_caught_up(timeout).await {
-                tracing::warn!(
-                    message = "Approved copy not fully read yet; a rejected audit sample may stay published.",
-                    topic = self.cfg.approved
-                );
-            }
+            follow_into(
+                &self.queue,
+                &self.kafka,
+                ("review-queue", &self.cfg.review),
+                apply_queued,
+                timeout,
+                "Review queue not fully read yet; decisions wait until it is.",
+            )
+            .await;
+            follow_into(
+                &self.live,
+                &self.kafka,
+                ("review-live", &self.cfg.approved),
+                || latest_by_key(names::CONTENT_DRAFT),
+                timeout,
+                "Approved copy not fully read yet; a rejected audit sample may stay published.",
+            )
+            .await;
         }
         Ok(())
     }
