@@ -16,11 +16,9 @@ pub(crate) fn flipkart_export() -> Option<PathBuf> {
     })
 }
 
-/// Up to `limit` products of the Flipkart export that pass the quality rules (what the model and
-/// the review checks would see), or `None` without the export.
-pub(crate) fn flipkart_products(limit: usize) -> Option<Vec<ValidatedProduct>> {
-    let path = flipkart_export()?;
-    let opts = ImportOptions {
+/// How the Flipkart export is imported: CSV with its own column names, prices in INR.
+pub(crate) fn flipkart_options() -> ImportOptions {
+    ImportOptions {
         format: Format::Csv,
         mapping: ColumnMapping::default(),
         default_currency: Some("INR".into()),
@@ -28,7 +26,14 @@ pub(crate) fn flipkart_products(limit: usize) -> Option<Vec<ValidatedProduct>> {
         version: 1,
         event_time_ms: 1,
         locale: "en-IN".into(),
-    };
+    }
+}
+
+/// Up to `limit` products of the Flipkart export that pass the quality rules (what the model and
+/// the review checks would see), or `None` without the export.
+pub(crate) fn flipkart_products(limit: usize) -> Option<Vec<ValidatedProduct>> {
+    let path = flipkart_export()?;
+    let opts = flipkart_options();
     let file = std::fs::File::open(&path).ok()?;
     let a = Assessor {
         rules: RuleSet::builtin(),

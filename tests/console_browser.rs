@@ -21,10 +21,9 @@ use galley::console::Console;
 use galley::console::auth::hash_password;
 use galley::console::store::{KafkaSink, KafkaStore, QueueStore};
 use galley::metrics::Metrics;
-use galley::quality::{Assessor, RuleSet, Taxonomy};
 use galley::schema::{
-    CatalogChange, CheckResult, CheckSeverity, ContentDraft, DecisionAction, Registry, ReviewDecision, ReviewOutcome,
-    RiskTier, Route, ValidatedProduct, decode, encode, names,
+    CheckResult, CheckSeverity, ContentDraft, DecisionAction, Registry, ReviewDecision, ReviewOutcome, RiskTier, Route,
+    ValidatedProduct, decode, encode, names,
 };
 use rdkafka::Message;
 use tokio_util::sync::CancellationToken;
@@ -51,14 +50,7 @@ fn screenshots() -> PathBuf {
 }
 
 async fn seed(products: &str, review: &str) -> ReviewOutcome {
-    let a = Assessor {
-        rules: RuleSet::builtin(),
-        taxonomy: Taxonomy::sample(),
-    };
-    let line = include_str!("../samples/catalog.jsonl").lines().next().unwrap();
-    let p: ValidatedProduct = a
-        .assess(&serde_json::from_str::<CatalogChange>(line).unwrap(), vec![])
-        .product;
+    let p: ValidatedProduct = sample_products().swap_remove(0);
     let at = CLAIM.find("20000 mAh").unwrap() as i32;
     let queued = ReviewOutcome {
         draft: ContentDraft::sample("product_description", &p.sku, CLAIM),

@@ -12,10 +12,7 @@ use common::*;
 use galley::config::{FallbackKind, GalleyConfig};
 use galley::metrics::Metrics;
 use galley::model::fake::{Behaviour, FakeModel};
-use galley::quality::{Assessor, RuleSet, Taxonomy};
-use galley::schema::{
-    CatalogChange, ContentDraft, GeneratorKind, Registry, Segment, ValidatedProduct, decode, encode, names,
-};
+use galley::schema::{ContentDraft, GeneratorKind, Registry, Segment, ValidatedProduct, decode, encode, names};
 use galley::stages::Generate;
 use rdkafka::Message;
 
@@ -57,19 +54,21 @@ fn generate_config(t: &Topics, fake: &FakeModel) -> GalleyConfig {
     cfg
 }
 
+fn start_generate(cfg: &GalleyConfig) -> (Running, Metrics) {
+    let metrics = Metrics::new();
+    let stage = Generate::new(cfg, metrics.clone()).unwrap();
+    (start_with_metrics(cfg.clone(), stage, metrics.clone()), metrics)
+}
+
+fn set_fallbacks(cfg: &mut GalleyConfig, fallbacks: Vec<FallbackKind>) {
+    let uc = cfg.stages.generate.use_cases.get_mut("product_description").unwrap();
+    uc.fallbacks = fallbacks;
+}
+
 /// `n` long-tail products from the sample catalog, with distinct skus.
 fn products(n: usize, tag: &str) -> Vec<ValidatedProduct> {
-    let a = Assessor {
-        rules: RuleSet::builtin(),
-        taxonomy: Taxonomy::sample(),
-    };
-    let base: Vec<ValidatedProduct> = include_str!("../samples/catalog.jsonl")
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            a.assess(&serde_json::from_str::<CatalogChange>(l).unwrap(), vec![])
-                .product
-        })
+    let base: Vec<ValidatedProduct> = sample_products()
+        .into_iter()
         .filter(|p| p.segment == Segment::LongTail)
         .collect();
     (0..n)
@@ -116,12 +115,7 @@ async fn an_outage_mid_stream_falls_back_and_the_model_is_used_again_after_recov
     let fake = FakeModel::start().await.unwrap();
     fake.set_latency(Duration::from_millis(20));
     let cfg = generate_config(&t, &fake);
-    let metrics = Metrics::new();
-    let run = start_with_metrics(
-        cfg.clone(),
-        Generate::new(&cfg, metrics.clone()).unwrap(),
-        metrics.clone(),
-    );
+    let (run, metrics) = start_generate(&cfg);
     let p = producer();
     let all = products(90, "out");
 
@@ -183,19 +177,9 @@ async fn without_a_fallback_the_stage_pauses_and_resumes_with_nothing_dead_lette
     let t = topics("gen-pause").await;
     let fake = FakeModel::start().await.unwrap();
     let mut cfg = generate_config(&t, &fake);
-    cfg.stages
-        .generate
-        .use_cases
-        .get_mut("product_description")
-        .unwrap()
-        .fallbacks = vec![];
+    set_fallbacks(&mut cfg, vec![]);
     fake.set(Behaviour::Status(503));
-    let metrics = Metrics::new();
-    let run = start_with_metrics(
-        cfg.clone(),
-        Generate::new(&cfg, metrics.clone()).unwrap(),
-        metrics.clone(),
-    );
+    let (run, metrics) = start_generate(&cfg);
     produce(&producer(), &t.validated, &records(&products(6, "pause"))).await;
     assert!(
         wait_until(Duration::from_secs(30), || count(
@@ -228,12 +212,7 @@ async fn the_last_approved_copy_is_read_from_its_topic() {
     let t = topics("gen-approved").await;
     let fake = FakeModel::start().await.unwrap();
     let mut cfg = generate_config(&t, &fake);
-    cfg.stages
-        .generate
-        .use_cases
-        .get_mut("product_description")
-        .unwrap()
-        .fallbacks = vec![FallbackKind::LastApproved, FallbackKind::Template];
+    set_fallbacks(&mut cfg, vec![FallbackKind::LastApproved, FallbackKind::Template]);
     let ps = products(2, "appr");
     let approved = ContentDraft::sample(
         "product_description",
@@ -244,12 +223,7 @@ async fn the_last_approved_copy_is_read_from_its_topic() {
     let value = encode(Registry::builtin(), names::CONTENT_DRAFT, &approved).unwrap();
     produce(&p, &t.approved, &[(ps[0].sku.clone(), value)]).await;
     fake.set(Behaviour::Status(500));
-    let metrics = Metrics::new();
-    let run = start_with_metrics(
-        cfg.clone(),
-        Generate::new(&cfg, metrics.clone()).unwrap(),
-        metrics.clone(),
-    );
+    let (run, metrics) = start_generate(&cfg);
     produce(&p, &t.validated, &records(&ps)).await;
     assert!(wait_until(Duration::from_secs(60), || finished(&metrics, "generate") >= 2).await);
     run.stop().await;

@@ -11,10 +11,9 @@ use std::time::Duration;
 use common::*;
 use galley::config::GalleyConfig;
 use galley::metrics::Metrics;
-use galley::quality::{Assessor, RuleSet, Taxonomy};
 use galley::schema::{
-    AuditEvent, CatalogChange, ContentDraft, DecisionAction, Registry, ReviewDecision, ReviewOutcome, Route,
-    ValidatedProduct, decode, encode, names,
+    AuditEvent, ContentDraft, DecisionAction, Registry, ReviewDecision, ReviewOutcome, Route, ValidatedProduct, decode,
+    encode, names,
 };
 use galley::stages::Review;
 use rdkafka::Message;
@@ -87,14 +86,7 @@ fn review_config(t: &Topics, audit_rate: f64, dir: &tempfile::TempDir) -> Galley
 
 /// The sample power bank (10000 mAh, 210 g) under each of `skus`, on the products topic.
 async fn power_banks(t: &Topics, skus: &[&str]) {
-    let a = Assessor {
-        rules: RuleSet::builtin(),
-        taxonomy: Taxonomy::sample(),
-    };
-    let line = include_str!("../samples/catalog.jsonl").lines().next().unwrap();
-    let base = a
-        .assess(&serde_json::from_str::<CatalogChange>(line).unwrap(), vec![])
-        .product;
+    let base = sample_products().swap_remove(0);
     assert_eq!(base.attributes["capacity"], "10000 mAh");
     let records: Vec<_> = skus
         .iter()

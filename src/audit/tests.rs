@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use super::*;
-use crate::import::{ColumnMapping, Format, ImportOptions, Importer};
+use crate::import::Importer;
 use crate::quality::{RuleSet, Taxonomy};
 
 fn assessor() -> Assessor {
@@ -18,15 +18,7 @@ fn assessor() -> Assessor {
 }
 
 fn audit_file(path: &Path) -> AuditReport {
-    let opts = ImportOptions {
-        format: Format::Csv,
-        mapping: ColumnMapping::default(),
-        default_currency: Some("INR".into()),
-        source: "test".into(),
-        version: 1,
-        event_time_ms: 1,
-        locale: "en-IN".into(),
-    };
+    let opts = crate::fixtures::flipkart_options();
     let file = std::fs::File::open(path).unwrap();
     let imp = Importer::new(std::io::BufReader::new(file), opts).unwrap();
     let columns = imp.resolved().to_string();

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use galley::config::GalleyConfig;
 use galley::runtime::client_config;
-use galley::schema::{CatalogChange, Registry, encode, names};
+use galley::schema::{CatalogChange, Registry, ValidatedProduct, encode, names};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -129,6 +129,22 @@ pub fn catalog(n: usize, keys: usize) -> Vec<(String, Vec<u8>)> {
                 )
                 .unwrap(),
             )
+        })
+        .collect()
+}
+
+/// The sample catalog (`samples/catalog.jsonl`) as the quality stage validates it.
+pub fn sample_products() -> Vec<ValidatedProduct> {
+    let a = galley::quality::Assessor {
+        rules: galley::quality::RuleSet::builtin(),
+        taxonomy: galley::quality::Taxonomy::sample(),
+    };
+    include_str!("../../samples/catalog.jsonl")
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            a.assess(&serde_json::from_str::<CatalogChange>(l).unwrap(), vec![])
+                .product
         })
         .collect()
 }
