@@ -15,6 +15,8 @@
 //!   DLQ, circuit breaker, DLQ-storm guard, backpressure, rebalance, shutdown, admin HTTP.
 //! - [`stages`]: the stages `galley run --stage` can start.
 //! - [`quality`], [`generate`], [`model`], [`policy`]: the stages' pure cores and the model client.
+//! - [`rollout`]: progressive rollout per use case (off, shadow, canary, on), the kill switch
+//!   and auto-halt, followed on galley.control by every stage and the console.
 //! - [`console`]: the reviewer console (`galley console`).
 //! - [`metrics`], [`telemetry`]: Prometheus families; logging and W3C trace context.
 //!
@@ -31,6 +33,7 @@ pub mod metrics;
 pub mod model;
 pub mod policy;
 pub mod quality;
+pub mod rollout;
 pub mod runtime;
 pub mod schema;
 pub mod stages;

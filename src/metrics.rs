@@ -63,6 +63,12 @@ pub struct Metrics {
     pub review_queue_depth: IntGaugeVec,
     /// `galley_review_age_seconds{use_case}`: how long the oldest waiting draft has waited.
     pub review_age_seconds: GaugeVec,
+    /// `galley_rollout_mode{use_case}`: effective mode, 0 off, 1 shadow, 2 canary, 3 on.
+    pub rollout_mode: IntGaugeVec,
+    /// `galley_rollout_killed{use_case}`: 1 while the kill switch (of the use case or `*`) is on.
+    pub rollout_killed: IntGaugeVec,
+    /// `galley_rollout_halts_total{use_case,metric}`: auto-halts fired by this process.
+    pub rollout_halts: IntCounterVec,
 }
 
 impl Metrics {
@@ -211,7 +217,7 @@ impl Metrics {
             ),
             success: float_gauge(
                 "galley_success_metric",
-                "Success metrics per use case: approval_rate, rejection_rate, human_edit_distance, review_latency_seconds, time_to_publish_seconds, cost_per_approved.",
+                "Success metrics per use case: approval_rate, rejection_rate, human_edit_distance, review_latency_seconds, time_to_publish_seconds, cost_per_approved, audit_overturn_rate.",
                 &["use_case", "metric"],
             ),
             review_queue_depth: gauge(
@@ -223,6 +229,21 @@ impl Metrics {
                 "galley_review_age_seconds",
                 "Age of the oldest draft waiting in the review queue, per use case; 0 when none waits.",
                 &["use_case"],
+            ),
+            rollout_mode: gauge(
+                "galley_rollout_mode",
+                "Effective rollout mode per use case (config, then galley.control): 0 off, 1 shadow, 2 canary, 3 on.",
+                &["use_case"],
+            ),
+            rollout_killed: gauge(
+                "galley_rollout_killed",
+                "1 while a kill switch on galley.control stops the use case (its own or the one for every use case).",
+                &["use_case"],
+            ),
+            rollout_halts: counter(
+                "galley_rollout_halts_total",
+                "Auto-halts fired by this process: a declared success metric breached its threshold and the use case dropped to shadow.",
+                &["use_case", "metric"],
             ),
             registry,
         }

@@ -8,16 +8,16 @@ mod common;
 
 use std::time::Duration;
 
+use common::draft_record as draft;
 use common::*;
 use galley::config::GalleyConfig;
 use galley::metrics::Metrics;
 use galley::schema::{
-    AuditEvent, ContentDraft, DecisionAction, Registry, ReviewDecision, ReviewOutcome, Route, ValidatedProduct, decode,
-    encode, names,
+    AuditEvent, ContentDraft, DecisionAction, Registry, ReviewDecision, ReviewOutcome, Route, ValidatedProduct, encode,
+    names,
 };
 use galley::stages::Review;
 use rdkafka::Message;
-use rdkafka::message::OwnedMessage;
 
 struct Topics {
     products: String,
@@ -63,6 +63,9 @@ fn review_config(t: &Topics, audit_rate: f64, dir: &tempfile::TempDir) -> Galley
     cfg.runtime.retry.max_attempts = 3;
     cfg.runtime.retry.initial_delay_ms = 50;
     cfg.runtime.retry.max_delay_ms = 100;
+    // Support replies are in shadow by default; these tests review them live.
+    let live = cfg.rollout["product_description"].clone();
+    cfg.rollout.insert("support_reply".into(), live);
     let r = &mut cfg.stages.review;
     r.drafts = t.drafts.clone();
     r.decisions = t.decisions.clone();
@@ -115,14 +118,6 @@ const GOOD: &str = "A slim VoltCell power bank that holds 10000 mAh, enough to t
 const CLAIM: &str = "A slim VoltCell power bank that holds 20000 mAh, enough to top up a phone on a long day out. \
                      It weighs 210 g and slips into a jacket pocket.";
 
-fn draft(use_case: &str, key: &str, text: &str) -> (String, Vec<u8>) {
-    let d = ContentDraft::sample(use_case, key, text);
-    (
-        key.into(),
-        encode(Registry::builtin(), names::CONTENT_DRAFT, &d).unwrap(),
-    )
-}
-
 fn decision(key: &str, action: DecisionAction, edited: Option<&str>, reason: Option<&str>) -> (String, Vec<u8>) {
     let d = ReviewDecision {
         draft_id: format!("d-{key}"),
@@ -136,21 +131,6 @@ fn decision(key: &str, action: DecisionAction, edited: Option<&str>, reason: Opt
         key.into(),
         encode(Registry::builtin(), names::REVIEW_DECISION, &d).unwrap(),
     )
-}
-
-fn key(m: &OwnedMessage) -> String {
-    String::from_utf8_lossy(m.key().unwrap()).into_owned()
-}
-
-fn decoded<T: serde::de::DeserializeOwned>(ms: &[OwnedMessage], schema: &str) -> Vec<(String, T)> {
-    ms.iter()
-        .map(|m| {
-            (
-                key(m),
-                decode(Registry::builtin(), schema, m.payload().unwrap()).unwrap(),
-            )
-        })
-        .collect()
 }
 
 #[tokio::test]

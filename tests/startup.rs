@@ -93,7 +93,8 @@ fn demo_runs_on_the_embedded_broker_and_balances_the_books() {
     assert!(stdout.contains("product_description by template for"), "{stdout}");
     assert!(stdout.contains("  support_reply        "), "{stdout}");
     // The review stage routed every draft and the scripted reviewer decided the whole queue;
-    // support replies always went to a human.
+    // support replies, in shadow by default, were routed to a human but written to
+    // content.shadow only.
     assert!(
         stdout
             .lines()
@@ -101,7 +102,7 @@ fn demo_runs_on_the_embedded_broker_and_balances_the_books() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("support_reply        policy    review                                2"),
+        stdout.contains("support_reply        policy    review (shadow, unpublished)          2"),
         "{stdout}"
     );
     assert!(stdout.contains("| product_description | "), "{stdout}");

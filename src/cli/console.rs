@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use galley::config::GalleyConfig;
+use galley::config::{GalleyConfig, ms};
 use galley::console::Console;
 use galley::console::auth::hash_password;
 use galley::console::store::{KafkaSink, KafkaStore};
@@ -53,6 +53,12 @@ pub(crate) async fn console(cfg: GalleyConfig, args: ConsoleArgs) -> anyhow::Res
     let store = Arc::new(KafkaStore::start(&cfg).await);
     let sink = Arc::new(KafkaSink::new(&cfg).context("creating the decisions producer")?);
     let console = Arc::new(Console::new(&cfg, store, sink, Metrics::new()));
+    console
+        .control()
+        .start("console-control", ms(cfg.console.table_load_timeout_ms))
+        .await
+        .map_err(anyhow::Error::msg)
+        .context("following the rollout control topic")?;
     let stop = CancellationToken::new();
     shutdown::on_signals(stop.clone());
     let listen = args.listen.unwrap_or_else(|| cfg.console.listen.clone());

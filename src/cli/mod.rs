@@ -1,9 +1,11 @@
-//! Command line: `galley run`, `demo`, `publish`, `audit`, `check`, `report`, `console`, `dlq replay`, `bench`, `schema check`.
+//! Command line: `galley run`, `demo`, `publish`, `audit`, `check`, `report`, `console`, `control`, `dlq replay`,
+//! `bench`, `schema check`.
 
 mod bench;
 mod catalog;
 mod check;
 mod console;
+mod control;
 mod demo;
 mod report;
 
@@ -55,6 +57,11 @@ enum Command {
     Report(report::ReportArgs),
     /// Serve the reviewer console: the review queue, approve / edit / reject (see [console]).
     Console(console::ConsoleArgs),
+    /// Rollout per use case on galley.control: status, kill switch, mode overrides.
+    Control {
+        #[command(subcommand)]
+        command: control::ControlCommand,
+    },
     /// Work with the dead-letter topic.
     Dlq {
         #[command(subcommand)]
@@ -134,6 +141,7 @@ pub(crate) async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check(args) => check::check(load()?, args),
         Command::Report(args) => report::report(load()?, args).await,
         Command::Console(args) => console::console(load()?, args).await,
+        Command::Control { command } => control::control(load()?, command).await,
         Command::Dlq {
             command: DlqCommand::Replay(a),
         } => {

@@ -95,7 +95,6 @@ pub enum FallbackKind {
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)] // documented in config/default.toml
 pub struct UseCaseConfig {
-    pub enabled: bool,
     pub prompt: String,
     pub fallbacks: Vec<FallbackKind>,
     pub daily_token_budget: u64,
@@ -131,12 +130,14 @@ pub struct GenerateConfig {
 }
 
 impl GenerateConfig {
-    /// Enabled use cases with their settings, parsed.
-    pub fn enabled(&self) -> Vec<(UseCase, &UseCaseConfig)> {
+    /// The use cases this stage can write, with their settings: every configured one whose input
+    /// is built. Whether one is written for a given key is its rollout's call, at that moment
+    /// (the mode may change at runtime on galley.control).
+    pub fn runnable(&self) -> Vec<(UseCase, &UseCaseConfig)> {
         self.use_cases
             .iter()
-            .filter(|(_, c)| c.enabled)
             .filter_map(|(name, c)| name.parse().ok().map(|u| (u, c)))
+            .filter(|(u, _)| !super::WITHOUT_INPUTS.contains(u))
             .collect()
     }
 
@@ -179,11 +180,6 @@ impl GenerateConfig {
             if uc.fallbacks.contains(&FallbackKind::LastApproved) && self.approved.is_empty() {
                 bad.push(format!(
                     "{key}.fallbacks has last_approved but stages.generate.approved is empty"
-                ));
-            }
-            if uc.enabled && matches!(name.as_str(), "homepage_blurb" | "email_campaign") {
-                bad.push(format!(
-                    "{key}.enabled: not available yet; its input (per-segment interest aggregates of interactions) is not built"
                 ));
             }
             if uc.daily_cost_budget < 0.0 {

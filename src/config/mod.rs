@@ -15,10 +15,12 @@ mod console;
 mod generate;
 mod quality;
 mod review;
+mod rollout;
 pub use console::{Account, ConsoleConfig, Role};
 pub use generate::{FallbackKind, GenerateConfig, ModelConfig, UseCaseConfig};
 pub use quality::QualityConfig;
 pub use review::ReviewConfig;
+pub use rollout::{SuccessTarget, UseCaseRollout, WITHOUT_INPUTS, go_live_problem};
 
 /// The defaults, compiled in so the binary runs with no file at all.
 pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
@@ -68,6 +70,8 @@ pub struct GalleyConfig {
     pub stages: StagesConfig,
     /// The reviewer console.
     pub console: ConsoleConfig,
+    /// Rollout of each use case, by name.
+    pub rollout: BTreeMap<String, UseCaseRollout>,
 }
 
 /// Broker connection settings.
@@ -120,6 +124,8 @@ impl fmt::Debug for KafkaConfig {
 pub struct TopicsConfig {
     /// Dead-letter topic.
     pub dlq: String,
+    /// Rollout overrides, kill switches and auto-halt events (compacted, keyed by use case).
+    pub control: String,
 }
 
 /// Stage runtime knobs; see `config/default.toml` for what each one is for.
@@ -317,6 +323,7 @@ impl GalleyConfig {
         );
         for (key, topic) in [
             ("topics.dlq", &self.topics.dlq),
+            ("topics.control", &self.topics.control),
             ("stages.passthrough.input", &self.stages.passthrough.input),
             ("stages.passthrough.output", &self.stages.passthrough.output),
         ] {
@@ -338,6 +345,7 @@ impl GalleyConfig {
         bad.extend(self.stages.generate.problems(&self.model));
         bad.extend(self.stages.review.problems());
         bad.extend(self.console.problems());
+        bad.extend(rollout::problems(&self.rollout, &self.stages.generate.use_cases));
         if bad.is_empty() {
             Ok(())
         } else {

@@ -16,6 +16,7 @@ pub struct ReviewConfig {
     pub approved: String,
     pub review: String,
     pub rejected: String,
+    pub shadow: String,
     pub audit: String,
     pub products: String,
     pub policy_file: Option<PathBuf>,
@@ -31,6 +32,7 @@ impl ReviewConfig {
             ("approved", &self.approved),
             ("review", &self.review),
             ("rejected", &self.rejected),
+            ("shadow", &self.shadow),
             ("audit", &self.audit),
         ];
         for (key, t) in [("decisions", &self.decisions), ("products", &self.products)] {

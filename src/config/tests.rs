@@ -103,19 +103,23 @@ fn generate_settings_are_checked_and_the_model_key_is_never_printed() {
     };
     let err = file(
         "[model]\nbase_url = \"localhost:8080\"\n[stages.generate]\napproved = \"\"\n\
-         [stages.generate.use_cases.homepage_blurb]\nenabled = true\n\
+         [rollout.homepage_blurb]\nmode = \"shadow\"\n\
          [stages.generate.use_cases.product_description]\nprompt = \"support_reply@1\"\n",
     );
     for expected in [
         "model.base_url",
-        "use_cases.homepage_blurb.enabled: not available yet",
+        "rollout.homepage_blurb.mode: only \"off\" for now",
         "use_cases.product_description.prompt \"support_reply@1\" must be product_description@<version>",
         "use_cases.product_description.fallbacks has last_approved but stages.generate.approved is empty",
     ] {
         assert!(err.contains(expected), "{expected} missing from: {err}");
     }
     let err = file(
-        "[stages.generate.use_cases.blog_post]\nenabled = true\nprompt = \"x@1\"\nfallbacks = []\ndaily_token_budget = 0\ndaily_cost_budget = 0.0\n",
+        "[stages.generate.use_cases.blog_post]\nprompt = \"x@1\"\nfallbacks = []\ndaily_token_budget = 0\ndaily_cost_budget = 0.0\n",
     );
     assert!(err.contains("unknown use case \"blog_post\""), "{err}");
+    assert!(
+        err.contains("stages.generate.use_cases.blog_post has no [rollout.blog_post]"),
+        "{err}"
+    );
 }

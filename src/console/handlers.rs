@@ -12,7 +12,6 @@ use serde::Deserialize;
 use super::auth::{LOGIN_CSRF_COOKIE, SESSION_COOKIE, Session, cookie, same, token};
 use super::queue::Filter;
 use super::{Console, pages};
-use crate::config::Role;
 use crate::runtime::now_ms;
 use crate::schema::{DecisionAction, ReviewDecision};
 
@@ -23,13 +22,13 @@ fn cookies(h: &HeaderMap) -> &str {
 }
 
 /// The session, or a redirect to the login page.
-fn session(c: &Console, h: &HeaderMap) -> Result<Session, Box<Response>> {
+pub(super) fn session(c: &Console, h: &HeaderMap) -> Result<Session, Box<Response>> {
     c.auth
         .session(cookies(h))
         .ok_or_else(|| Box::new(Redirect::to("/login").into_response()))
 }
 
-fn refused(status: StatusCode, why: &str) -> Response {
+pub(super) fn refused(status: StatusCode, why: &str) -> Response {
     (
         status,
         Html(pages::layout(
@@ -45,7 +44,7 @@ fn refused(status: StatusCode, why: &str) -> Response {
 }
 
 /// A POST of this session with this token, or a 403.
-fn checked(c: &Console, h: &HeaderMap, csrf: &str) -> Result<Session, Box<Response>> {
+pub(super) fn checked(c: &Console, h: &HeaderMap, csrf: &str) -> Result<Session, Box<Response>> {
     let s = c
         .auth
         .session(cookies(h))
@@ -156,7 +155,7 @@ pub(super) async fn queue(State(c): App, h: HeaderMap, Query(f): Query<Filter>) 
         .filter(|o| f.matches(o, (now - o.decided_ms) / 1000))
         .cloned()
         .collect();
-    let names: Vec<String> = c.use_cases.iter().map(|(u, _)| u.clone()).collect();
+    let names: Vec<String> = c.control.configured().keys().cloned().collect();
     Html(pages::queue(&shown, all.len(), &f, &names, now, &s)).into_response()
 }
 
@@ -265,14 +264,6 @@ fn redo(c: &Console, o: &crate::schema::ReviewOutcome, s: &Session, error: &str)
         Html(pages::item(o, product.as_ref(), s, Some(error))),
     )
         .into_response()
-}
-
-pub(super) async fn admin(State(c): App, h: HeaderMap) -> Response {
-    match session(&c, &h) {
-        Ok(s) if s.role == Role::Admin => Html(pages::admin(&c.use_cases, &s)).into_response(),
-        Ok(_) => refused(StatusCode::FORBIDDEN, "The rollout page is for admins."),
-        Err(r) => *r,
-    }
 }
 
 pub(super) async fn metrics(State(c): App) -> impl IntoResponse {

@@ -8,6 +8,7 @@
 //! Pages are server-rendered ([`pages`]); logins, sessions and CSRF are in [`auth`]; the queue
 //! logic is pure ([`queue`]) and its Kafka shell is [`store`].
 
+mod admin;
 pub mod auth;
 mod handlers;
 pub mod pages;
@@ -27,6 +28,7 @@ use self::auth::Auth;
 use self::store::{DecisionSink, QueueStore};
 use crate::config::GalleyConfig;
 use crate::metrics::Metrics;
+use crate::rollout::Control;
 
 /// Everything a request handler needs.
 pub struct Console {
@@ -34,22 +36,14 @@ pub struct Console {
     store: Arc<dyn QueueStore>,
     sink: Arc<dyn DecisionSink>,
     metrics: Metrics,
-    /// Use cases and whether generation is enabled for them, from `stages.generate`.
-    use_cases: Vec<(String, bool)>,
+    /// The rollout of each use case, read from galley.control once started.
+    control: Arc<Control>,
 }
 
 impl Console {
     /// A console over `store` and `sink`, with accounts and use cases from `cfg`.
     pub fn new(cfg: &GalleyConfig, store: Arc<dyn QueueStore>, sink: Arc<dyn DecisionSink>, metrics: Metrics) -> Self {
         let c = &cfg.console;
-        let mut use_cases: Vec<(String, bool)> = cfg
-            .stages
-            .generate
-            .use_cases
-            .iter()
-            .map(|(name, u)| (name.clone(), u.enabled))
-            .collect();
-        use_cases.sort();
         Console {
             auth: Auth::new(
                 c.accounts.clone(),
@@ -58,9 +52,14 @@ impl Console {
             ),
             store,
             sink,
+            control: Control::new(cfg, metrics.clone()),
             metrics,
-            use_cases,
         }
+    }
+
+    /// The rollout as this console knows it; [`Control::start`] it to follow galley.control.
+    pub fn control(&self) -> &Arc<Control> {
+        &self.control
     }
 
     /// The routes: pages, forms, `/metrics` and `/healthz`.
@@ -70,7 +69,8 @@ impl Console {
             .route("/login", get(handlers::login_form).post(handlers::login))
             .route("/logout", post(handlers::logout))
             .route("/item/{key}/{draft_id}", get(handlers::item).post(handlers::decide))
-            .route("/admin", get(handlers::admin))
+            .route("/admin", get(admin::page))
+            .route("/admin/rollout", post(admin::change))
             .route("/metrics", get(handlers::metrics))
             .route("/healthz", get(|| async { "ok\n" }))
             .with_state(self)
@@ -80,7 +80,7 @@ impl Console {
     /// every scrape of `/metrics` and every queue page, so they are never stale).
     pub fn refresh_gauges(&self, now_ms: i64) {
         let pending = self.store.pending();
-        for (use_case, _) in &self.use_cases {
+        for use_case in self.control.configured().keys() {
             let mine: Vec<_> = pending.iter().filter(|o| &o.draft.use_case == use_case).collect();
             let oldest = mine.iter().map(|o| o.decided_ms).min();
             self.metrics

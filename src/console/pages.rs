@@ -256,29 +256,6 @@ pub fn item(o: &ReviewOutcome, product: Option<&ValidatedProduct>, s: &Session, 
     layout(&d.subject_key, Some(s), &body)
 }
 
-/// The admin page: what each use case is set to.
-pub fn admin(use_cases: &[(String, bool)], s: &Session) -> String {
-    let rows: String = use_cases
-        .iter()
-        .map(|(u, on)| {
-            format!(
-                "<tr><td>{}</td><td>{}</td></tr>",
-                esc(u),
-                if *on { "enabled" } else { "disabled" }
-            )
-        })
-        .collect();
-    layout(
-        "Rollout",
-        Some(s),
-        &format!(
-            "<h1>Rollout</h1><table><tr><th>Use case</th><th>Generation</th></tr>{rows}</table>\
-             <p class=\"card\">Rollout modes (off, shadow, canary, on) and the kill switch on galley.control are not built yet: \
-             today a use case is switched in <code>stages.generate.use_cases.&lt;name&gt;.enabled</code>.</p>"
-        ),
-    )
-}
-
 /// Percent-encodes a path segment.
 pub fn urlencode(s: &str) -> String {
     s.bytes()

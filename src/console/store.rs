@@ -13,7 +13,7 @@ use rdkafka::util::Timeout;
 use super::queue::{Decided, is_pending, pending};
 use crate::config::{GalleyConfig, ms};
 use crate::runtime::table::{Apply, Table, latest_by_key};
-use crate::schema::{Registry, ReviewDecision, ReviewOutcome, ValidatedProduct, decode, encode, names};
+use crate::schema::{Registry, ReviewDecision, ReviewOutcome, RolloutControl, ValidatedProduct, decode, encode, names};
 use crate::stages::review::apply_queued;
 
 /// The queue and the product records, read side.
@@ -29,10 +29,12 @@ pub trait QueueStore: Send + Sync {
     fn decided(&self, key: &str, draft_id: &str, at_ms: i64);
 }
 
-/// Produces decisions, keyed by subject.
+/// Produces decisions (keyed by subject) and rollout overrides (keyed by use case).
 pub trait DecisionSink: Send + Sync {
     /// Sends `d` and waits for the broker's acknowledgement.
     fn send(&self, key: String, d: ReviewDecision) -> BoxFuture<'_, Result<(), String>>;
+    /// Sends a rollout override to galley.control and waits for the acknowledgement.
+    fn send_control(&self, rec: RolloutControl) -> BoxFuture<'_, Result<(), String>>;
 }
 
 /// The queue from Kafka.
@@ -133,10 +135,11 @@ impl QueueStore for KafkaStore {
     }
 }
 
-/// Decisions to Kafka.
+/// Decisions and rollout overrides to Kafka.
 pub struct KafkaSink {
     producer: FutureProducer,
     topic: String,
+    control: String,
 }
 
 impl KafkaSink {
@@ -146,7 +149,19 @@ impl KafkaSink {
         Ok(KafkaSink {
             producer,
             topic: cfg.stages.review.decisions.clone(),
+            control: cfg.topics.control.clone(),
         })
+    }
+
+    async fn produce(&self, topic: &str, key: &str, value: Vec<u8>) -> Result<(), String> {
+        self.producer
+            .send(
+                FutureRecord::to(topic).key(key).payload(&value),
+                Timeout::After(Duration::from_secs(30)),
+            )
+            .await
+            .map(|_| ())
+            .map_err(|(e, _)| e.to_string())
     }
 }
 
@@ -154,14 +169,14 @@ impl DecisionSink for KafkaSink {
     fn send(&self, key: String, d: ReviewDecision) -> BoxFuture<'_, Result<(), String>> {
         Box::pin(async move {
             let value = encode(Registry::builtin(), names::REVIEW_DECISION, &d).map_err(|e| e.to_string())?;
-            self.producer
-                .send(
-                    FutureRecord::to(&self.topic).key(&key).payload(&value),
-                    Timeout::After(Duration::from_secs(30)),
-                )
-                .await
-                .map(|_| ())
-                .map_err(|(e, _)| e.to_string())
+            self.produce(&self.topic, &key, value).await
+        })
+    }
+
+    fn send_control(&self, rec: RolloutControl) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move {
+            let value = encode(Registry::builtin(), names::ROLLOUT_CONTROL, &rec).map_err(|e| e.to_string())?;
+            self.produce(&self.control, &rec.use_case, value).await
         })
     }
 }

@@ -13,8 +13,8 @@ use super::queue::{Decided, pending};
 use super::*;
 use crate::config::{Account, Role};
 use crate::schema::{
-    CheckResult, CheckSeverity, ContentDraft, DecisionAction, ReviewDecision, ReviewOutcome, RiskTier, Route,
-    ValidatedProduct,
+    CheckResult, CheckSeverity, ContentDraft, DecisionAction, ReviewDecision, ReviewOutcome, RiskTier, RolloutControl,
+    RolloutMode, Route, ValidatedProduct,
 };
 
 #[derive(Default)]
@@ -22,6 +22,7 @@ struct Mem {
     queued: Mutex<HashMap<String, Vec<ReviewOutcome>>>,
     decided: Mutex<Decided>,
     sent: Mutex<Vec<(String, ReviewDecision)>>,
+    controls: Mutex<Vec<RolloutControl>>,
 }
 
 impl QueueStore for Mem {
@@ -49,6 +50,10 @@ impl QueueStore for Mem {
 impl DecisionSink for Mem {
     fn send(&self, key: String, d: ReviewDecision) -> BoxFuture<'_, Result<(), String>> {
         self.sent.lock().unwrap().push((key, d));
+        Box::pin(async { Ok(()) })
+    }
+    fn send_control(&self, rec: RolloutControl) -> BoxFuture<'_, Result<(), String>> {
+        self.controls.lock().unwrap().push(rec);
         Box::pin(async { Ok(()) })
     }
 }
@@ -305,16 +310,68 @@ async fn a_reviewer_filters_the_queue_opens_an_item_and_decides_it() {
 }
 
 #[tokio::test]
-async fn only_admins_see_the_rollout_page_and_logout_ends_the_session() {
+async fn admins_change_the_rollout_on_galley_control_and_logout_ends_the_session() {
     let f = fixture().await;
     let (cookie, csrf) = f.login("ana").await;
     assert_eq!(f.get("/admin", &cookie).await.status(), StatusCode::FORBIDDEN);
-    let (admin, _) = f.login("root").await;
-    let page = f.get("/admin", &admin).await.text().await.unwrap();
-    assert!(
-        page.contains("product_description") && page.contains("not built yet"),
-        "{page}"
+    fn with(csrf: &str) -> [(&str, &str); 4] {
+        [
+            ("action", "kill"),
+            ("use_case", "product_description"),
+            ("reason", "bad copy"),
+            ("csrf", csrf),
+        ]
+    }
+    assert_eq!(
+        f.post("/admin/rollout", &cookie, &with(&csrf)).await.status(),
+        StatusCode::FORBIDDEN,
+        "a reviewer may not"
     );
+    let (admin, admin_csrf) = f.login("root").await;
+    assert_eq!(
+        f.post("/admin/rollout", &admin, &with("forged")).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    // Going live without declared success metrics is refused, with what to declare.
+    let live = [
+        ("csrf", admin_csrf.as_str()),
+        ("action", "mode"),
+        ("use_case", "support_reply"),
+        ("mode", "on"),
+        ("reason", "go"),
+    ];
+    let r = f.post("/admin/rollout", &admin, &live).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.unwrap().contains("[[rollout.support_reply.success]]"));
+    assert!(f.mem.controls.lock().unwrap().is_empty());
+
+    assert_eq!(
+        f.post("/admin/rollout", &admin, &with(&admin_csrf)).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let canary = [
+        ("csrf", admin_csrf.as_str()),
+        ("action", "mode"),
+        ("use_case", "product_description"),
+        ("mode", "canary"),
+        ("canary_percent", "10"),
+        ("reason", "try 10%"),
+    ];
+    assert_eq!(
+        f.post("/admin/rollout", &admin, &canary).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let sent = f.mem.controls.lock().unwrap().clone();
+    assert_eq!(sent.len(), 2);
+    assert!(sent[0].killed && sent[0].actor == "admin:root" && sent[0].reason == "bad copy");
+    assert_eq!(
+        (sent[1].mode, sent[1].canary_percent, sent[1].killed),
+        (Some(RolloutMode::Canary), Some(10.0), true),
+        "a mode change keeps the kill switch as it is"
+    );
+    let page = f.get("/admin", &admin).await.text().await.unwrap();
+    assert!(page.contains("killed</span> (canary 10%)"), "{page}");
+
     assert_eq!(
         f.post("/logout", &cookie, &[("csrf", "wrong")]).await.status(),
         StatusCode::FORBIDDEN

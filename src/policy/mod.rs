@@ -14,7 +14,7 @@ use crate::quality::pii::Redactor;
 use crate::schema::{CheckResult, CheckSeverity, GeneratorKind, ValidatedProduct};
 
 pub use config::{PolicyConfig, PolicyError};
-pub use risk::{Decision, RiskTier, Route, decide};
+pub use risk::{Decision, RiskTier, Route, decide, stable_fraction};
 pub use success::{SuccessBook, UseCaseStats, edit_distance};
 
 /// A draft as the checks see it.

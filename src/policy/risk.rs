@@ -22,9 +22,10 @@ pub struct Decision {
     pub reason: String,
 }
 
-/// FNV-1a then murmur3's finaliser: stable across processes and versions, so a draft stays in
-/// or out of the sample; the finaliser spreads ids that differ only in their last characters.
-fn stable_fraction(id: &str) -> f64 {
+/// A fraction in [0, 1) from `id`: FNV-1a then murmur3's finaliser, stable across processes and
+/// versions, so a draft stays in or out of the audit sample and a key in or out of a canary; the
+/// finaliser spreads ids that differ only in their last characters.
+pub fn stable_fraction(id: &str) -> f64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in id.bytes() {
         h ^= u64::from(b);

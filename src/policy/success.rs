@@ -11,6 +11,18 @@ use serde::Serialize;
 
 use crate::schema::{AuditEvent, Route};
 
+/// The success metrics' names, as declared in `[[rollout.<use_case>.success]]` and exported in
+/// `galley_success_metric{metric}`.
+pub const METRICS: &[&str] = &[
+    "approval_rate",
+    "rejection_rate",
+    "human_edit_distance",
+    "review_latency_seconds",
+    "time_to_publish_seconds",
+    "cost_per_approved",
+    "audit_overturn_rate",
+];
+
 /// Running sums of one use case.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct UseCaseStats {
@@ -36,39 +48,64 @@ pub struct UseCaseStats {
 }
 
 impl UseCaseStats {
-    fn record(&mut self, e: &AuditEvent) {
+    /// Adds one audit event of this use case.
+    pub fn record(&mut self, e: &AuditEvent) {
+        self.tally(e, 1);
+    }
+
+    /// Takes back an event [`record`](Self::record)ed earlier (it left a sliding window).
+    pub fn forget(&mut self, e: &AuditEvent) {
+        self.tally(e, -1);
+    }
+
+    fn tally(&mut self, e: &AuditEvent, sign: i64) {
+        let add = |n: &mut u64| *n = n.saturating_add_signed(sign);
         let human = e.actor.starts_with("reviewer:");
         if human {
-            self.human_decisions += 1;
-            self.review_latency_ms_sum += (e.decided_ms - e.draft_created_ms).max(0);
+            add(&mut self.human_decisions);
+            self.review_latency_ms_sum += sign * (e.decided_ms - e.draft_created_ms).max(0);
         }
         if let Some(d) = e.edit_distance {
-            self.edits += 1;
-            self.edit_distance_sum += d;
+            add(&mut self.edits);
+            self.edit_distance_sum += sign as f64 * d;
         }
         if human && e.audit_sample {
             if e.outcome != Route::Review {
-                self.audits += 1;
+                add(&mut self.audits);
                 if e.outcome == Route::Rejected || e.edit_distance.is_some() {
-                    self.audits_overturned += 1;
+                    add(&mut self.audits_overturned);
                 }
             }
             return;
         }
         match e.outcome {
-            Route::Review => self.sent_to_review += 1,
+            Route::Review => add(&mut self.sent_to_review),
             Route::Approved | Route::Rejected => {
-                self.cost_micros_sum += e.cost_micros;
-                if e.outcome == Route::Approved {
-                    self.approved += 1;
-                    if let Some(src) = e.source_event_ms {
-                        self.publish_latency_ms_sum += (e.decided_ms - src).max(0);
-                        self.publish_latencies += 1;
-                    }
-                } else {
-                    self.rejected += 1;
+                self.cost_micros_sum += sign * e.cost_micros;
+                if e.outcome == Route::Rejected {
+                    add(&mut self.rejected);
+                    return;
+                }
+                add(&mut self.approved);
+                // A shadow approval was never published: no time to publish.
+                if let Some(src) = e.source_event_ms.filter(|_| !e.shadow) {
+                    self.publish_latency_ms_sum += sign * (e.decided_ms - src).max(0);
+                    add(&mut self.publish_latencies);
                 }
             }
+        }
+    }
+
+    /// How many observations `metric` is computed from (its sample size); 0 for an unknown name.
+    pub fn samples(&self, metric: &str) -> u64 {
+        match metric {
+            "approval_rate" | "rejection_rate" => self.approved + self.rejected,
+            "human_edit_distance" => self.edits,
+            "review_latency_seconds" => self.human_decisions,
+            "time_to_publish_seconds" => self.publish_latencies,
+            "cost_per_approved" => self.approved,
+            "audit_overturn_rate" => self.audits,
+            _ => 0,
         }
     }
 
@@ -150,6 +187,7 @@ mod tests {
             source_event_ms: Some(4_000),
             edit_distance: edit,
             decided_ms: 70_000,
+            shadow: false,
         }
     }
 

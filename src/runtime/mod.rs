@@ -18,6 +18,7 @@ mod job;
 mod kafka;
 mod partitions;
 
+pub mod admin;
 pub mod breaker;
 pub mod dlq;
 pub mod health;

@@ -15,7 +15,10 @@ mod wire;
 pub use codec::{CodecError, check_decodes, decode, encode};
 pub use compat::{CompatReport, check_compatibility, compare};
 pub use registry::{Registry, RegistryError, SchemaEntry};
-pub use review_types::{AuditEvent, AuditOutcome, DecisionAction, ReviewDecision, ReviewOutcome, RiskTier, Route};
+pub use review_types::{
+    AuditEvent, AuditOutcome, DecisionAction, ReviewDecision, ReviewOutcome, RiskTier, RolloutControl, RolloutMode,
+    Route,
+};
 pub use types::{
     CatalogChange, CatalogOp, CheckResult, CheckSeverity, ContentDraft, Finding, GeneratorKind, InteractionEvent,
     InteractionKind, Segment, Severity, ValidatedProduct,
@@ -38,4 +41,6 @@ pub mod names {
     pub const REVIEW_DECISION: &str = "galley.v1.ReviewDecision";
     /// Provenance of a draft's terminal outcome.
     pub const AUDIT_EVENT: &str = "galley.v1.AuditEvent";
+    /// A rollout override or kill switch on galley.control.
+    pub const ROLLOUT_CONTROL: &str = "galley.v1.RolloutControl";
 }

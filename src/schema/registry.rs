@@ -34,6 +34,11 @@ const FILES: &[(&str, &str)] = &[
         include_str!("../../schemas/ReviewDecision.v1.avsc"),
     ),
     ("AuditEvent.v1.avsc", include_str!("../../schemas/AuditEvent.v1.avsc")),
+    ("AuditEvent.v2.avsc", include_str!("../../schemas/AuditEvent.v2.avsc")),
+    (
+        "RolloutControl.v1.avsc",
+        include_str!("../../schemas/RolloutControl.v1.avsc"),
+    ),
 ];
 /// Largest single allocation the Avro decoder may make; far above any legitimate record.
 const MAX_DECODE_ALLOCATION: usize = 16 * 1024 * 1024;
@@ -186,7 +191,7 @@ mod tests {
     #[test]
     fn builtin_registry_parses() {
         let r = Registry::builtin();
-        assert_eq!(r.names().len(), 7);
+        assert_eq!(r.names().len(), 8);
         assert_eq!(r.latest(names::CATALOG_CHANGE).map(|e| e.id), Some(1));
         assert!(r.by_id(999).is_none());
     }

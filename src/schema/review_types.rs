@@ -92,7 +92,7 @@ pub struct ReviewDecision {
 pub type AuditOutcome = Route;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[allow(missing_docs)] // fields are documented in schemas/AuditEvent.v1.avsc
+#[allow(missing_docs)] // fields are documented in schemas/AuditEvent.v2.avsc
 pub struct AuditEvent {
     pub draft_id: String,
     pub use_case: String,
@@ -111,4 +111,49 @@ pub struct AuditEvent {
     pub source_event_ms: Option<i64>,
     pub edit_distance: Option<f64>,
     pub decided_ms: i64,
+    #[serde(default)]
+    pub shadow: bool,
+}
+
+/// A rollout mode (`galley.v1.RolloutMode`): what becomes of a use case's content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RolloutMode {
+    /// Nothing is generated.
+    Off,
+    /// Generated and reviewed, written to content.shadow only.
+    Shadow,
+    /// Live for a stable-hash share of keys; the rest are not generated.
+    Canary,
+    /// Live for every key of the use case's segments.
+    On,
+}
+
+impl RolloutMode {
+    /// The name in config, metrics and the console.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RolloutMode::Off => "off",
+            RolloutMode::Shadow => "shadow",
+            RolloutMode::Canary => "canary",
+            RolloutMode::On => "on",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[allow(missing_docs)] // fields are documented in schemas/RolloutControl.v1.avsc
+pub struct RolloutControl {
+    pub use_case: String,
+    #[serde(default)]
+    pub mode: Option<RolloutMode>,
+    #[serde(default)]
+    pub canary_percent: Option<f64>,
+    #[serde(default)]
+    pub killed: bool,
+    pub source: String,
+    pub actor: String,
+    #[serde(default)]
+    pub reason: String,
+    pub time_ms: i64,
 }

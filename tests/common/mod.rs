@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use galley::config::GalleyConfig;
 use galley::runtime::client_config;
-use galley::schema::{CatalogChange, Registry, ValidatedProduct, encode, names};
+use galley::schema::{CatalogChange, ContentDraft, Registry, ValidatedProduct, decode, encode, names};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -35,9 +35,12 @@ pub fn unique(name: &str) -> String {
     format!("it-{name}-{}-{:x}", std::process::id(), nanos % 0xffff_ffff)
 }
 
-/// Default config pointed at the test broker, with a unique group prefix and fast commits.
+/// Default config pointed at the test broker, with a unique group prefix and fast commits; the
+/// rollout control and shadow topics are the group's own, so a test's kill switch stays in it.
 pub fn config(group: &str) -> GalleyConfig {
     let env = vec![
+        ("GALLEY_TOPICS__CONTROL".to_string(), format!("{group}.control")),
+        ("GALLEY_STAGES__REVIEW__SHADOW".to_string(), format!("{group}.shadow")),
         ("GALLEY_KAFKA__BOOTSTRAP_SERVERS".to_string(), kafka_host()),
         ("GALLEY_KAFKA__GROUP_PREFIX".to_string(), group.to_string()),
         ("GALLEY_KAFKA__SESSION_TIMEOUT_MS".to_string(), "10000".to_string()),
@@ -145,6 +148,32 @@ pub fn sample_products() -> Vec<ValidatedProduct> {
         .map(|l| {
             a.assess(&serde_json::from_str::<CatalogChange>(l).unwrap(), vec![])
                 .product
+        })
+        .collect()
+}
+
+/// A `ContentDraft::sample` record keyed by `key` (draft id `d-<key>`).
+pub fn draft_record(use_case: &str, key: &str, text: &str) -> (String, Vec<u8>) {
+    let d = ContentDraft::sample(use_case, key, text);
+    (
+        key.into(),
+        encode(Registry::builtin(), names::CONTENT_DRAFT, &d).unwrap(),
+    )
+}
+
+/// A record's key as text.
+pub fn key(m: &OwnedMessage) -> String {
+    String::from_utf8_lossy(m.key().unwrap()).into_owned()
+}
+
+/// Keys and values of `ms`, decoded as `schema`.
+pub fn decoded<T: serde::de::DeserializeOwned>(ms: &[OwnedMessage], schema: &str) -> Vec<(String, T)> {
+    ms.iter()
+        .map(|m| {
+            (
+                key(m),
+                decode(Registry::builtin(), schema, m.payload().unwrap()).unwrap(),
+            )
         })
         .collect()
 }

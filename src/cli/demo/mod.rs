@@ -184,6 +184,8 @@ pub(crate) async fn run(mut cfg: GalleyConfig, args: DemoArgs) -> anyhow::Result
             .with_context(|| format!("creating {topic}"))?;
     }
     mock.create_topic(&cfg.topics.dlq, 1, 1).context("creating the DLQ")?;
+    mock.create_topic(&cfg.topics.control, 1, 1)
+        .context("creating the rollout control topic")?;
     println!("Galley demo: embedded broker at {}", cfg.kafka.bootstrap_servers);
 
     let p = producer(&cfg.kafka, "demo-publisher", Duration::from_secs(10))?;

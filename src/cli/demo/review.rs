@@ -29,7 +29,7 @@ pub(super) async fn run(
     metrics: &Metrics,
 ) -> anyhow::Result<bool> {
     let r = &cfg.stages.review;
-    for topic in [&r.decisions, &r.review, &r.rejected, &r.audit] {
+    for topic in [&r.decisions, &r.review, &r.rejected, &r.shadow, &r.audit] {
         mock.create_topic(topic, 4, 1)
             .with_context(|| format!("creating {topic}"))?;
     }
@@ -131,12 +131,15 @@ async fn summarise(
     let mut by: BTreeMap<(&str, &str, String), usize> = BTreeMap::new();
     for e in &events {
         let who = if e.actor == "policy" { "policy" } else { "reviewer" };
-        let what = match (&e.action, e.audit_sample) {
+        let mut what = match (&e.action, e.audit_sample) {
             (Some(a), true) => format!("{a} (audit) -> {}", e.outcome.as_str()),
             (Some(a), false) => format!("{a} -> {}", e.outcome.as_str()),
             (None, true) => format!("{} + audit sample", e.outcome.as_str()),
             (None, false) => e.outcome.as_str().to_owned(),
         };
+        if e.shadow {
+            what = format!("{what} (shadow, unpublished)");
+        }
         *by.entry((e.use_case.as_str(), who, what)).or_default() += 1;
     }
     println!("Audit events on {}: {}", r.audit, events.len());

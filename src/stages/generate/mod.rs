@@ -5,10 +5,15 @@
 //!
 //! Outcomes (`galley_records_total{stage="generate",outcome}`): `drafted` (which generator wrote
 //! it is on the draft and in `galley_drafts_total`), `skipped` (reasons in
-//! `galley_skipped_total`: `deleted`, `segment`, `disabled`, `not_a_question`), `dlq`
+//! `galley_skipped_total`: `deleted`, `segment`, `disabled`, `not_a_question`, and the rollout's
+//! `rollout_off`, `not_in_canary`, `killed`), `dlq`
 //! (undecodable, key mismatch, or the model refused and no fallback may stand in). When the model
 //! is down and a use case allows no fallback, records wait and intake pauses; nothing is
 //! dead-lettered for an outage.
+//!
+//! The rollout ([`crate::rollout`]) is asked for every record: a use case that is off, a key
+//! outside its canary, or a killed use case gets no draft (and no model call). Shadow drafts are
+//! written like live ones; the review stage keeps them off content.approved.
 
 mod writer;
 
@@ -22,6 +27,7 @@ use crate::error::StageError;
 use crate::generate::{DraftCache, Facts, PromptError, PromptSet, UseCase};
 use crate::metrics::Metrics;
 use crate::model::{ClientBuildError, ModelClient};
+use crate::rollout::{Control, Disposition};
 use crate::runtime::breaker::CircuitBreaker;
 use crate::runtime::table::{Table, follow_into, latest_by_key};
 use crate::runtime::{Outcome, Output, Record, Stage, now_ms};
@@ -47,14 +53,15 @@ pub struct Generate {
     kafka: KafkaConfig,
     writer: Writer,
     products: OnceLock<Table<ValidatedProduct>>,
+    control: Arc<Control>,
     metrics: Metrics,
 }
 
 impl Generate {
-    /// Builds the stage: loads the prompts of the enabled use cases and the model client.
+    /// Builds the stage: loads the prompts of the runnable use cases and the model client.
     pub fn new(cfg: &GalleyConfig, metrics: Metrics) -> Result<Self, GenerateBuildError> {
         let g = &cfg.stages.generate;
-        let use_cases: BTreeMap<UseCase, _> = g.enabled().into_iter().map(|(u, c)| (u, c.clone())).collect();
+        let use_cases: BTreeMap<UseCase, _> = g.runnable().into_iter().map(|(u, c)| (u, c.clone())).collect();
         let ids: Vec<String> = use_cases.values().map(|c| c.prompt.clone()).collect();
         let dir = g.prompts_dir.as_deref().filter(|d| !d.as_os_str().is_empty());
         let breaker = CircuitBreaker::new(
@@ -77,12 +84,21 @@ impl Generate {
             kafka: cfg.kafka.clone(),
             writer,
             products: OnceLock::new(),
+            control: Control::new(cfg, metrics.clone()),
             metrics,
         })
     }
 
     fn enabled(&self, u: UseCase) -> bool {
         self.writer.use_cases.contains_key(&u)
+    }
+
+    /// The rollout's skip reason for `key` of `u`, if it gets no draft now.
+    fn held_back(&self, u: UseCase, key: &str) -> Option<&'static str> {
+        match self.control.disposition(u.as_str(), key) {
+            Disposition::Off(reason) => Some(reason),
+            Disposition::Live | Disposition::Shadow => None,
+        }
     }
 
     fn skipped(&self, reason: &'static str) -> Outcome {
@@ -124,6 +140,9 @@ impl Generate {
         if !uc.segments.is_empty() && !uc.segments.contains(&p.segment) {
             return Ok(self.skipped("segment"));
         }
+        if let Some(reason) = self.held_back(UseCase::ProductDescription, &p.sku) {
+            return Ok(self.skipped(reason));
+        }
         let draft = self.writer.write(&Facts::product_description(&p), now_ms()).await?;
         self.drafted(record, &draft)
     }
@@ -136,6 +155,9 @@ impl Generate {
         }
         if !self.enabled(UseCase::SupportReply) {
             return Ok(self.skipped("disabled"));
+        }
+        if let Some(reason) = self.held_back(UseCase::SupportReply, &e.customer_id) {
+            return Ok(self.skipped(reason));
         }
         let product = match (e.sku.as_deref(), self.products.get()) {
             (Some(sku), Some(table)) => table.with(sku, |p| p.cloned()),
@@ -160,10 +182,11 @@ impl Stage for Generate {
         topics
     }
 
-    /// Starts the tables (approved content; products for support replies) and waits, bounded,
+    /// Starts the tables (rollout overrides; approved content; products for support replies) and waits, bounded,
     /// until they have read their topics once, so the first records already see them.
     async fn prepare(&self) -> Result<(), String> {
         let timeout = ms(self.cfg.table_load_timeout_ms);
+        self.control.start("generate-control", timeout).await?;
         if !self.cfg.approved.is_empty() {
             follow_into(
                 &self.writer.approved,

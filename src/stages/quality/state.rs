@@ -18,15 +18,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use rdkafka::Message;
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
-use rdkafka::consumer::{BaseConsumer, Consumer};
 use tokio::sync::OnceCell;
 
 use crate::config::KafkaConfig;
 use crate::error::StageError;
 use crate::quality::SkuState;
-use crate::runtime::{client_config, eof_reader_for};
+use crate::runtime::admin::{ensure_compacted_topic, topic_partitions};
+use crate::runtime::eof_reader_for;
 use crate::schema::{Registry, ValidatedProduct, decode, names};
 
 /// One partition's skus, for one assignment of that partition.
@@ -167,60 +165,16 @@ impl StateStore {
 /// (creating it compacted when missing). A different count is an error: the state of input
 /// partition p is read from validated partition p.
 pub(crate) async fn ensure_validated_topic(kafka: &KafkaConfig, input: &str, validated: &str) -> Result<(), String> {
-    let metadata = |topic: &str| -> Result<(Option<usize>, usize), String> {
-        let consumer: BaseConsumer = client_config(kafka, "quality-admin")
-            .create()
-            .map_err(|e| format!("kafka client: {e}"))?;
-        let md = consumer
-            .fetch_metadata(Some(topic), Duration::from_secs(10))
-            .map_err(|e| format!("metadata of {topic}: {e}"))?;
-        let partitions = md
-            .topics()
-            .iter()
-            .find(|t| t.name() == topic && t.error().is_none() && !t.partitions().is_empty())
-            .map(|t| t.partitions().len());
-        Ok((partitions, md.brokers().len()))
-    };
-    let (want, brokers) = metadata(input)?;
-    let want = want.ok_or_else(|| format!("input topic {input} does not exist"))?;
-    let mismatch = |n: usize| {
-        format!(
+    let role = "quality-admin";
+    let want = topic_partitions(kafka, role, input)?
+        .0
+        .ok_or_else(|| format!("input topic {input} does not exist"))?;
+    match ensure_compacted_topic(kafka, role, validated, want).await? {
+        n if n == want => Ok(()),
+        n => Err(format!(
             "{validated} has {n} partitions but {input} has {want}; they must match, since the quality stage \
              keeps each sku's state on the validated partition of its input partition. Give {validated} {want} \
              partitions (a new, empty topic makes every product count as changed once)"
-        )
-    };
-    match metadata(validated)?.0 {
-        Some(n) if n == want => return Ok(()),
-        Some(n) => return Err(mismatch(n)),
-        None => {}
-    }
-    let admin: AdminClient<DefaultClientContext> = client_config(kafka, "quality-admin")
-        .create()
-        .map_err(|e| format!("kafka admin client: {e}"))?;
-    let partitions = i32::try_from(want).map_err(|_| format!("{input} has too many partitions"))?;
-    let replication = i32::try_from(brokers.clamp(1, 3)).unwrap_or(1);
-    let topic =
-        NewTopic::new(validated, partitions, TopicReplication::Fixed(replication)).set("cleanup.policy", "compact");
-    let results = admin
-        .create_topics([&topic], &AdminOptions::new())
-        .await
-        .map_err(|e| format!("creating {validated}: {e}"))?;
-    for r in results {
-        match r {
-            Ok(_) => tracing::info!(
-                message = "State topic created.",
-                topic = validated,
-                partitions,
-                cleanup_policy = "compact"
-            ),
-            Err((_, rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists)) => {}
-            Err((t, e)) => return Err(format!("creating {t}: {e}")),
-        }
-    }
-    match metadata(validated)?.0 {
-        Some(n) if n == want => Ok(()),
-        Some(n) => Err(mismatch(n)),
-        None => Err(format!("{validated} does not exist after creating it")),
+        )),
     }
 }

@@ -5,7 +5,14 @@
 //! current as `galley_success_metric{use_case,metric}`.
 //!
 //! Outcomes (`galley_records_total{stage="review",outcome}`): `approved`, `review`, `rejected`,
-//! `dlq` (undecodable; a decision for a draft never queued, after retries).
+//! `shadow`, `dlq` (undecodable; a decision for a draft never queued, after retries).
+//!
+//! **Rollout.** A draft of a use case that is not live for its key now (shadow, off, outside the
+//! canary, killed: [`crate::rollout`]) is checked and routed as usual, but the outcome goes to
+//! `shadow` only, never to approved or the review queue; its audit event says `shadow`. The
+//! declared success metrics are watched over their windows, and when one breaches its
+//! threshold while the use case is live, the stage halts it: an override to shadow on
+//! galley.control, applied here at once and by every other stage as it reads it.
 
 mod decisions;
 
@@ -17,10 +24,13 @@ use crate::config::{GalleyConfig, KafkaConfig, ReviewConfig, ms};
 use crate::error::StageError;
 use crate::metrics::Metrics;
 use crate::policy::{Checker, Draft, PolicyConfig, PolicyError, SuccessBook};
+use crate::rollout::halt::HaltWatch;
+use crate::rollout::{Control, Disposition};
 use crate::runtime::table::{Apply, Table, follow_into, latest_by_key};
 use crate::runtime::{Outcome, Output, Record, Stage, now_ms};
 use crate::schema::{
-    AuditEvent, ContentDraft, Registry, ReviewOutcome, Route, ValidatedProduct, decode, encode, names,
+    AuditEvent, ContentDraft, Registry, ReviewOutcome, RolloutControl, RolloutMode, Route, ValidatedProduct, decode,
+    encode, names,
 };
 
 /// Queue entries remembered per subject for decisions; older ones were decided long ago.
@@ -58,6 +68,8 @@ pub struct Review {
     /// is still the live copy.
     live: OnceLock<Table<ContentDraft>>,
     book: Mutex<SuccessBook>,
+    control: Arc<Control>,
+    halt: Mutex<HaltWatch>,
     metrics: Metrics,
 }
 
@@ -86,6 +98,8 @@ impl Review {
             queue: OnceLock::new(),
             live: OnceLock::new(),
             book: Mutex::new(SuccessBook::default()),
+            control: Control::new(cfg, metrics.clone()),
+            halt: Mutex::new(HaltWatch::default()),
             metrics,
         })
     }
@@ -125,26 +139,76 @@ impl Review {
     }
 
     /// The outputs of a routed outcome: the route's topic, the audit sample's queue copy, and
-    /// the audit event; updates the success metrics.
-    fn route(&self, record: &Record, o: &ReviewOutcome, audit: AuditEvent) -> Result<Outcome, StageError> {
+    /// the audit event (or, when the use case is not live for the key, the shadow copy and the
+    /// audit event); updates the success metrics, and halts the use case when one breaches.
+    fn route(&self, record: &Record, o: &ReviewOutcome, mut audit: AuditEvent) -> Result<Outcome, StageError> {
         let key = &o.draft.subject_key;
-        let mut outputs = Vec::with_capacity(3);
-        match o.route {
-            Route::Approved => {
-                outputs.push(self.output(record, &self.cfg.approved, key, names::CONTENT_DRAFT, &o.draft)?);
-                if o.audit_sample {
-                    outputs.push(self.output(record, &self.cfg.review, key, names::REVIEW_OUTCOME, o)?);
+        let mut outputs = Vec::with_capacity(4);
+        let live = self.control.disposition(&o.draft.use_case, key) == Disposition::Live;
+        let label = if !live {
+            audit.shadow = true;
+            outputs.push(self.output(record, &self.cfg.shadow, key, names::REVIEW_OUTCOME, o)?);
+            "shadow"
+        } else {
+            match o.route {
+                Route::Approved => {
+                    outputs.push(self.output(record, &self.cfg.approved, key, names::CONTENT_DRAFT, &o.draft)?);
+                    if o.audit_sample {
+                        outputs.push(self.output(record, &self.cfg.review, key, names::REVIEW_OUTCOME, o)?);
+                    }
+                }
+                Route::Review => outputs.push(self.output(record, &self.cfg.review, key, names::REVIEW_OUTCOME, o)?),
+                Route::Rejected => {
+                    outputs.push(self.output(record, &self.cfg.rejected, key, names::REVIEW_OUTCOME, o)?);
                 }
             }
-            Route::Review => outputs.push(self.output(record, &self.cfg.review, key, names::REVIEW_OUTCOME, o)?),
-            Route::Rejected => outputs.push(self.output(record, &self.cfg.rejected, key, names::REVIEW_OUTCOME, o)?),
-        }
+            o.route.as_str()
+        };
         outputs.push(self.output(record, &self.cfg.audit, key, names::AUDIT_EVENT, &audit)?);
         self.count(&audit);
-        Ok(Outcome {
-            label: o.route.as_str(),
-            outputs,
-        })
+        if let Some(halt) = self.watch(&audit) {
+            outputs.push(self.control.output(&halt)?);
+        }
+        Ok(Outcome { label, outputs })
+    }
+
+    /// Feeds the auto-halt windows; returns the override to produce when a declared metric has
+    /// just breached while the use case is live (it is applied here at once, under the lock, so
+    /// concurrent records halt it once).
+    fn watch(&self, audit: &AuditEvent) -> Option<RolloutControl> {
+        let targets = self.control.declared(&audit.use_case);
+        if targets.is_empty() {
+            return None;
+        }
+        let mut watch = self.halt.lock().unwrap_or_else(|p| p.into_inner());
+        let breach = watch.record(audit, targets)?;
+        let now = self.control.effective(&audit.use_case);
+        if now.killed || now.mode <= RolloutMode::Shadow {
+            return None;
+        }
+        let own = now.overridden_by.filter(|o| o.use_case == audit.use_case);
+        let halt = RolloutControl {
+            use_case: audit.use_case.clone(),
+            mode: Some(RolloutMode::Shadow),
+            canary_percent: own.as_ref().and_then(|o| o.canary_percent),
+            killed: false,
+            source: "auto_halt".into(),
+            actor: "stage:review".into(),
+            reason: breach.reason(),
+            time_ms: now_ms(),
+        };
+        tracing::warn!(
+            message = "Auto-halt: the use case drops to shadow.",
+            use_case = audit.use_case,
+            reason = halt.reason
+        );
+        self.metrics
+            .rollout_halts
+            .with_label_values(&[&audit.use_case, &breach.metric])
+            .inc();
+        self.control.wrote(halt.clone());
+        watch.reset(&audit.use_case);
+        Some(halt)
     }
 
     fn count(&self, audit: &AuditEvent) {
@@ -188,6 +252,7 @@ impl Review {
             source_event_ms: product.map(|p| p.event_time_ms),
             edit_distance,
             decided_ms: o.decided_ms,
+            shadow: false,
         }
     }
 
@@ -244,11 +309,12 @@ impl Stage for Review {
         topics
     }
 
-    /// Starts the product table (claims are checked against it), and for decisions the
+    /// Starts following the rollout overrides and the product table (claims are checked against it), and for decisions the
     /// review-queue table (a decision names a queued draft) and the approved copy (a rejected
     /// audit sample is taken down), and waits, bounded, for them to read their topics once.
     async fn prepare(&self) -> Result<(), String> {
         let timeout = ms(self.cfg.table_load_timeout_ms);
+        self.control.start("review-control", timeout).await?;
         if !self.cfg.products.is_empty() {
             follow_into(
                 &self.products,

@@ -5,9 +5,20 @@ use super::*;
 use crate::schema::RiskTier;
 
 fn stage() -> Review {
+    stage_with(|_| {})
+}
+
+fn stage_with(change: impl FnOnce(&mut GalleyConfig)) -> Review {
     let mut cfg = GalleyConfig::load_with_env(None, Vec::new()).unwrap();
     cfg.kafka.bootstrap_servers = "127.0.0.1:1".into();
+    change(&mut cfg);
     Review::new(&cfg, Metrics::new()).unwrap()
+}
+
+/// Support replies live (by default they are in shadow).
+fn replies_on(cfg: &mut GalleyConfig) {
+    let product = cfg.rollout["product_description"].clone();
+    cfg.rollout.insert("support_reply".into(), product);
 }
 
 fn draft(use_case: &str, key: &str, text: &str) -> ContentDraft {
@@ -35,7 +46,7 @@ const CLEAN: &str = "A sturdy enamel mug for camping trips and slow mornings at 
 
 #[tokio::test]
 async fn drafts_are_routed_by_risk_and_every_outcome_is_audited() {
-    let s = stage();
+    let s = stage_with(replies_on);
     let ok = s
         .process(&record(&draft("product_description", "SKU-1", CLEAN)))
         .await
@@ -67,6 +78,22 @@ async fn drafts_are_routed_by_risk_and_every_outcome_is_audited() {
     let queued: ReviewOutcome = decoded(&reply.outputs[0], names::REVIEW_OUTCOME);
     assert_eq!((queued.tier, queued.route), (RiskTier::Human, Route::Review));
     assert!(queued.reason.contains("support_reply"), "{}", queued.reason);
+
+    // In shadow (the default for support replies) the same draft is routed the same way, but
+    // only to content.shadow, and its audit event says so.
+    let shadow = stage()
+        .process(&record(&draft("support_reply", "C-1", "Thank you for your question.")))
+        .await
+        .unwrap();
+    assert_eq!(shadow.label, "shadow");
+    let topics: Vec<_> = shadow.outputs.iter().map(|o| o.topic.as_str()).collect();
+    assert_eq!(topics, ["content.shadow", "galley.audit"]);
+    let routed: ReviewOutcome = decoded(&shadow.outputs[0], names::REVIEW_OUTCOME);
+    let audit: AuditEvent = decoded(&shadow.outputs[1], names::AUDIT_EVENT);
+    assert_eq!(
+        (routed.route, audit.outcome, audit.shadow),
+        (Route::Review, Route::Review, true)
+    );
 
     let bad = format!("{CLEAN} Call 555-123-4567 or write to sam@example.com today!");
     let rejected = s

@@ -1,0 +1,177 @@
+//! `galley control`: the rollout from a terminal (what the console's admin page does, for SREs
+//! and runbooks): show each use case's rollout, flip a kill switch, override a mode. Every change
+//! is a record on galley.control that every stage honours within seconds.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use galley::config::GalleyConfig;
+use galley::metrics::Metrics;
+use galley::rollout::{ALL, Change, Control};
+use galley::runtime::producer;
+use galley::schema::RolloutMode;
+use rdkafka::producer::FutureRecord;
+use rdkafka::util::Timeout;
+
+/// Subcommands of `galley control`.
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum ControlCommand {
+    /// Each use case's rollout: configured, in force, who overrode it and why, declared metrics.
+    Status {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop generation and publication of a use case (or every use case) within seconds.
+    Kill(Target),
+    /// Turn a kill switch off again.
+    Resume(Target),
+    /// Override a use case's mode: off, shadow, canary (with --canary-percent) or on. Going past
+    /// shadow needs declared success metrics in the config.
+    Mode {
+        /// The use case.
+        #[arg(long)]
+        use_case: String,
+        /// off, shadow, canary or on.
+        mode: String,
+        /// Share of keys live in canary mode, (0, 100].
+        #[arg(long)]
+        canary_percent: Option<f64>,
+        /// Why (recorded on galley.control).
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+/// Which use case a kill switch is for.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Target {
+    /// The use case.
+    #[arg(long, required_unless_present = "all", conflicts_with = "all")]
+    use_case: Option<String>,
+    /// Every use case.
+    #[arg(long)]
+    all: bool,
+    /// Why (recorded on galley.control).
+    #[arg(long)]
+    reason: String,
+}
+
+/// Runs a `galley control` subcommand.
+pub(crate) async fn control(cfg: GalleyConfig, command: ControlCommand) -> anyhow::Result<ExitCode> {
+    galley::runtime::wait_for_brokers(&cfg.kafka, &[])
+        .await
+        .context("reaching the brokers")?;
+    let control = Control::new(&cfg, Metrics::new());
+    control
+        .start("cli-control", Duration::from_secs(15))
+        .await
+        .map_err(anyhow::Error::msg)
+        .context("reading the rollout control topic")?;
+    let target = |t: &Target| t.use_case.clone().unwrap_or_else(|| ALL.to_owned());
+    let (use_case, change, reason) = match &command {
+        ControlCommand::Status { json } => return status(&control, *json),
+        ControlCommand::Kill(t) => (target(t), Change::Kill, &t.reason),
+        ControlCommand::Resume(t) => (target(t), Change::Resume, &t.reason),
+        ControlCommand::Mode {
+            use_case,
+            mode,
+            canary_percent,
+            reason,
+        } => {
+            let Some(mode) = [
+                RolloutMode::Off,
+                RolloutMode::Shadow,
+                RolloutMode::Canary,
+                RolloutMode::On,
+            ]
+            .into_iter()
+            .find(|m| m.as_str() == mode) else {
+                bail!("unknown mode {mode:?}: off, shadow, canary or on");
+            };
+            (use_case.clone(), Change::Mode(mode, *canary_percent), reason)
+        }
+    };
+    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    let rec = control
+        .change(&use_case, change, ("cli", &format!("cli:{user}")), reason)
+        .map_err(anyhow::Error::msg)?;
+    let out = control.output(&rec)?;
+    let p = producer(&cfg.kafka, "cli-control", Duration::from_secs(30))?;
+    let mut record = FutureRecord::to(&out.topic).payload(out.payload.as_deref().unwrap_or_default());
+    if let Some(key) = out.key.as_deref() {
+        record = record.key(key);
+    }
+    p.send(record, Timeout::After(Duration::from_secs(30)))
+        .await
+        .map_err(|(e, _)| e)
+        .with_context(|| format!("producing to {}", out.topic))?;
+    control.wrote(rec);
+    println!(
+        "Written to {}; every stage applies it within seconds.",
+        cfg.topics.control
+    );
+    status(&control, false)
+}
+
+fn status(control: &Control, json: bool) -> anyhow::Result<ExitCode> {
+    let all = control.effective(ALL);
+    let rows: Vec<serde_json::Value> = control
+        .configured()
+        .iter()
+        .map(|(name, r)| {
+            let e = control.effective(name);
+            serde_json::json!({
+                "use_case": name,
+                "configured": r.mode.as_str(),
+                "mode": e.mode.as_str(),
+                "canary_percent": e.canary_percent,
+                "killed": e.killed,
+                "override": e.overridden_by.as_ref().map(|o| serde_json::json!({
+                    "key": o.use_case, "source": o.source, "actor": o.actor, "reason": o.reason, "time_ms": o.time_ms,
+                })),
+                "declared": r.success.iter().map(|t| t.describe()).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    if json {
+        println!("{}", serde_json::json!({ "killed_all": all.killed, "use_cases": rows }));
+        return Ok(ExitCode::SUCCESS);
+    }
+    if all.killed {
+        println!(
+            "EVERY USE CASE IS KILLED ({})",
+            all.overridden_by.map(|o| o.reason).unwrap_or_default()
+        );
+    }
+    println!(
+        "{:<20} {:<10} {:<14} {:<7} override",
+        "use case", "configured", "in force", "killed"
+    );
+    for row in &rows {
+        let mode = match row["mode"].as_str() {
+            Some("canary") => format!("canary {}%", row["canary_percent"]),
+            m => m.unwrap_or_default().to_owned(),
+        };
+        let by = row["override"]
+            .as_object()
+            .map(|o| {
+                format!(
+                    "{} ({}): {}",
+                    o["actor"].as_str().unwrap_or(""),
+                    o["source"].as_str().unwrap_or(""),
+                    o["reason"].as_str().unwrap_or("")
+                )
+            })
+            .unwrap_or_default();
+        println!(
+            "{:<20} {:<10} {:<14} {:<7} {by}",
+            row["use_case"].as_str().unwrap_or(""),
+            row["configured"].as_str().unwrap_or(""),
+            mode,
+            if row["killed"] == true { "yes" } else { "no" },
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,198 @@
+//! The admin page: each use case's rollout (configured, in force, who overrode it and why, the
+//! declared success metrics), and the forms that write overrides to galley.control: set a mode,
+//! kill or resume one use case, kill or resume every use case. Every change is a
+//! `RolloutControl` record naming the admin, which every stage honours within seconds.
+
+use std::sync::Arc;
+
+use axum::Form;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::Console;
+use super::auth::Session;
+use super::handlers::{checked, refused, session};
+use super::pages::layout;
+use super::queue::esc;
+use crate::config::Role;
+use crate::rollout::{ALL, Change, Effective};
+use crate::schema::{RolloutControl, RolloutMode};
+
+type App = State<Arc<Console>>;
+
+const MODES: [RolloutMode; 4] = [
+    RolloutMode::Off,
+    RolloutMode::Shadow,
+    RolloutMode::Canary,
+    RolloutMode::On,
+];
+
+/// A rollout form: `action` is `mode`, `kill` or `resume`; `use_case` may be `*` for kill/resume.
+#[derive(Deserialize)]
+pub(super) struct RolloutForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    use_case: String,
+    #[serde(default)]
+    mode: String,
+    #[serde(default)]
+    canary_percent: Option<f64>,
+    #[serde(default)]
+    reason: String,
+}
+
+fn admin_session(c: &Console, h: &HeaderMap) -> Result<Session, Box<Response>> {
+    match session(c, h) {
+        Ok(s) if s.role == Role::Admin => Ok(s),
+        Ok(_) => Err(Box::new(refused(
+            StatusCode::FORBIDDEN,
+            "The rollout page is for admins.",
+        ))),
+        Err(r) => Err(r),
+    }
+}
+
+pub(super) async fn page(State(c): App, h: HeaderMap) -> Response {
+    match admin_session(&c, &h) {
+        Ok(s) => Html(render(&c, &s, None)).into_response(),
+        Err(r) => *r,
+    }
+}
+
+pub(super) async fn change(State(c): App, h: HeaderMap, Form(f): Form<RolloutForm>) -> Response {
+    let s = match checked(&c, &h, &f.csrf) {
+        Ok(s) if s.role == Role::Admin => s,
+        Ok(_) => return refused(StatusCode::FORBIDDEN, "The rollout page is for admins."),
+        Err(r) => return *r,
+    };
+    let rec = match record(&c, &s, &f) {
+        Ok(rec) => rec,
+        Err(why) => return (StatusCode::BAD_REQUEST, Html(render(&c, &s, Some(&why)))).into_response(),
+    };
+    if let Err(error) = c.sink.send_control(rec.clone()).await {
+        tracing::error!(message = "Rollout change not produced.", use_case = rec.use_case, %error);
+        let why = format!("The change could not be saved ({error}); nothing was changed. Try again.");
+        return (StatusCode::SERVICE_UNAVAILABLE, Html(render(&c, &s, Some(&why)))).into_response();
+    }
+    tracing::warn!(
+        message = "Rollout changed.",
+        user = s.user,
+        use_case = rec.use_case,
+        mode = rec.mode.map(RolloutMode::as_str),
+        killed = rec.killed,
+        reason = rec.reason
+    );
+    c.control.wrote(rec);
+    Redirect::to("/admin").into_response()
+}
+
+/// The override a form asks for, on top of the use case's current one; or why not.
+fn record(c: &Console, s: &Session, f: &RolloutForm) -> Result<RolloutControl, String> {
+    let change = match f.action.as_str() {
+        "kill" => Change::Kill,
+        "resume" => Change::Resume,
+        "mode" => {
+            let mode = MODES
+                .into_iter()
+                .find(|m| m.as_str() == f.mode)
+                .ok_or_else(|| format!("Unknown mode {:?}.", f.mode))?;
+            Change::Mode(mode, f.canary_percent)
+        }
+        other => return Err(format!("Unknown action {other:?}.")),
+    };
+    c.control
+        .change(&f.use_case, change, ("admin", &format!("admin:{}", s.user)), &f.reason)
+}
+
+fn hidden(s: &Session, action: &str, use_case: &str) -> String {
+    format!(
+        "<input type=\"hidden\" name=\"csrf\" value=\"{}\"><input type=\"hidden\" name=\"action\" value=\"{action}\">\
+         <input type=\"hidden\" name=\"use_case\" value=\"{}\">",
+        esc(&s.csrf),
+        esc(use_case)
+    )
+}
+
+fn describe(e: &Effective) -> String {
+    let mode = match e.mode {
+        RolloutMode::Canary => format!("canary {}%", e.canary_percent),
+        m => m.as_str().to_owned(),
+    };
+    if e.killed {
+        format!("<span class=\"tag no\">killed</span> ({mode})")
+    } else {
+        esc(&mode)
+    }
+}
+
+fn render(c: &Console, s: &Session, error: Option<&str>) -> String {
+    let error = error
+        .map(|e| format!("<p class=\"err\">{}</p>", esc(e)))
+        .unwrap_or_default();
+    let reason = "<input type=\"text\" name=\"reason\" placeholder=\"reason\" size=\"18\" required>";
+    let rows: String = c
+        .control
+        .configured()
+        .iter()
+        .map(|(name, r)| {
+            let e = c.control.effective(name);
+            let configured = match r.mode {
+                RolloutMode::Canary => format!("canary {}%", r.canary_percent),
+                m => m.as_str().to_owned(),
+            };
+            let by = e.overridden_by.as_ref().map_or_else(String::new, |o| {
+                format!("{} ({}): {}", esc(&o.actor), esc(&o.source), esc(&o.reason))
+            });
+            let declared: Vec<String> = r
+                .success
+                .iter()
+                .map(|t| format!("{} over {} s, n ≥ {}", esc(&t.describe()), t.window_s, t.min_sample))
+                .collect();
+            let options: String = MODES
+                .iter()
+                .map(|m| format!("<option{}>{}</option>", if *m == e.mode { " selected" } else { "" }, m.as_str()))
+                .collect();
+            let switch = if e.killed { ("resume", "Resume", "ok") } else { ("kill", "Kill", "no") };
+            format!(
+                "<tr><td><strong>{name}</strong></td><td>{configured}</td><td>{now}</td><td>{by}</td><td>{declared}</td>\
+                 <td><form method=\"post\" action=\"/admin/rollout\">{h}<select name=\"mode\">{options}</select> \
+                 <input type=\"number\" name=\"canary_percent\" min=\"0.1\" max=\"100\" step=\"0.1\" placeholder=\"%\" style=\"width:4rem\"> \
+                 {reason} <button>Set</button></form>\
+                 <form method=\"post\" action=\"/admin/rollout\" style=\"margin-top:.4rem\">{k}{reason} <button class=\"{cls}\">{label}</button></form></td></tr>",
+                name = esc(name),
+                now = describe(&e),
+                declared = if declared.is_empty() { "<em>none: stays in shadow at most</em>".into() } else { declared.join("<br>") },
+                h = hidden(s, "mode", name),
+                k = hidden(s, switch.0, name),
+                label = switch.1,
+                cls = switch.2,
+            )
+        })
+        .collect();
+    let everything = c.control.effective(ALL);
+    let global = if everything.killed {
+        ("resume", "Resume every use case", "ok")
+    } else {
+        ("kill", "Kill every use case", "no")
+    };
+    layout(
+        "Rollout",
+        Some(s),
+        &format!(
+            "<h1>Rollout</h1>{error}<table><tr><th>Use case</th><th>Configured</th><th>In force</th><th>Overridden by</th>\
+             <th>Declared success metrics</th><th>Change (written to galley.control)</th></tr>{rows}</table>\
+             <div class=\"card\"><form method=\"post\" action=\"/admin/rollout\">{}{reason} <button class=\"{}\">{}</button></form>\
+             <p>A kill switch stops generation and publication within seconds in every stage; drafts already written go to \
+             content.shadow. Auto-halt drops a live use case to shadow when a declared metric breaches its threshold; \
+             set the mode again here once the cause is fixed.</p></div>",
+            hidden(s, global.0, ALL),
+            global.2,
+            global.1,
+        ),
+    )
+}

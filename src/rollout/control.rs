@@ -1,0 +1,193 @@
+//! The rollout's Kafka shell: galley.control followed as a table by every stage and the console,
+//! the records this process wrote itself (so they apply before they are read back), and the
+//! `galley_rollout_*` gauges.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use super::{ALL, Change, Disposition, Effective, effective};
+use crate::config::{GalleyConfig, KafkaConfig, SuccessTarget, UseCaseRollout, go_live_problem};
+use crate::metrics::Metrics;
+use crate::runtime::Output;
+use crate::runtime::admin::ensure_compacted_topic;
+use crate::runtime::table::{Table, follow_into, latest_by_key};
+use crate::schema::{CodecError, Registry, RolloutControl, RolloutMode, encode, names};
+
+/// How often the rollout gauges are refreshed, so a dashboard shows a kill switch even on a
+/// stage with no traffic.
+const GAUGE_REFRESH: Duration = Duration::from_secs(1);
+
+/// The rollout in force, as this process knows it.
+pub struct Control {
+    rollout: BTreeMap<String, UseCaseRollout>,
+    topic: String,
+    kafka: KafkaConfig,
+    table: OnceLock<Table<RolloutControl>>,
+    /// Records this process produced, by key; the newer of this and the table's wins.
+    local: Mutex<HashMap<String, RolloutControl>>,
+    metrics: Metrics,
+}
+
+impl Control {
+    /// The configured rollout; no overrides until [`start`](Self::start) reads galley.control.
+    pub fn new(cfg: &GalleyConfig, metrics: Metrics) -> Arc<Self> {
+        Arc::new(Control {
+            rollout: cfg.rollout.clone(),
+            topic: cfg.topics.control.clone(),
+            kafka: cfg.kafka.clone(),
+            table: OnceLock::new(),
+            local: Mutex::new(HashMap::new()),
+            metrics,
+        })
+    }
+
+    /// Creates galley.control when missing (compacted, one partition: a handful of keys whose
+    /// order matters), follows it, waits up to `timeout` for a first read, and keeps the gauges
+    /// current until the last handle is dropped.
+    pub async fn start(self: &Arc<Self>, role: &str, timeout: Duration) -> Result<(), String> {
+        ensure_compacted_topic(&self.kafka, role, &self.topic, 1).await?;
+        follow_into(
+            &self.table,
+            &self.kafka,
+            (role, &self.topic),
+            || latest_by_key(names::ROLLOUT_CONTROL),
+            timeout,
+            "Rollout overrides not fully read yet; the configured modes apply until they are.",
+        )
+        .await;
+        self.refresh_gauges();
+        let weak = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(GAUGE_REFRESH);
+            loop {
+                tick.tick().await;
+                let Some(control) = weak.upgrade() else { break };
+                control.refresh_gauges();
+            }
+        });
+        Ok(())
+    }
+
+    fn newest(&self, key: &str) -> Option<RolloutControl> {
+        let read = self.table.get().and_then(|t| t.with(key, |r| r.cloned()));
+        let local = self.local.lock().unwrap_or_else(|p| p.into_inner()).get(key).cloned();
+        match (read, local) {
+            (Some(r), Some(l)) => Some(if l.time_ms > r.time_ms { l } else { r }),
+            (r, l) => r.or(l),
+        }
+    }
+
+    /// The rollout of `use_case` now.
+    pub fn effective(&self, use_case: &str) -> Effective {
+        let overrides: HashMap<String, RolloutControl> = [use_case, ALL]
+            .into_iter()
+            .filter_map(|k| self.newest(k).map(|r| (k.to_owned(), r)))
+            .collect();
+        effective(use_case, self.rollout.get(use_case), &overrides)
+    }
+
+    /// What becomes of `key` of `use_case` now.
+    pub fn disposition(&self, use_case: &str, key: &str) -> Disposition {
+        self.effective(use_case).disposition(key)
+    }
+
+    /// The configured use cases, by name.
+    pub fn configured(&self) -> &BTreeMap<String, UseCaseRollout> {
+        &self.rollout
+    }
+
+    /// The success metrics declared for `use_case`.
+    pub fn declared(&self, use_case: &str) -> &[SuccessTarget] {
+        self.rollout
+            .get(use_case)
+            .map(|r| r.success.as_slice())
+            .unwrap_or_default()
+    }
+
+    /// The override that makes `change` to `use_case` (or [`ALL`]) on top of its current one, by
+    /// `actor` (`admin:<user>`, `cli:<user>`) from `source`; or why it is refused: an unknown use
+    /// case, no reason given, a canary share outside (0, 100], or going past shadow without
+    /// declared success metrics.
+    pub fn change(
+        &self,
+        use_case: &str,
+        change: Change,
+        (source, actor): (&str, &str),
+        reason: &str,
+    ) -> Result<RolloutControl, String> {
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err("Say why: a rollout change needs a reason (it goes on galley.control).".into());
+        }
+        let all = use_case == ALL;
+        if !all && !self.rollout.contains_key(use_case) {
+            return Err(format!(
+                "Unknown use case {use_case:?}; configured: {}.",
+                self.rollout.keys().cloned().collect::<Vec<_>>().join(", ")
+            ));
+        }
+        let own = self.newest(use_case);
+        let mut rec = RolloutControl {
+            use_case: use_case.to_owned(),
+            mode: own.as_ref().and_then(|o| o.mode),
+            canary_percent: own.as_ref().and_then(|o| o.canary_percent),
+            killed: own.as_ref().is_some_and(|o| o.killed),
+            source: source.to_owned(),
+            actor: actor.to_owned(),
+            reason: reason.to_owned(),
+            time_ms: crate::runtime::now_ms(),
+        };
+        match change {
+            Change::Kill => rec.killed = true,
+            Change::Resume => rec.killed = false,
+            Change::Mode(..) if all => return Err("Set a mode per use case; \"*\" only has a kill switch.".into()),
+            Change::Mode(mode, percent) => {
+                if let Some(why) = go_live_problem(use_case, mode, self.declared(use_case)) {
+                    return Err(why);
+                }
+                if mode == RolloutMode::Canary {
+                    match percent {
+                        Some(p) if p > 0.0 && p <= 100.0 => rec.canary_percent = Some(p),
+                        _ => return Err("A canary needs a share of keys in (0, 100] %.".into()),
+                    }
+                }
+                rec.mode = Some(mode);
+            }
+        }
+        Ok(rec)
+    }
+
+    /// The record to produce for `rec` (keyed by its use case); call [`wrote`](Self::wrote) once
+    /// it is sent.
+    pub fn output(&self, rec: &RolloutControl) -> Result<Output, CodecError> {
+        Ok(Output {
+            topic: self.topic.clone(),
+            key: Some(rec.use_case.clone().into_bytes()),
+            partition: None,
+            payload: Some(encode(Registry::builtin(), names::ROLLOUT_CONTROL, rec)?),
+            headers: Vec::new(),
+        })
+    }
+
+    /// Applies `rec` in this process at once, without waiting to read it back from the topic.
+    pub fn wrote(&self, rec: RolloutControl) {
+        self.local
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(rec.use_case.clone(), rec);
+        self.refresh_gauges();
+    }
+
+    /// Sets `galley_rollout_mode` and `galley_rollout_killed` of every configured use case.
+    pub fn refresh_gauges(&self) {
+        for name in self.rollout.keys() {
+            let e = self.effective(name);
+            self.metrics.rollout_mode.with_label_values(&[name]).set(e.gauge());
+            self.metrics
+                .rollout_killed
+                .with_label_values(&[name])
+                .set(i64::from(e.killed));
+        }
+    }
+}
