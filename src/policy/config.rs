@@ -95,6 +95,13 @@ impl PolicyConfig {
         if cfg.risk.human_at > cfg.risk.reject_at {
             bad.push("risk.human_at must not be above risk.reject_at".to_owned());
         }
+        // A reply to a customer is never sent unseen, whatever else the policy says.
+        if !cfg.risk.human_use_cases.iter().any(|u| u == "support_reply") {
+            bad.push(
+                "risk.human_use_cases must list support_reply: customer-service replies are always human-tier"
+                    .to_owned(),
+            );
+        }
         for (use_case, [min, max]) in &cfg.length {
             if min > max {
                 bad.push(format!("length.{use_case}: min {min} is above max {max}"));

@@ -317,6 +317,16 @@ fn bad_policies_are_refused() {
     );
     let typo = DEFAULT_POLICY_FOR_TESTS.replace("[language]", "[language]\nmin_confidance = 1");
     assert!(PolicyConfig::parse(&typo).is_err());
+    let unseen = DEFAULT_POLICY_FOR_TESTS.replace(
+        "human_use_cases = [\"support_reply\", \"email_campaign\"]",
+        "human_use_cases = [\"email_campaign\"]",
+    );
+    assert_ne!(unseen, DEFAULT_POLICY_FOR_TESTS);
+    let err = PolicyConfig::parse(&unseen).unwrap_err().to_string();
+    assert!(
+        err.contains("support replies") || err.contains("support_reply"),
+        "{err}"
+    );
 }
 
 const DEFAULT_POLICY_FOR_TESTS: &str = include_str!("../../config/review-policy.toml");

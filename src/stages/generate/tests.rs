@@ -107,6 +107,50 @@ async fn head_products_tombstones_and_wrong_keys_are_not_drafted() {
 }
 
 #[tokio::test]
+async fn the_rollout_decides_which_keys_get_a_draft_before_the_model_is_asked() {
+    let fake = FakeModel::start().await.unwrap();
+    let mut cfg = config(&fake);
+    let pd = cfg.rollout.get_mut("product_description").unwrap();
+    (pd.mode, pd.canary_percent) = (crate::schema::RolloutMode::Canary, 50.0);
+    let stage = Generate::new(&cfg, Metrics::new()).unwrap();
+    let products = long_tail();
+    let mut labels = Vec::new();
+    for p in &products {
+        let out = stage.process(&product_record(p)).await.unwrap();
+        assert_eq!(
+            out.label == "drafted",
+            crate::rollout::canary_member(&p.sku, 50.0),
+            "{}",
+            p.sku
+        );
+        labels.push(out.label);
+    }
+    let drafted = labels.iter().filter(|l| **l == "drafted").count();
+    assert!(drafted > 0 && drafted < products.len(), "{labels:?}");
+    assert_eq!(fake.seen().len(), drafted, "keys outside the canary cost no model call");
+
+    stage.control.wrote(crate::schema::RolloutControl {
+        use_case: crate::rollout::ALL.into(),
+        mode: None,
+        canary_percent: None,
+        killed: true,
+        source: "admin".into(),
+        actor: "admin:root".into(),
+        reason: "test".into(),
+        time_ms: now_ms(),
+    });
+    for p in &products {
+        assert_eq!(stage.process(&product_record(p)).await.unwrap().label, "skipped");
+    }
+    assert_eq!(fake.seen().len(), drafted, "a killed use case asks the model nothing");
+    let text = stage.metrics.render();
+    assert!(
+        text.contains("galley_skipped_total{reason=\"killed\",stage=\"generate\"}"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
 async fn an_outage_opens_the_breaker_falls_back_and_recovers() {
     let fake = FakeModel::start().await.unwrap();
     let metrics = Metrics::new();
