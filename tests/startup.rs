@@ -84,12 +84,16 @@ fn demo_runs_on_the_embedded_broker_and_balances_the_books() {
         stdout.contains("bad_framing 1, empty_message 1, oversized 1, unknown_schema_id 1"),
         "{stdout}"
     );
-    // The generate stage drafted what quality validated: 50 products, 2 questions, and skipped
-    // the view and the search; the fake model's outage was covered by template copy.
+    // The generate stage drafted what quality validated: 50 products, 2 questions, and folded
+    // the view and the search into a profile, whose segment got a homepage blurb and an email;
+    // the fake model's outage was covered by template copy.
     assert!(
-        stdout.contains("Books: 54 in = 54 terminal outcomes = 52 drafts + 2 skipped + 0 dlq: balanced"),
+        stdout.contains(
+            "Books: 54 in = 54 terminal outcomes = 53 drafted (54 drafts) + 1 aggregated + 0 skipped + 0 dlq: balanced"
+        ),
         "{stdout}"
     );
+    assert!(stdout.contains("Interest profiles on interactions.profiles: 1 customers"), "{stdout}");
     assert!(stdout.contains("product_description by template for"), "{stdout}");
     assert!(stdout.contains("  support_reply        "), "{stdout}");
     // The review stage routed every draft and the scripted reviewer decided the whole queue;
@@ -98,7 +102,7 @@ fn demo_runs_on_the_embedded_broker_and_balances_the_books() {
     assert!(
         stdout
             .lines()
-            .any(|l| l.starts_with("Books: 52 drafts + ") && l.ends_with(" dlq: balanced") && l.contains(" + 0 dlq")),
+            .any(|l| l.starts_with("Books: 54 drafts + ") && l.ends_with(" dlq: balanced") && l.contains(" + 0 dlq")),
         "{stdout}"
     );
     assert!(

@@ -122,6 +122,9 @@ pub struct GenerateConfig {
     pub interactions_input: String,
     pub drafts: String,
     pub approved: String,
+    pub profiles: String,
+    pub interest_window_days: i64,
+    pub segment_refresh_s: u64,
     pub prompts_dir: Option<PathBuf>,
     pub cache_capacity: usize,
     pub table_load_timeout_ms: u64,
@@ -131,13 +134,15 @@ pub struct GenerateConfig {
 
 impl GenerateConfig {
     /// The use cases this stage can write, with their settings: every configured one whose input
-    /// is built. Whether one is written for a given key is its rollout's call, at that moment
-    /// (the mode may change at runtime on galley.control).
+    /// is consumed (homepage blurbs and email campaigns need interest profiles). Whether one is
+    /// written for a given key is its rollout's call, at that moment (the mode may change at
+    /// runtime on galley.control).
     pub fn runnable(&self) -> Vec<(UseCase, &UseCaseConfig)> {
+        let profiles = !self.profiles.is_empty() && !self.interactions_input.is_empty();
         self.use_cases
             .iter()
             .filter_map(|(name, c)| name.parse().ok().map(|u| (u, c)))
-            .filter(|(u, _)| !super::WITHOUT_INPUTS.contains(u))
+            .filter(|(u, _)| profiles || !matches!(u, UseCase::HomepageBlurb | UseCase::EmailCampaign))
             .collect()
     }
 
@@ -150,6 +155,12 @@ impl GenerateConfig {
         }
         if !self.approved.is_empty() {
             topics.push(("approved", &self.approved));
+        }
+        if !self.profiles.is_empty() {
+            topics.push(("profiles", &self.profiles));
+        }
+        if self.interest_window_days < 1 {
+            bad.push("stages.generate.interest_window_days must be at least 1".into());
         }
         for (key, topic) in topics {
             if !valid_topic(topic) {

@@ -20,7 +20,7 @@ pub use console::{Account, ConsoleConfig, Role};
 pub use generate::{FallbackKind, GenerateConfig, ModelConfig, UseCaseConfig};
 pub use quality::QualityConfig;
 pub use review::ReviewConfig;
-pub use rollout::{SuccessTarget, UseCaseRollout, WITHOUT_INPUTS, go_live_problem};
+pub use rollout::{SuccessTarget, UseCaseRollout, go_live_problem};
 
 /// The defaults, compiled in so the binary runs with no file at all.
 pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
@@ -345,7 +345,7 @@ impl GalleyConfig {
         bad.extend(self.stages.generate.problems(&self.model));
         bad.extend(self.stages.review.problems());
         bad.extend(self.console.problems());
-        bad.extend(rollout::problems(&self.rollout, &self.stages.generate.use_cases));
+        bad.extend(rollout::problems(&self.rollout, &self.stages.generate));
         if bad.is_empty() {
             Ok(())
         } else {

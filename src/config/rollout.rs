@@ -55,15 +55,9 @@ impl SuccessTarget {
     }
 }
 
-/// Use cases whose inputs (per-segment interest aggregates of interactions) are not built: they
-/// may only be `off`.
-pub const WITHOUT_INPUTS: &[UseCase] = &[UseCase::HomepageBlurb, UseCase::EmailCampaign];
-
-/// Problems with `[rollout]`, checked against the generate stage's use cases.
-pub(crate) fn problems(
-    rollout: &BTreeMap<String, UseCaseRollout>,
-    use_cases: &BTreeMap<String, super::UseCaseConfig>,
-) -> Vec<String> {
+/// Problems with `[rollout]`, checked against the generate stage's use cases and inputs.
+pub(crate) fn problems(rollout: &BTreeMap<String, UseCaseRollout>, generate: &super::GenerateConfig) -> Vec<String> {
+    let use_cases = &generate.use_cases;
     let mut bad = Vec::new();
     for name in use_cases.keys().filter(|n| !rollout.contains_key(*n)) {
         bad.push(format!(
@@ -79,9 +73,13 @@ pub(crate) fn problems(
         if !use_cases.contains_key(name) {
             bad.push(format!("{key}: no stages.generate.use_cases.{name} to roll out"));
         }
-        if r.mode != RolloutMode::Off && WITHOUT_INPUTS.contains(&uc) {
+        let from_profiles = matches!(uc, UseCase::HomepageBlurb | UseCase::EmailCampaign);
+        if r.mode != RolloutMode::Off
+            && from_profiles
+            && (generate.profiles.is_empty() || generate.interactions_input.is_empty())
+        {
             bad.push(format!(
-                "{key}.mode: only \"off\" for now; the input of {name} (per-segment interest aggregates of interactions) is not built"
+                "{key}.mode: {name} is written from interest profiles; set stages.generate.interactions_input and stages.generate.profiles, or mode = \"off\""
             ));
         }
         if r.mode == RolloutMode::Canary && !(r.canary_percent > 0.0 && r.canary_percent <= 100.0) {

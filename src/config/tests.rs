@@ -102,13 +102,13 @@ fn generate_settings_are_checked_and_the_model_key_is_never_printed() {
         err.to_string()
     };
     let err = file(
-        "[model]\nbase_url = \"localhost:8080\"\n[stages.generate]\napproved = \"\"\n\
+        "[model]\nbase_url = \"localhost:8080\"\n[stages.generate]\napproved = \"\"\nprofiles = \"\"\n\
          [rollout.homepage_blurb]\nmode = \"shadow\"\n\
          [stages.generate.use_cases.product_description]\nprompt = \"support_reply@1\"\n",
     );
     for expected in [
         "model.base_url",
-        "rollout.homepage_blurb.mode: only \"off\" for now",
+        "rollout.homepage_blurb.mode: homepage_blurb is written from interest profiles",
         "use_cases.product_description.prompt \"support_reply@1\" must be product_description@<version>",
         "use_cases.product_description.fallbacks has last_approved but stages.generate.approved is empty",
     ] {

@@ -82,18 +82,22 @@ impl Facts {
         f
     }
 
-    /// Facts of a homepage blurb for a customer segment.
+    /// Facts of a homepage blurb for a customer segment, keyed `homepage_blurb:<segment>` so it
+    /// never shares a key with the segment's email on content.approved.
     pub fn homepage_blurb(segment: &str, interests: &[String], products: &[ValidatedProduct], locale: &str) -> Self {
-        let mut f = Facts::new(UseCase::HomepageBlurb, segment, locale);
+        let key = format!("{}:{segment}", UseCase::HomepageBlurb);
+        let mut f = Facts::new(UseCase::HomepageBlurb, &key, locale);
         f.vars.insert("segment", segment.to_owned());
         f.vars.insert("interests", interests.join(", "));
         f.vars.insert("products", product_lines(products));
         f
     }
 
-    /// Facts of an email campaign for a segment and a set of products.
+    /// Facts of an email campaign for a segment and a set of products, keyed
+    /// `email_campaign:<segment>`.
     pub fn email_campaign(segment: &str, products: &[ValidatedProduct], locale: &str) -> Self {
-        let mut f = Facts::new(UseCase::EmailCampaign, segment, locale);
+        let key = format!("{}:{segment}", UseCase::EmailCampaign);
+        let mut f = Facts::new(UseCase::EmailCampaign, &key, locale);
         f.vars.insert("segment", segment.to_owned());
         f.vars.insert("products", product_lines(products));
         f

@@ -6,6 +6,7 @@
 pub mod budget;
 pub mod cache;
 pub mod facts;
+pub mod interests;
 pub mod output;
 pub mod prompt;
 pub mod template;

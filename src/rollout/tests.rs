@@ -184,8 +184,11 @@ fn config_refuses_going_live_without_declared_metrics_and_bad_targets() {
         e.contains("rollout.support_reply.mode = \"on\" needs declared success metrics first"),
         "{e}"
     );
-    let e = load(&[("GALLEY_ROLLOUT__HOMEPAGE_BLURB__MODE", "shadow")]);
-    assert!(e.contains("rollout.homepage_blurb.mode: only \"off\""), "{e}");
+    let e = load(&[("GALLEY_STAGES__GENERATE__PROFILES", "")]);
+    assert!(
+        e.contains("rollout.homepage_blurb.mode: homepage_blurb is written from interest profiles"),
+        "{e}"
+    );
     let e = load(&[("GALLEY_ROLLOUT__PRODUCT_DESCRIPTION__MODE", "canary")]);
     assert!(
         e.contains("rollout.product_description.canary_percent must be in (0, 100]"),

@@ -39,6 +39,10 @@ const FILES: &[(&str, &str)] = &[
         "RolloutControl.v1.avsc",
         include_str!("../../schemas/RolloutControl.v1.avsc"),
     ),
+    (
+        "InterestProfile.v1.avsc",
+        include_str!("../../schemas/InterestProfile.v1.avsc"),
+    ),
 ];
 /// Largest single allocation the Avro decoder may make; far above any legitimate record.
 const MAX_DECODE_ALLOCATION: usize = 16 * 1024 * 1024;
@@ -191,7 +195,7 @@ mod tests {
     #[test]
     fn builtin_registry_parses() {
         let r = Registry::builtin();
-        assert_eq!(r.names().len(), 8);
+        assert_eq!(r.names().len(), 9);
         assert_eq!(r.latest(names::CATALOG_CHANGE).map(|e| e.id), Some(1));
         assert!(r.by_id(999).is_none());
     }

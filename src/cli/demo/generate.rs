@@ -11,7 +11,7 @@ use galley::config::GalleyConfig;
 use galley::metrics::Metrics;
 use galley::model::fake::{Behaviour, FakeModel};
 use galley::runtime::{StageRuntime, read_to_end};
-use galley::schema::{ContentDraft, GeneratorKind, names};
+use galley::schema::{ContentDraft, GeneratorKind, InterestProfile, names};
 use galley::stages::Generate;
 use rdkafka::mocking::MockCluster;
 use rdkafka::producer::DefaultProducerContext;
@@ -30,7 +30,7 @@ pub(super) async fn run(
 ) -> anyhow::Result<bool> {
     let mut cfg = cfg.clone();
     let g = cfg.stages.generate.clone();
-    for topic in [&g.drafts, &g.approved] {
+    for topic in [&g.drafts, &g.approved, &g.profiles] {
         mock.create_topic(topic, 4, 1)
             .with_context(|| format!("creating {topic}"))?;
     }
@@ -95,6 +95,8 @@ async fn summarise(cfg: &GalleyConfig, metrics: &Metrics, inputs: usize, took: D
         ("product_description", GeneratorKind::Model),
         ("product_description", GeneratorKind::Template),
         ("support_reply", GeneratorKind::Model),
+        ("homepage_blurb", GeneratorKind::Model),
+        ("homepage_blurb", GeneratorKind::Template),
     ] {
         if let Some(d) = drafts
             .iter()
@@ -108,12 +110,29 @@ async fn summarise(cfg: &GalleyConfig, metrics: &Metrics, inputs: usize, took: D
             );
         }
     }
+    let g = &cfg.stages.generate;
+    if !g.profiles.is_empty() {
+        let profiles: Vec<InterestProfile> = super::read_decoded(cfg, &g.profiles, names::INTEREST_PROFILE).await?;
+        let latest: BTreeMap<&str, &InterestProfile> = profiles.iter().map(|p| (p.customer_id.as_str(), p)).collect();
+        println!("Interest profiles on {}: {} customers", g.profiles, latest.len());
+        for (customer, p) in &latest {
+            println!(
+                "  {customer:<8} segment {:<32} interests {}",
+                p.segment,
+                p.interests.join(", ")
+            );
+        }
+    }
     let count = |label: &str| super::count_of(&outcomes, label);
     let counted = super::total(&outcomes);
-    let balanced = counted == inputs && drafts.len() == count("drafted");
+    // A record is drafted with one draft, or two when a profile opens a segment (its homepage
+    // blurb and its email).
+    let balanced = counted == inputs && drafts.len() >= count("drafted");
     println!(
-        "Books: {inputs} in = {counted} terminal outcomes = {} drafts + {} skipped + {} dlq: {}",
+        "Books: {inputs} in = {counted} terminal outcomes = {} drafted ({} drafts) + {} aggregated + {} skipped + {} dlq: {}",
+        count("drafted"),
         drafts.len(),
+        count("aggregated"),
         count("skipped"),
         count("dlq"),
         if balanced { "balanced" } else { "NOT balanced" }

@@ -1,11 +1,13 @@
 //! The generate stage: catalog.validated → content.drafts (product descriptions, long-tail
 //! first) and interactions.validated → content.drafts (support replies to questions and support
-//! messages). A thin shell over [`crate::generate`] and the model client; the fallback chain is
+//! messages) and → interest profiles (views, searches, carts, purchases; [`profiles`]), from
+//! which each segment's homepage blurb and email campaign are drafted. A thin shell over [`crate::generate`] and the model client; the fallback chain is
 //! in [`writer`].
 //!
 //! Outcomes (`galley_records_total{stage="generate",outcome}`): `drafted` (which generator wrote
-//! it is on the draft and in `galley_drafts_total`), `skipped` (reasons in
-//! `galley_skipped_total`: `deleted`, `segment`, `disabled`, `not_a_question`, and the rollout's
+//! it is on the draft and in `galley_drafts_total`), `aggregated` (folded into a profile, no new
+//! copy), `skipped` (reasons in `galley_skipped_total`: `deleted`, `segment`, `disabled`,
+//! `not_used` (an interaction nothing is written from), and the rollout's
 //! `rollout_off`, `not_in_canary`, `killed`), `dlq`
 //! (undecodable, key mismatch, or the model refused and no fallback may stand in). When the model
 //! is down and a use case allows no fallback, records wait and intake pauses; nothing is
@@ -15,6 +17,7 @@
 //! outside its canary, or a killed use case gets no draft (and no model call). Shadow drafts are
 //! written like live ones; the review stage keeps them off content.approved.
 
+mod profiles;
 mod writer;
 
 use std::collections::BTreeMap;
@@ -24,16 +27,18 @@ use thiserror::Error;
 
 use crate::config::{GalleyConfig, GenerateConfig, KafkaConfig, ms};
 use crate::error::StageError;
-use crate::generate::{DraftCache, Facts, PromptError, PromptSet, UseCase};
+use crate::generate::{DraftCache, Facts, PromptError, PromptSet, UseCase, interests};
 use crate::metrics::Metrics;
 use crate::model::{ClientBuildError, ModelClient};
 use crate::rollout::{Control, Disposition};
+use crate::runtime::admin::{ensure_compacted_topic, topic_partitions};
 use crate::runtime::breaker::CircuitBreaker;
 use crate::runtime::table::{Table, follow_into, latest_by_key};
 use crate::runtime::{Outcome, Output, Record, Stage, now_ms};
 use crate::schema::{
     ContentDraft, InteractionEvent, InteractionKind, Registry, ValidatedProduct, decode, encode, names,
 };
+use profiles::Profiles;
 use writer::Writer;
 
 /// The generate stage could not be built from its configuration.
@@ -53,6 +58,7 @@ pub struct Generate {
     kafka: KafkaConfig,
     writer: Writer,
     products: OnceLock<Table<ValidatedProduct>>,
+    profiles: Option<Profiles>,
     control: Arc<Control>,
     metrics: Metrics,
 }
@@ -84,6 +90,7 @@ impl Generate {
             kafka: cfg.kafka.clone(),
             writer,
             products: OnceLock::new(),
+            profiles: Profiles::new(g),
             control: Control::new(cfg, metrics.clone()),
             metrics,
         })
@@ -151,7 +158,10 @@ impl Generate {
         let payload = record.payload.as_deref().unwrap_or_default();
         let e: InteractionEvent = decode(Registry::builtin(), names::INTERACTION_EVENT, payload)?;
         if !matches!(e.kind, InteractionKind::Question | InteractionKind::SupportMessage) {
-            return Ok(self.skipped("not_a_question"));
+            return match &self.profiles {
+                Some(profiles) if interests::counts(e.kind) => self.aggregate(profiles, record, &e).await,
+                _ => Ok(self.skipped("not_used")),
+            };
         }
         if !self.enabled(UseCase::SupportReply) {
             return Ok(self.skipped("disabled"));
@@ -176,13 +186,14 @@ impl Stage for Generate {
 
     fn input_topics(&self) -> Vec<String> {
         let mut topics = vec![self.cfg.catalog_input.clone()];
-        if !self.cfg.interactions_input.is_empty() && self.enabled(UseCase::SupportReply) {
+        if !self.cfg.interactions_input.is_empty() && (self.enabled(UseCase::SupportReply) || self.profiles.is_some()) {
             topics.push(self.cfg.interactions_input.clone());
         }
         topics
     }
 
-    /// Starts the tables (rollout overrides; approved content; products for support replies) and waits, bounded,
+    /// Starts the tables (rollout overrides; approved content; interest profiles, created when
+    /// missing; products for support replies and segments) and waits, bounded,
     /// until they have read their topics once, so the first records already see them.
     async fn prepare(&self) -> Result<(), String> {
         let timeout = ms(self.cfg.table_load_timeout_ms);
@@ -195,6 +206,21 @@ impl Stage for Generate {
                 || Arc::new(apply_approved),
                 timeout,
                 "Approved content not fully read yet; last_approved fallbacks may miss some until it is.",
+            )
+            .await;
+        }
+        if let Some(p) = &self.profiles {
+            let partitions = topic_partitions(&self.kafka, "generate-admin", &self.cfg.interactions_input)?
+                .0
+                .unwrap_or(1);
+            ensure_compacted_topic(&self.kafka, "generate-admin", &p.topic, partitions).await?;
+            follow_into(
+                &p.table,
+                &self.kafka,
+                ("generate-profiles", &p.topic),
+                || latest_by_key(names::INTEREST_PROFILE),
+                timeout,
+                "Interest profiles not fully read yet; some customers start from an empty profile until they are.",
             )
             .await;
         }

@@ -286,5 +286,26 @@ async fn questions_get_support_replies_keyed_by_customer() {
     assert!(fake.seen()[0].user.contains("Can it charge two phones at once?"));
     assert!(fake.seen()[0].user.contains("Orders ship within 2 business days."));
     e.kind = InteractionKind::View;
+    let out = stage.process(&record(&e)).await.unwrap();
+    assert_eq!(
+        (out.label, out.outputs[0].topic.as_str()),
+        ("aggregated", "interactions.profiles")
+    );
+    let p: crate::schema::InterestProfile = decode(
+        Registry::builtin(),
+        names::INTEREST_PROFILE,
+        out.outputs[0].payload.as_deref().unwrap(),
+    )
+    .unwrap();
+    assert_eq!((p.customer_id.as_str(), p.days[0].events), ("c-42", 1));
+    e.kind = InteractionKind::Review;
     assert_eq!(stage.process(&record(&e)).await.unwrap().label, "skipped");
+
+    let mut cfg = config(&fake);
+    cfg.stages.generate.profiles = String::new();
+    cfg.rollout.get_mut("homepage_blurb").unwrap().mode = crate::schema::RolloutMode::Off;
+    cfg.rollout.get_mut("email_campaign").unwrap().mode = crate::schema::RolloutMode::Off;
+    let without = Generate::new(&cfg, Metrics::new()).unwrap();
+    e.kind = InteractionKind::View;
+    assert_eq!(without.process(&record(&e)).await.unwrap().label, "skipped");
 }

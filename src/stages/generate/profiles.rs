@@ -1,0 +1,163 @@
+//! Interest profiles in the generate stage: each view, search, cart or purchase is folded into
+//! its customer's profile ([`crate::generate::interests`]), which goes to the compacted profiles
+//! topic; when a profile moves into a segment, that segment's homepage blurb and email campaign
+//! are written (at most once per `segment_refresh_s` per instance).
+//!
+//! Profiles are read back from their topic as a table of every partition (a customer's records
+//! are processed in order by whichever instance owns the partition, and a new owner finds the
+//! old owner's writes there), plus the profiles this instance wrote, which it reads first.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+use super::Generate;
+use crate::config::GenerateConfig;
+use crate::error::StageError;
+use crate::generate::interests::{GENERAL, category_of, fold};
+use crate::generate::{Facts, UseCase};
+use crate::runtime::table::Table;
+use crate::runtime::{Outcome, Output, Record, now_ms};
+use crate::schema::{InteractionEvent, InterestProfile, Registry, ValidatedProduct, encode, names};
+
+/// Products featured in a segment's copy.
+const FEATURED: usize = 3;
+
+/// The profile table and what this instance wrote and drafted.
+pub(super) struct Profiles {
+    pub(super) topic: String,
+    window_days: i64,
+    refresh_ms: i64,
+    pub(super) table: OnceLock<Table<InterestProfile>>,
+    local: Mutex<HashMap<String, InterestProfile>>,
+    drafted: Mutex<HashMap<(UseCase, String), i64>>,
+}
+
+impl Profiles {
+    /// `None` when profiles are off (`stages.generate.profiles = ""`).
+    pub(super) fn new(g: &GenerateConfig) -> Option<Self> {
+        (!g.profiles.is_empty() && !g.interactions_input.is_empty()).then(|| Profiles {
+            topic: g.profiles.clone(),
+            window_days: g.interest_window_days,
+            refresh_ms: i64::try_from(g.segment_refresh_s.saturating_mul(1000)).unwrap_or(i64::MAX),
+            table: OnceLock::new(),
+            local: Mutex::new(HashMap::new()),
+            drafted: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The newest profile of `customer`: this instance's write, until the table has read it back.
+    fn current(&self, customer: &str) -> Option<InterestProfile> {
+        let read = self.table.get().and_then(|t| t.with(customer, |p| p.cloned()));
+        let mut local = self.local.lock().unwrap_or_else(|p| p.into_inner());
+        match (read, local.get(customer)) {
+            (Some(r), Some(l)) if r.updated_ms >= l.updated_ms => {
+                local.remove(customer);
+                Some(r)
+            }
+            (_, Some(l)) => Some(l.clone()),
+            (r, None) => r,
+        }
+    }
+
+    fn remember(&self, p: InterestProfile) {
+        self.local
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(p.customer_id.clone(), p);
+    }
+
+    /// Claims the drafting of `use_case` for `segment` now, unless this instance drafted it less
+    /// than `refresh_ms` ago; returns the previous claim to restore if drafting fails.
+    fn claim(&self, use_case: UseCase, segment: &str, now: i64) -> Result<Option<i64>, ()> {
+        let mut drafted = self.drafted.lock().unwrap_or_else(|p| p.into_inner());
+        let key = (use_case, segment.to_owned());
+        let last = drafted.get(&key).copied();
+        if last.is_some_and(|t| now - t < self.refresh_ms) {
+            return Err(());
+        }
+        drafted.insert(key, now);
+        Ok(last)
+    }
+
+    fn unclaim(&self, use_case: UseCase, segment: &str, previous: Option<i64>) {
+        let mut drafted = self.drafted.lock().unwrap_or_else(|p| p.into_inner());
+        let key = (use_case, segment.to_owned());
+        match previous {
+            Some(t) => drafted.insert(key, t),
+            None => drafted.remove(&key),
+        };
+    }
+}
+
+impl Generate {
+    /// Folds `e` into its customer's profile, and drafts the segment's copy when the profile
+    /// moved into a new segment. Outcome `aggregated`, or `drafted` with drafts.
+    pub(super) async fn aggregate(
+        &self,
+        profiles: &Profiles,
+        record: &Record,
+        e: &InteractionEvent,
+    ) -> Result<Outcome, StageError> {
+        let product = match (e.sku.as_deref(), self.products.get()) {
+            (Some(sku), Some(table)) => table.with(sku, |p| p.cloned()),
+            _ => None,
+        };
+        let category = product.as_ref().and_then(category_of);
+        let now = now_ms();
+        let before = profiles.current(&e.customer_id);
+        let was = before.as_ref().map(|p| p.segment.clone());
+        let p = fold(before, e, category.as_deref(), profiles.window_days, now);
+        let mut outputs = vec![Output {
+            topic: profiles.topic.clone(),
+            key: Some(e.customer_id.clone().into_bytes()),
+            partition: None,
+            payload: Some(encode(Registry::builtin(), names::INTEREST_PROFILE, &p)?),
+            headers: record.headers.clone(),
+        }];
+        if p.segment != GENERAL && was.as_deref() != Some(p.segment.as_str()) {
+            for uc in [UseCase::HomepageBlurb, UseCase::EmailCampaign] {
+                let key = format!("{uc}:{}", p.segment);
+                if !self.enabled(uc) || self.held_back(uc, &key).is_some() {
+                    continue;
+                }
+                let Ok(previous) = profiles.claim(uc, &p.segment, now) else {
+                    continue;
+                };
+                let featured = self.featured(&p.segment);
+                let facts = match uc {
+                    UseCase::HomepageBlurb => Facts::homepage_blurb(&p.segment, &p.interests, &featured, &e.locale),
+                    _ => Facts::email_campaign(&p.segment, &featured, &e.locale),
+                };
+                match self.writer.write(&facts, now).await {
+                    Ok(draft) => outputs.extend(self.drafted(record, &draft)?.outputs),
+                    Err(error) => {
+                        profiles.unclaim(uc, &p.segment, previous);
+                        return Err(error);
+                    }
+                }
+            }
+        }
+        // Only now: a retried record folds into the same profile again, not into its own result.
+        profiles.remember(p);
+        Ok(Outcome {
+            label: if outputs.len() > 1 { "drafted" } else { "aggregated" },
+            outputs,
+        })
+    }
+
+    /// The segment's featured products: the first few of its category by sku, so the same
+    /// segment gets the same facts (and cache hits) until its products change.
+    fn featured(&self, segment: &str) -> Vec<ValidatedProduct> {
+        let Some(table) = self.products.get() else {
+            return Vec::new();
+        };
+        table.read(|all| {
+            let mut mine: Vec<&ValidatedProduct> = all
+                .values()
+                .filter(|p| category_of(p).as_deref() == Some(segment))
+                .collect();
+            mine.sort_by(|a, b| a.sku.cmp(&b.sku));
+            mine.into_iter().take(FEATURED).cloned().collect()
+        })
+    }
+}

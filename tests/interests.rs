@@ -1,0 +1,138 @@
+//! Interest profiles on a real broker: the generate stage folds views and purchases into each
+//! customer's profile on a compacted topic, drafts each segment's homepage blurb and email
+//! campaign once (keyed apart, grounded in the segment's products), and a restarted stage
+//! continues every profile from the topic.
+#![cfg(feature = "kafka-it")]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use common::*;
+use galley::config::GalleyConfig;
+use galley::generate::interests::category_of;
+use galley::metrics::Metrics;
+use galley::model::fake::FakeModel;
+use galley::schema::{
+    ContentDraft, InteractionEvent, InteractionKind, InterestProfile, Registry, ValidatedProduct, encode, names,
+};
+use galley::stages::Generate;
+
+fn interaction(customer: &str, kind: InteractionKind, sku: &str) -> (String, Vec<u8>) {
+    let e = InteractionEvent {
+        customer_id: customer.into(),
+        kind,
+        sku: Some(sku.into()),
+        text: None,
+        event_time_ms: galley::runtime::now_ms(),
+        channel: "web".into(),
+        locale: "en-US".into(),
+    };
+    (
+        customer.into(),
+        encode(Registry::builtin(), names::INTERACTION_EVENT, &e).unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn profiles_fold_interactions_and_each_segment_gets_its_homepage_and_email_copy_once() {
+    let [products, interactions, drafts, profiles, dlq] =
+        ["prod", "ix", "drafts", "profiles", "dlq"].map(|s| unique(&format!("interests-{s}")));
+    create_topics(&[&products, &interactions, &drafts, &dlq], 2).await;
+    let fake = FakeModel::start().await.unwrap();
+    let mut cfg: GalleyConfig = config(&unique("interests"));
+    cfg.topics.dlq = dlq.clone();
+    cfg.model.base_url = fake.url();
+    let g = &mut cfg.stages.generate;
+    (g.catalog_input, g.interactions_input, g.drafts) = (products.clone(), interactions.clone(), drafts.clone());
+    (g.approved, g.profiles, g.table_load_timeout_ms) = (String::new(), profiles.clone(), 10_000);
+    for uc in ["product_description", "support_reply"] {
+        cfg.stages.generate.use_cases.remove(uc);
+        cfg.rollout.remove(uc);
+    }
+    let catalog: Vec<ValidatedProduct> = sample_products();
+    let by_sku: BTreeMap<&str, &ValidatedProduct> = catalog.iter().map(|p| (p.sku.as_str(), p)).collect();
+    let records: Vec<_> = catalog
+        .iter()
+        .map(|p| {
+            (
+                p.sku.clone(),
+                encode(Registry::builtin(), names::VALIDATED_PRODUCT, p).unwrap(),
+            )
+        })
+        .collect();
+    produce(&producer(), &products, &records).await;
+    let power_banks = category_of(by_sku["SKU-01000"]).unwrap();
+    let cookware = category_of(by_sku["SKU-01004"]).unwrap();
+
+    let start = |cfg: &GalleyConfig| {
+        let metrics = Metrics::new();
+        let stage = Generate::new(cfg, metrics.clone()).unwrap();
+        (start_with_metrics(cfg.clone(), stage, metrics.clone()), metrics)
+    };
+    let (run, metrics) = start(&cfg);
+    let first = [
+        interaction("C-1", InteractionKind::View, "SKU-01000"),
+        interaction("C-1", InteractionKind::View, "SKU-01001"),
+        interaction("C-2", InteractionKind::Purchase, "SKU-01004"),
+        interaction("C-2", InteractionKind::View, "SKU-01000"),
+        interaction("C-3", InteractionKind::Cart, "SKU-01001"),
+    ];
+    produce(&producer(), &interactions, &first).await;
+    // Products are 50 records of the catalog input; the stage skips them (use case not configured).
+    let total = (catalog.len() + first.len()) as u64;
+    assert!(wait_until(Duration::from_secs(60), || finished(&metrics, "generate") >= total).await);
+    run.stop().await;
+
+    let latest: BTreeMap<String, InterestProfile> = decoded(
+        &read_at_least(&profiles, 5, Duration::from_secs(20)).await,
+        names::INTEREST_PROFILE,
+    )
+    .into_iter()
+    .collect();
+    assert_eq!(latest["C-1"].segment, power_banks);
+    assert_eq!(latest["C-2"].segment, cookware, "a purchase (3) outweighs a view (1)");
+    assert_eq!(latest["C-2"].interests, [cookware.clone(), power_banks.clone()]);
+    assert_eq!(latest["C-3"].segment, power_banks);
+
+    let written: Vec<(String, ContentDraft)> = decoded(
+        &read_at_least(&drafts, 4, Duration::from_secs(20)).await,
+        names::CONTENT_DRAFT,
+    );
+    let mut keys: Vec<&str> = written.iter().map(|(k, _)| k.as_str()).collect();
+    keys.sort_unstable();
+    let mut want = [
+        format!("email_campaign:{cookware}"),
+        format!("email_campaign:{power_banks}"),
+        format!("homepage_blurb:{cookware}"),
+        format!("homepage_blurb:{power_banks}"),
+    ];
+    want.sort_unstable();
+    assert_eq!(
+        keys, want,
+        "one per use case and segment; C-3 joined a segment already written"
+    );
+    let asked = fake.seen();
+    assert!(
+        asked.iter().any(|r| r.user.contains(&by_sku["SKU-01000"].title)),
+        "the power bank segment's copy features its products"
+    );
+
+    // A restarted stage continues C-1's profile from the topic.
+    let (run, metrics) = start(&cfg);
+    produce(
+        &producer(),
+        &interactions,
+        &[interaction("C-1", InteractionKind::Purchase, "SKU-01001")],
+    )
+    .await;
+    assert!(wait_until(Duration::from_secs(60), || finished(&metrics, "generate") >= 1).await);
+    run.stop().await;
+    let all: Vec<(String, InterestProfile)> = decoded(
+        &read_at_least(&profiles, 6, Duration::from_secs(20)).await,
+        names::INTEREST_PROFILE,
+    );
+    let c1 = &all.iter().rev().find(|(k, _)| k == "C-1").unwrap().1;
+    assert_eq!(c1.days.iter().map(|d| d.events).sum::<i32>(), 3);
+}
