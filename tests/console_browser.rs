@@ -106,7 +106,8 @@ async fn a_reviewer_logs_in_edits_and_approves_in_a_real_browser() {
     cfg.console.accounts = vec![Account {
         user: "ana".into(),
         password_hash: hash_password("pw-ana").unwrap(),
-        role: Role::Reviewer,
+        // An admin reviews too, and also sees the rollout page.
+        role: Role::Admin,
     }];
     let store = Arc::new(KafkaStore::start(&cfg).await);
     assert_eq!(store.pending().len(), 1, "the queue is read from content.review");
@@ -142,8 +143,8 @@ async fn a_reviewer_logs_in_edits_and_approves_in_a_real_browser() {
     b.type_into("#user", "ana").await;
     b.type_into("#password", "pw-ana").await;
     b.click("#login").await;
+    let page = b.source_with("(1 shown of 1)").await;
     assert!(b.current_url().await.ends_with('/'), "{}", b.current_url().await);
-    let page = b.source().await;
     assert!(
         page.contains("(1 shown of 1)") && page.contains(&queued.draft.subject_key),
         "{page}"
@@ -151,7 +152,7 @@ async fn a_reviewer_logs_in_edits_and_approves_in_a_real_browser() {
     b.screenshot(&screenshots().join("console-queue.png")).await;
 
     b.click("#queue a").await;
-    let page = b.source().await;
+    let page = b.source_with("<mark").await;
     assert!(
         page.contains("<mark title=\"unsupported_claim.quantity"),
         "the flagged span is marked"
@@ -164,11 +165,15 @@ async fn a_reviewer_logs_in_edits_and_approves_in_a_real_browser() {
     b.clear("#edited").await;
     b.type_into("#edited", EDITED).await;
     b.click("#edit-btn").await;
-    let page = b.source().await;
+    let page = b.source_with("Nothing waits for review").await;
     assert!(
         page.contains("Nothing waits for review"),
         "back on the empty queue: {page}"
     );
+    b.goto(&format!("{base}/admin")).await;
+    let page = b.source_with("Declared success metrics").await;
+    assert!(page.contains("rejection_rate &lt;= 0.25") && page.contains("Kill every use case"), "{page}");
+    b.screenshot(&screenshots().join("console-admin.png")).await;
     b.quit().await;
     drop(driver);
 

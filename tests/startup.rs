@@ -93,7 +93,10 @@ fn demo_runs_on_the_embedded_broker_and_balances_the_books() {
         ),
         "{stdout}"
     );
-    assert!(stdout.contains("Interest profiles on interactions.profiles: 1 customers"), "{stdout}");
+    assert!(
+        stdout.contains("Interest profiles on interactions.profiles: 1 customers"),
+        "{stdout}"
+    );
     assert!(stdout.contains("product_description by template for"), "{stdout}");
     assert!(stdout.contains("  support_reply        "), "{stdout}");
     // The review stage routed every draft and the scripted reviewer decided the whole queue;

@@ -129,6 +129,19 @@ impl Browser<'_> {
             .to_owned()
     }
 
+    /// The page's HTML once it contains `text` (a click that submits a form returns before the
+    /// next page has loaded), or whatever is there after 10 s.
+    pub async fn source_with(&self, text: &str) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let page = self.source().await;
+            if page.contains(text) || std::time::Instant::now() > deadline {
+                return page;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
     /// The element matching a CSS selector.
     pub async fn find(&self, css: &str) -> String {
         let v = self
