@@ -172,7 +172,10 @@ async fn a_reviewer_logs_in_edits_and_approves_in_a_real_browser() {
     );
     b.goto(&format!("{base}/admin")).await;
     let page = b.source_with("Declared success metrics").await;
-    assert!(page.contains("rejection_rate &lt;= 0.25") && page.contains("Kill every use case"), "{page}");
+    assert!(
+        page.contains("rejection_rate &lt;= 0.25") && page.contains("Kill every use case"),
+        "{page}"
+    );
     b.screenshot(&screenshots().join("console-admin.png")).await;
     b.quit().await;
     drop(driver);
