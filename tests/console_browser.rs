@@ -22,8 +22,8 @@ use galley::console::auth::hash_password;
 use galley::console::store::{KafkaSink, KafkaStore, QueueStore};
 use galley::metrics::Metrics;
 use galley::schema::{
-    CheckResult, CheckSeverity, ContentDraft, DecisionAction, Registry, ReviewDecision, ReviewOutcome, RiskTier, Route,
-    ValidatedProduct, decode, encode, names,
+    CheckResult, CheckSeverity, ConsoleAction, ContentDraft, DecisionAction, Registry, ReviewDecision, ReviewOutcome,
+    RiskTier, Route, ValidatedProduct, decode, encode, names,
 };
 use rdkafka::Message;
 use tokio_util::sync::CancellationToken;
@@ -102,6 +102,8 @@ async fn a_reviewer_logs_in_edits_and_approves_in_a_real_browser() {
     cfg.stages.review.products = products;
     cfg.stages.review.review = review;
     cfg.stages.review.decisions = decisions.clone();
+    let audit = unique("con-audit");
+    cfg.stages.review.audit = audit.clone();
     cfg.console.table_load_timeout_ms = 10_000;
     cfg.console.accounts = vec![Account {
         user: "ana".into(),
@@ -179,6 +181,20 @@ async fn a_reviewer_logs_in_edits_and_approves_in_a_real_browser() {
     b.screenshot(&screenshots().join("console-admin.png")).await;
     b.quit().await;
     drop(driver);
+
+    let actions: Vec<(String, ConsoleAction)> = decoded(
+        &read_at_least(&audit, 2, Duration::from_secs(30)).await,
+        names::CONSOLE_ACTION,
+    );
+    let done: Vec<(&str, &str, &str)> = actions
+        .iter()
+        .map(|(_, a)| (a.user.as_str(), a.action.as_str(), a.target.as_str()))
+        .collect();
+    assert_eq!(
+        done,
+        [("ana", "login", ""), ("ana", "edit", queued.draft.draft_id.as_str())],
+        "the login and the decision are on the audit topic"
+    );
 
     let got = read_at_least(&decisions, 1, Duration::from_secs(30)).await;
     assert_eq!(got.len(), 1, "one decision, produced once");

@@ -8,7 +8,7 @@ use anyhow::Context;
 use galley::config::GalleyConfig;
 use galley::policy::SuccessBook;
 use galley::runtime::read_to_end;
-use galley::schema::{AuditEvent, Registry, decode, names};
+use galley::schema::{AuditEvent, Registry, check_decodes, decode, names};
 use rdkafka::Message;
 
 /// Options of `galley report`.
@@ -45,13 +45,13 @@ pub(crate) async fn report(cfg: GalleyConfig, args: ReportArgs) -> anyhow::Resul
             .collect();
         println!(
             "{}",
-            serde_json::json!({"topic": topic, "events": audit.events, "unreadable": audit.unreadable, "use_cases": out})
+            serde_json::json!({"topic": topic, "events": audit.events, "console_actions": audit.console_actions, "unreadable": audit.unreadable, "use_cases": out})
         );
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "{} audit events on {topic} ({} unreadable)\n",
-        audit.events, audit.unreadable
+        "{} audit events on {topic} ({} unreadable), {} console actions\n",
+        audit.events, audit.unreadable, audit.console_actions
     );
     print_table(&audit.book);
     Ok(ExitCode::SUCCESS)
@@ -63,6 +63,8 @@ pub(crate) struct Audit {
     pub(crate) book: SuccessBook,
     /// Events read.
     pub(crate) events: usize,
+    /// Console actions (logins, decisions, rollout changes) beside the events.
+    pub(crate) console_actions: usize,
     /// Events that did not decode (counted, not fatal: the topic may hold a newer schema).
     pub(crate) unreadable: usize,
 }
@@ -73,18 +75,23 @@ pub(crate) async fn read_audit(cfg: &GalleyConfig, topic: &str, timeout: Duratio
         .await
         .with_context(|| format!("reading {topic}"))?;
     let mut book = SuccessBook::default();
-    let mut unreadable = 0;
+    let (mut unreadable, mut console_actions) = (0, 0);
     for m in &records {
-        match decode::<AuditEvent>(Registry::builtin(), names::AUDIT_EVENT, m.payload().unwrap_or_default()) {
+        let payload = m.payload().unwrap_or_default();
+        match decode::<AuditEvent>(Registry::builtin(), names::AUDIT_EVENT, payload) {
             Ok(e) => {
                 book.record(&e);
+            }
+            Err(_) if check_decodes(Registry::builtin(), names::CONSOLE_ACTION, payload).is_ok() => {
+                console_actions += 1
             }
             Err(_) => unreadable += 1,
         }
     }
     Ok(Audit {
         book,
-        events: records.len(),
+        events: records.len() - console_actions,
+        console_actions,
         unreadable,
     })
 }

@@ -87,6 +87,13 @@ pub(super) async fn change(State(c): App, h: HeaderMap, Form(f): Form<RolloutFor
         killed = rec.killed,
         reason = rec.reason
     );
+    let detail = format!(
+        "mode={} killed={} reason={}",
+        rec.mode.map_or("configured", RolloutMode::as_str),
+        rec.killed,
+        rec.reason
+    );
+    c.audit(&s.user, "rollout", &rec.use_case, detail).await;
     c.control.wrote(rec);
     Redirect::to("/admin").into_response()
 }

@@ -105,6 +105,7 @@ pub(super) async fn login(State(c): App, h: HeaderMap, Form(f): Form<LoginForm>)
     match t {
         Some(t) => {
             tracing::info!(message = "Reviewer logged in.", user = f.user);
+            c.audit(&f.user, "login", "", String::new()).await;
             let mut headers = HeaderMap::new();
             for v in [
                 c.auth.set_cookie(SESSION_COOKIE, &t),
@@ -118,6 +119,7 @@ pub(super) async fn login(State(c): App, h: HeaderMap, Form(f): Form<LoginForm>)
         }
         None => {
             tracing::warn!(message = "Failed console login.", user = f.user);
+            c.audit(&f.user, "login_failed", "", String::new()).await;
             login_page(&c, StatusCode::UNAUTHORIZED, Some("Wrong user or password."))
         }
     }
@@ -130,10 +132,12 @@ pub(super) struct CsrfForm {
 }
 
 pub(super) async fn logout(State(c): App, h: HeaderMap, Form(f): Form<CsrfForm>) -> Response {
-    if let Err(r) = checked(&c, &h, &f.csrf) {
-        return *r;
-    }
+    let s = match checked(&c, &h, &f.csrf) {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
     c.auth.logout(cookies(&h));
+    c.audit(&s.user, "logout", "", String::new()).await;
     let clear = c.auth.set_cookie(SESSION_COOKIE, "");
     (
         StatusCode::SEE_OTHER,
@@ -237,6 +241,7 @@ pub(super) async fn decide(
         );
     }
     c.store.decided(&key, &draft_id, decided_ms);
+    c.audit(&s.user, action.as_str(), &draft_id, key.clone()).await;
     tracing::info!(
         message = "Decision produced.",
         user = s.user,

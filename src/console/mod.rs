@@ -6,7 +6,9 @@
 //! reviewer's name.
 //!
 //! Pages are server-rendered ([`pages`]); logins, sessions and CSRF are in [`auth`]; the queue
-//! logic is pure ([`queue`]) and its Kafka shell is [`store`].
+//! logic is pure ([`queue`]) and its Kafka shell is [`store`]. Admins change the rollout on
+//! galley.control (`admin`). Every login, logout, decision and rollout change is also a
+//! `ConsoleAction` on the audit topic.
 
 mod admin;
 pub mod auth;
@@ -29,6 +31,7 @@ use self::store::{DecisionSink, QueueStore};
 use crate::config::GalleyConfig;
 use crate::metrics::Metrics;
 use crate::rollout::Control;
+use crate::schema::ConsoleAction;
 
 /// Everything a request handler needs.
 pub struct Console {
@@ -89,6 +92,21 @@ impl Console {
                 .set(i64::try_from(mine.len()).unwrap_or(i64::MAX));
             let age = oldest.map_or(0.0, |t| ((now_ms - t).max(0)) as f64 / 1000.0);
             self.metrics.review_age_seconds.with_label_values(&[use_case]).set(age);
+        }
+    }
+
+    /// Puts what `user` did on the audit topic. A failure is logged, not shown: the action itself
+    /// (a decision, a rollout change) is already on its own topic.
+    pub(crate) async fn audit(&self, user: &str, action: &str, target: &str, detail: String) {
+        let a = ConsoleAction {
+            user: user.to_owned(),
+            action: action.to_owned(),
+            target: target.to_owned(),
+            detail,
+            time_ms: crate::runtime::now_ms(),
+        };
+        if let Err(error) = self.sink.send_audit(a).await {
+            tracing::error!(message = "Console action not written to the audit topic.", user, action, %error);
         }
     }
 

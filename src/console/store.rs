@@ -13,7 +13,9 @@ use rdkafka::util::Timeout;
 use super::queue::{Decided, is_pending, pending};
 use crate::config::{GalleyConfig, ms};
 use crate::runtime::table::{Apply, Table, latest_by_key};
-use crate::schema::{Registry, ReviewDecision, ReviewOutcome, RolloutControl, ValidatedProduct, decode, encode, names};
+use crate::schema::{
+    ConsoleAction, Registry, ReviewDecision, ReviewOutcome, RolloutControl, ValidatedProduct, decode, encode, names,
+};
 use crate::stages::review::apply_queued;
 
 /// The queue and the product records, read side.
@@ -35,6 +37,9 @@ pub trait DecisionSink: Send + Sync {
     fn send(&self, key: String, d: ReviewDecision) -> BoxFuture<'_, Result<(), String>>;
     /// Sends a rollout override to galley.control and waits for the acknowledgement.
     fn send_control(&self, rec: RolloutControl) -> BoxFuture<'_, Result<(), String>>;
+    /// Sends what a person did to the audit topic (keyed by user) and waits for the
+    /// acknowledgement.
+    fn send_audit(&self, action: ConsoleAction) -> BoxFuture<'_, Result<(), String>>;
 }
 
 /// The queue from Kafka.
@@ -140,6 +145,7 @@ pub struct KafkaSink {
     producer: FutureProducer,
     topic: String,
     control: String,
+    audit: String,
 }
 
 impl KafkaSink {
@@ -150,6 +156,7 @@ impl KafkaSink {
             producer,
             topic: cfg.stages.review.decisions.clone(),
             control: cfg.topics.control.clone(),
+            audit: cfg.stages.review.audit.clone(),
         })
     }
 
@@ -177,6 +184,13 @@ impl DecisionSink for KafkaSink {
         Box::pin(async move {
             let value = encode(Registry::builtin(), names::ROLLOUT_CONTROL, &rec).map_err(|e| e.to_string())?;
             self.produce(&self.control, &rec.use_case, value).await
+        })
+    }
+
+    fn send_audit(&self, action: ConsoleAction) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move {
+            let value = encode(Registry::builtin(), names::CONSOLE_ACTION, &action).map_err(|e| e.to_string())?;
+            self.produce(&self.audit, &action.user, value).await
         })
     }
 }

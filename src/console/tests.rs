@@ -13,8 +13,8 @@ use super::queue::{Decided, pending};
 use super::*;
 use crate::config::{Account, Role};
 use crate::schema::{
-    CheckResult, CheckSeverity, ContentDraft, DecisionAction, ReviewDecision, ReviewOutcome, RiskTier, RolloutControl,
-    RolloutMode, Route, ValidatedProduct,
+    CheckResult, CheckSeverity, ConsoleAction, ContentDraft, DecisionAction, ReviewDecision, ReviewOutcome, RiskTier,
+    RolloutControl, RolloutMode, Route, ValidatedProduct,
 };
 
 #[derive(Default)]
@@ -23,6 +23,7 @@ struct Mem {
     decided: Mutex<Decided>,
     sent: Mutex<Vec<(String, ReviewDecision)>>,
     controls: Mutex<Vec<RolloutControl>>,
+    audit: Mutex<Vec<ConsoleAction>>,
 }
 
 impl QueueStore for Mem {
@@ -54,6 +55,10 @@ impl DecisionSink for Mem {
     }
     fn send_control(&self, rec: RolloutControl) -> BoxFuture<'_, Result<(), String>> {
         self.controls.lock().unwrap().push(rec);
+        Box::pin(async { Ok(()) })
+    }
+    fn send_audit(&self, action: ConsoleAction) -> BoxFuture<'_, Result<(), String>> {
+        self.audit.lock().unwrap().push(action);
         Box::pin(async { Ok(()) })
     }
 }
@@ -381,4 +386,25 @@ async fn admins_change_the_rollout_on_galley_control_and_logout_ends_the_session
         StatusCode::SEE_OTHER
     );
     assert_eq!(f.get("/", &cookie).await.status(), StatusCode::SEE_OTHER);
+    let audit: Vec<(String, String, String)> = f
+        .mem
+        .audit
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|a| (a.user.clone(), a.action.clone(), a.target.clone()))
+        .collect();
+    let rollout = |t: &str| ("root".to_owned(), "rollout".to_owned(), t.to_owned());
+    let login = |u: &str| (u.to_owned(), "login".to_owned(), String::new());
+    assert_eq!(
+        audit,
+        [
+            login("ana"),
+            login("root"),
+            rollout("product_description"),
+            rollout("product_description"),
+            ("ana".into(), "logout".into(), String::new())
+        ],
+        "every console action is audited: {audit:?}"
+    );
 }

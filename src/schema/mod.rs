@@ -15,7 +15,7 @@ mod wire;
 
 pub use codec::{CodecError, check_decodes, decode, encode};
 pub use compat::{CompatReport, check_compatibility, compare};
-pub use profile_types::{InterestDay, InterestProfile};
+pub use profile_types::{ConsoleAction, InterestDay, InterestProfile};
 pub use registry::{Registry, RegistryError, SchemaEntry};
 pub use review_types::{
     AuditEvent, AuditOutcome, DecisionAction, ReviewDecision, ReviewOutcome, RiskTier, RolloutControl, RolloutMode,
@@ -43,6 +43,8 @@ pub mod names {
     pub const REVIEW_DECISION: &str = "galley.v1.ReviewDecision";
     /// Provenance of a draft's terminal outcome.
     pub const AUDIT_EVENT: &str = "galley.v1.AuditEvent";
+    /// What a person did in the reviewer console (on the audit topic).
+    pub const CONSOLE_ACTION: &str = "galley.v1.ConsoleAction";
     /// A customer's interests over a window, folded from interactions.
     pub const INTEREST_PROFILE: &str = "galley.v1.InterestProfile";
     /// A rollout override or kill switch on galley.control.

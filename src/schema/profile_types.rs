@@ -1,4 +1,5 @@
-//! The interest profile (`galley.v1.InterestProfile`) folded from interactions.
+//! The interest profile (`galley.v1.InterestProfile`) folded from interactions, and the
+//! console's own audit record (`galley.v1.ConsoleAction`).
 
 use std::collections::BTreeMap;
 
@@ -27,4 +28,17 @@ pub struct InterestProfile {
     #[serde(default)]
     pub interests: Vec<String>,
     pub updated_ms: i64,
+}
+
+/// What a person did in the reviewer console.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[allow(missing_docs)] // fields are documented in schemas/ConsoleAction.v1.avsc
+pub struct ConsoleAction {
+    pub user: String,
+    pub action: String,
+    #[serde(default)]
+    pub target: String,
+    #[serde(default)]
+    pub detail: String,
+    pub time_ms: i64,
 }

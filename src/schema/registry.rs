@@ -43,6 +43,10 @@ const FILES: &[(&str, &str)] = &[
         "InterestProfile.v1.avsc",
         include_str!("../../schemas/InterestProfile.v1.avsc"),
     ),
+    (
+        "ConsoleAction.v1.avsc",
+        include_str!("../../schemas/ConsoleAction.v1.avsc"),
+    ),
 ];
 /// Largest single allocation the Avro decoder may make; far above any legitimate record.
 const MAX_DECODE_ALLOCATION: usize = 16 * 1024 * 1024;
@@ -195,7 +199,7 @@ mod tests {
     #[test]
     fn builtin_registry_parses() {
         let r = Registry::builtin();
-        assert_eq!(r.names().len(), 9);
+        assert_eq!(r.names().len(), 10);
         assert_eq!(r.latest(names::CATALOG_CHANGE).map(|e| e.id), Some(1));
         assert!(r.by_id(999).is_none());
     }
