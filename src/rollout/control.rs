@@ -3,6 +3,7 @@
 //! `galley_rollout_*` gauges.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -26,6 +27,9 @@ pub struct Control {
     table: OnceLock<Table<RolloutControl>>,
     /// Records this process produced, by key; the newer of this and the table's wins.
     local: Mutex<HashMap<String, RolloutControl>>,
+    /// The gauge refresher runs once however often `start` is called (a stage's `prepare` may
+    /// run again).
+    refreshing: AtomicBool,
     metrics: Metrics,
 }
 
@@ -38,6 +42,7 @@ impl Control {
             kafka: cfg.kafka.clone(),
             table: OnceLock::new(),
             local: Mutex::new(HashMap::new()),
+            refreshing: AtomicBool::new(false),
             metrics,
         })
     }
@@ -57,6 +62,9 @@ impl Control {
         )
         .await;
         self.refresh_gauges();
+        if self.refreshing.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
         let weak = Arc::downgrade(self);
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(GAUGE_REFRESH);
