@@ -9,6 +9,8 @@ use prometheus::{
 #[derive(Clone)]
 pub struct Metrics {
     registry: Registry,
+    /// Names of every registered family (a family without samples yet is not rendered).
+    families: std::sync::Arc<[String]>,
     /// `galley_records_total{stage,outcome}`: terminal outcomes, the books of conservation.
     pub records: IntCounterVec,
     /// `galley_process_seconds{stage}`: receive to last output acknowledged.
@@ -78,22 +80,30 @@ impl Metrics {
     /// Only if two families share a name, a programming error caught by every test.
     pub fn new() -> Self {
         let registry = Registry::new();
+        let names = std::cell::RefCell::new(vec![
+            "galley_model_request_seconds".to_owned(),
+            "galley_process_seconds".to_owned(),
+        ]);
         let counter = |name: &str, help: &str, labels: &[&str]| {
+            names.borrow_mut().push(name.to_owned());
             let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric");
             registry.register(Box::new(c.clone())).expect("unique metric");
             c
         };
         let gauge = |name: &str, help: &str, labels: &[&str]| {
+            names.borrow_mut().push(name.to_owned());
             let g = IntGaugeVec::new(Opts::new(name, help), labels).expect("valid metric");
             registry.register(Box::new(g.clone())).expect("unique metric");
             g
         };
         let float_counter = |name: &str, help: &str, labels: &[&str]| {
+            names.borrow_mut().push(name.to_owned());
             let c = CounterVec::new(Opts::new(name, help), labels).expect("valid metric");
             registry.register(Box::new(c.clone())).expect("unique metric");
             c
         };
         let float_gauge = |name: &str, help: &str, labels: &[&str]| {
+            names.borrow_mut().push(name.to_owned());
             let g = GaugeVec::new(Opts::new(name, help), labels).expect("valid metric");
             registry.register(Box::new(g.clone())).expect("unique metric");
             g
@@ -245,8 +255,15 @@ impl Metrics {
                 "Auto-halts fired by this process: a declared success metric breached its threshold and the use case dropped to shadow.",
                 &["use_case", "metric"],
             ),
+            families: names.take().into(),
             registry,
         }
+    }
+
+    /// Names of every family this build exports (histograms without their `_bucket`, `_sum` and
+    /// `_count` suffixes): what dashboards and alert rules may query.
+    pub fn families(&self) -> &[String] {
+        &self.families
     }
 
     /// Prometheus text exposition of every family.
