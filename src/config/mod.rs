@@ -37,7 +37,7 @@ const NON_CONFIG_ENV: &[&str] = &[
     "GALLEY_BROKER_PORT",
     "GALLEY_BROKER_DIR",
     "GALLEY_REQUIRE_BROWSER",
-    "GALLEY_REQUIRE_PROMTOOL",
+    "GALLEY_REQUIRE_DEPLOY_TOOLS",
 ];
 
 /// Configuration could not be loaded or is invalid.
