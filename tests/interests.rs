@@ -136,3 +136,61 @@ async fn profiles_fold_interactions_and_each_segment_gets_its_homepage_and_email
     let c1 = &all.iter().rev().find(|(k, _)| k == "C-1").unwrap().1;
     assert_eq!(c1.days.iter().map(|d| d.events).sum::<i32>(), 3);
 }
+
+#[tokio::test]
+async fn products_many_customers_interact_with_are_not_long_tail() {
+    let [products, interactions, drafts, dlq] =
+        ["prod", "ix", "drafts", "dlq"].map(|s| unique(&format!("popular-{s}")));
+    create_topics(&[&products, &interactions, &drafts, &dlq], 2).await;
+    let fake = FakeModel::start().await.unwrap();
+    let mut cfg: GalleyConfig = config(&unique("popular"));
+    cfg.topics.dlq = dlq.clone();
+    cfg.model.base_url = fake.url();
+    let g = &mut cfg.stages.generate;
+    (g.catalog_input, g.interactions_input, g.drafts) = (products.clone(), interactions.clone(), drafts.clone());
+    (g.approved, g.profiles, g.table_load_timeout_ms) = (String::new(), String::new(), 10_000);
+    g.use_cases.get_mut("product_description").unwrap().max_interactions = 3;
+    g.use_cases.remove("support_reply");
+    let long_tail: Vec<ValidatedProduct> = sample_products()
+        .into_iter()
+        .filter(|p| p.segment == galley::schema::Segment::LongTail)
+        .take(2)
+        .collect();
+    let (busy, quiet) = (&long_tail[0].sku, &long_tail[1].sku);
+    let mut views: Vec<_> = (0..3)
+        .map(|i| interaction(&format!("C-{i}"), InteractionKind::View, busy))
+        .collect();
+    views.push(interaction("C-9", InteractionKind::View, quiet));
+    produce(&producer(), &interactions, &views).await;
+
+    let metrics = Metrics::new();
+    let stage = Generate::new(&cfg, metrics.clone()).unwrap();
+    let run = start_with_metrics(cfg.clone(), stage, metrics.clone());
+    let records: Vec<_> = long_tail
+        .iter()
+        .map(|p| {
+            (
+                p.sku.clone(),
+                encode(Registry::builtin(), names::VALIDATED_PRODUCT, p).unwrap(),
+            )
+        })
+        .collect();
+    produce(&producer(), &products, &records).await;
+    assert!(wait_until(Duration::from_secs(60), || finished(&metrics, "generate") >= 2).await);
+    run.stop().await;
+    let written: Vec<String> = read_at_least(&drafts, 1, Duration::from_secs(20))
+        .await
+        .iter()
+        .map(key)
+        .collect();
+    assert_eq!(
+        written,
+        std::slice::from_ref(quiet),
+        "3 views make {busy} popular; 1 view leaves {quiet} long-tail"
+    );
+    assert!(
+        metrics
+            .render()
+            .contains("galley_skipped_total{reason=\"popular\",stage=\"generate\"} 1")
+    );
+}

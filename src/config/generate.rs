@@ -101,6 +101,8 @@ pub struct UseCaseConfig {
     pub daily_cost_budget: f64,
     #[serde(default)]
     pub segments: Vec<crate::schema::Segment>,
+    #[serde(default)]
+    pub max_interactions: u32,
 }
 
 impl UseCaseConfig {
@@ -191,6 +193,11 @@ impl GenerateConfig {
             if uc.fallbacks.contains(&FallbackKind::LastApproved) && self.approved.is_empty() {
                 bad.push(format!(
                     "{key}.fallbacks has last_approved but stages.generate.approved is empty"
+                ));
+            }
+            if uc.max_interactions > 0 && self.interactions_input.is_empty() {
+                bad.push(format!(
+                    "{key}.max_interactions counts interactions, but stages.generate.interactions_input is empty (set it, or max_interactions = 0)"
                 ));
             }
             if uc.daily_cost_budget < 0.0 {

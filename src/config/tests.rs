@@ -102,7 +102,7 @@ fn generate_settings_are_checked_and_the_model_key_is_never_printed() {
         err.to_string()
     };
     let err = file(
-        "[model]\nbase_url = \"localhost:8080\"\n[stages.generate]\napproved = \"\"\nprofiles = \"\"\n\
+        "[model]\nbase_url = \"localhost:8080\"\n[stages.generate]\napproved = \"\"\nprofiles = \"\"\ninteractions_input = \"\"\n\
          [rollout.homepage_blurb]\nmode = \"shadow\"\n\
          [stages.generate.use_cases.product_description]\nprompt = \"support_reply@1\"\n",
     );
@@ -111,6 +111,7 @@ fn generate_settings_are_checked_and_the_model_key_is_never_printed() {
         "rollout.homepage_blurb.mode: homepage_blurb is written from interest profiles",
         "use_cases.product_description.prompt \"support_reply@1\" must be product_description@<version>",
         "use_cases.product_description.fallbacks has last_approved but stages.generate.approved is empty",
+        "use_cases.product_description.max_interactions counts interactions, but stages.generate.interactions_input is empty",
     ] {
         assert!(err.contains(expected), "{expected} missing from: {err}");
     }

@@ -92,6 +92,46 @@ pub fn fold(
     p
 }
 
+/// Interactions with one sku per day (views, searches naming it, carts, purchases), for the
+/// long-tail rule "fewer than N interactions over the window".
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SkuActivity {
+    /// (day, count), oldest first.
+    days: Vec<(i64, u32)>,
+}
+
+impl SkuActivity {
+    /// Counts `e` (if it names a sku and counts as interest), keeping `window_days` days up to
+    /// the newest event of this sku.
+    pub fn record(&mut self, e: &InteractionEvent, window_days: i64) {
+        if !counts(e.kind) {
+            return;
+        }
+        let day = e.event_time_ms.div_euclid(DAY_MS);
+        let at = self.days.partition_point(|(d, _)| *d < day);
+        match self.days.get_mut(at) {
+            Some((d, n)) if *d == day => *n += 1,
+            _ => self.days.insert(at, (day, 1)),
+        }
+        let newest = self.days.last().map_or(day, |(d, _)| *d);
+        self.days.retain(|(d, _)| *d > newest - window_days);
+    }
+
+    /// Interactions in the `window_days` days up to `today` (days since the epoch).
+    pub fn within(&self, today: i64, window_days: i64) -> u32 {
+        self.days
+            .iter()
+            .filter(|(d, _)| *d > today - window_days && *d <= today)
+            .map(|(_, n)| n)
+            .sum()
+    }
+}
+
+/// Days since the Unix epoch of `ms`.
+pub fn day_of(ms: i64) -> i64 {
+    ms.div_euclid(DAY_MS)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,6 +182,27 @@ mod tests {
             0,
         );
         assert_eq!(stale.days, later.days);
+    }
+
+    #[test]
+    fn sku_activity_counts_interest_within_the_window() {
+        let mut a = SkuActivity::default();
+        for (kind, day) in [
+            (InteractionKind::View, 10),
+            (InteractionKind::View, 10),
+            (InteractionKind::Purchase, 25),
+            (InteractionKind::Question, 25),
+            (InteractionKind::Cart, 41),
+        ] {
+            a.record(&event(kind, day, None), 30);
+        }
+        assert_eq!(
+            a.within(41, 30),
+            2,
+            "day 10 left the window; a question is not interest"
+        );
+        assert_eq!(a.within(25, 30), 1, "only what the stored window still holds");
+        assert_eq!(a.within(80, 30), 0);
     }
 
     #[test]

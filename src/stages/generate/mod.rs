@@ -7,7 +7,8 @@
 //! Outcomes (`galley_records_total{stage="generate",outcome}`): `drafted` (which generator wrote
 //! it is on the draft and in `galley_drafts_total`), `aggregated` (folded into a profile, no new
 //! copy), `skipped` (reasons in `galley_skipped_total`: `deleted`, `segment`, `disabled`,
-//! `not_used` (an interaction nothing is written from), and the rollout's
+//! `not_used` (an interaction nothing is written from), `popular` (more interactions than the
+//! long-tail rule's `max_interactions`), and the rollout's
 //! `rollout_off`, `not_in_canary`, `killed`), `dlq`
 //! (undecodable, key mismatch, or the model refused and no fallback may stand in). When the model
 //! is down and a use case allows no fallback, records wait and intake pauses; nothing is
@@ -27,13 +28,14 @@ use thiserror::Error;
 
 use crate::config::{GalleyConfig, GenerateConfig, KafkaConfig, ms};
 use crate::error::StageError;
-use crate::generate::{DraftCache, Facts, PromptError, PromptSet, UseCase, interests};
+use crate::generate::interests::{self, SkuActivity};
+use crate::generate::{DraftCache, Facts, PromptError, PromptSet, UseCase};
 use crate::metrics::Metrics;
 use crate::model::{ClientBuildError, ModelClient};
 use crate::rollout::{Control, Disposition};
 use crate::runtime::admin::{ensure_compacted_topic, topic_partitions};
 use crate::runtime::breaker::CircuitBreaker;
-use crate::runtime::table::{Table, follow_into, latest_by_key};
+use crate::runtime::table::{Apply, Table, follow_into, latest_by_key};
 use crate::runtime::{Outcome, Output, Record, Stage, now_ms};
 use crate::schema::{
     ContentDraft, InteractionEvent, InteractionKind, Registry, ValidatedProduct, decode, encode, names,
@@ -58,6 +60,8 @@ pub struct Generate {
     kafka: KafkaConfig,
     writer: Writer,
     products: OnceLock<Table<ValidatedProduct>>,
+    /// Interactions per sku over the window, for the long-tail rule (`max_interactions`).
+    activity: OnceLock<Table<SkuActivity>>,
     profiles: Option<Profiles>,
     control: Arc<Control>,
     metrics: Metrics,
@@ -90,6 +94,7 @@ impl Generate {
             kafka: cfg.kafka.clone(),
             writer,
             products: OnceLock::new(),
+            activity: OnceLock::new(),
             profiles: Profiles::new(g),
             control: Control::new(cfg, metrics.clone()),
             metrics,
@@ -146,6 +151,17 @@ impl Generate {
         };
         if !uc.segments.is_empty() && !uc.segments.contains(&p.segment) {
             return Ok(self.skipped("segment"));
+        }
+        if uc.max_interactions > 0 {
+            let today = interests::day_of(now_ms());
+            let window = self.cfg.interest_window_days;
+            let seen = self
+                .activity
+                .get()
+                .map_or(0, |t| t.with(&p.sku, |a| a.map_or(0, |a| a.within(today, window))));
+            if seen >= uc.max_interactions {
+                return Ok(self.skipped("popular"));
+            }
         }
         if let Some(reason) = self.held_back(UseCase::ProductDescription, &p.sku) {
             return Ok(self.skipped(reason));
@@ -209,6 +225,19 @@ impl Stage for Generate {
             )
             .await;
         }
+        let counted = self.writer.use_cases.values().any(|u| u.max_interactions > 0);
+        if counted && !self.cfg.interactions_input.is_empty() {
+            let window = self.cfg.interest_window_days;
+            follow_into(
+                &self.activity,
+                &self.kafka,
+                ("generate-activity", &self.cfg.interactions_input),
+                || apply_activity(window),
+                timeout,
+                "Interactions not fully counted yet; some popular products may count as long-tail until they are.",
+            )
+            .await;
+        }
         if let Some(p) = &self.profiles {
             let partitions = topic_partitions(&self.kafka, "generate-admin", &self.cfg.interactions_input)?
                 .0
@@ -254,6 +283,22 @@ impl Stage for Generate {
     fn breakers(&self) -> Vec<CircuitBreaker> {
         vec![self.writer.breaker.clone()]
     }
+}
+
+/// Counts each interaction toward the sku it names (the table is keyed by sku, not by the
+/// record's customer key).
+fn apply_activity(window_days: i64) -> Arc<Apply<SkuActivity>> {
+    Arc::new(move |map, _customer, value| {
+        let Some(v) = value else { return };
+        match decode::<InteractionEvent>(Registry::builtin(), names::INTERACTION_EVENT, v) {
+            Ok(e) => {
+                if let Some(sku) = e.sku.clone() {
+                    map.entry(sku).or_default().record(&e, window_days);
+                }
+            }
+            Err(error) => tracing::debug!(message = "Undecodable interaction in the activity table.", %error),
+        }
+    })
 }
 
 fn apply_approved(map: &mut std::collections::HashMap<String, Vec<ContentDraft>>, key: &str, value: Option<&[u8]>) {
