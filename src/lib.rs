@@ -42,4 +42,6 @@ pub mod telemetry;
 #[cfg(test)]
 mod fixtures;
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod shared_data;

@@ -97,8 +97,13 @@ fn split_subject(text: &str) -> Option<(String, String)> {
     let mut before = Vec::new();
     for line in lines.by_ref() {
         let t = line.trim().trim_start_matches(['*', '#', ' ']);
-        if t.len() >= 8 && t[..8].eq_ignore_ascii_case("subject:") {
-            let subject = t[8..].trim().trim_matches('*').trim().to_owned();
+        // `get`: byte 8 may fall inside a multi-byte character of arbitrary model output.
+        if let Some(rest) = t
+            .get(..8)
+            .filter(|p| p.eq_ignore_ascii_case("subject:"))
+            .map(|_| &t[8..])
+        {
+            let subject = rest.trim().trim_matches('*').trim().to_owned();
             if subject.is_empty() {
                 return None;
             }

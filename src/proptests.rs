@@ -1,0 +1,149 @@
+//! Arbitrary input, no panic: property tests over the decoders, parsers and pure functions that
+//! see outside data and have no property test beside them (the wire framing, the catalog codec,
+//! the importer, the normalisers and the PII redactor have theirs).
+
+use proptest::prelude::*;
+
+use crate::generate::interests::{SkuActivity, fold};
+use crate::generate::{Facts, PromptSet, UseCase, parse_output, template};
+use crate::policy::{Checker, Draft, PolicyConfig};
+use crate::schema::{
+    GeneratorKind, InteractionEvent, InteractionKind, Registry, ValidatedProduct, check_decodes, frame,
+};
+
+fn product(title: String, brand: String, attributes: Vec<(String, String)>, price: Option<i64>) -> ValidatedProduct {
+    let mut p = crate::fixtures::sample_products().swap_remove(0);
+    p.title = title;
+    p.brand = Some(brand);
+    p.attributes = attributes.into_iter().collect();
+    p.price_minor = price;
+    p
+}
+
+fn kind(k: u8) -> InteractionKind {
+    [
+        InteractionKind::View,
+        InteractionKind::Search,
+        InteractionKind::Cart,
+        InteractionKind::Purchase,
+        InteractionKind::Review,
+        InteractionKind::Question,
+        InteractionKind::SupportMessage,
+    ][usize::from(k) % 7]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn every_schema_decodes_arbitrary_bodies_without_panicking(body in proptest::collection::vec(any::<u8>(), 0..200)) {
+        let r = Registry::builtin();
+        for name in r.names() {
+            for v in r.versions(name) {
+                let _ = check_decodes(r, name, &frame(v.id, &body));
+            }
+        }
+    }
+
+    #[test]
+    fn checks_take_any_text_and_mark_spans_inside_it(
+        text in "\\PC{0,300}",
+        title in "\\PC{0,40}",
+        attributes in proptest::collection::vec(("[a-z_]{1,10}", "\\PC{0,20}"), 0..5),
+        price in proptest::option::of(-10i64..100_000),
+        use_case in 0usize..4,
+    ) {
+        let checker = Checker::new(PolicyConfig::builtin());
+        let p = product(title, "Brand".into(), attributes, price);
+        let (findings, _) = checker.review(&Draft {
+            use_case: UseCase::ALL[use_case].as_str(),
+            text: &text,
+            title: None,
+            product: Some(&p),
+            locale: "en-US",
+            generator: GeneratorKind::Model,
+            id: "d",
+        });
+        for f in findings {
+            if let (Some(s), Some(e)) = (f.span_start, f.span_end) {
+                let (s, e) = (usize::try_from(s).unwrap(), usize::try_from(e).unwrap());
+                prop_assert!(s <= e && e <= text.len(), "{f:?} outside {} bytes", text.len());
+                prop_assert!(text.is_char_boundary(s) && text.is_char_boundary(e), "{f:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn model_output_of_any_shape_parses_or_is_refused(raw in "\\PC{0,400}", use_case in 0usize..4) {
+        let _ = parse_output(UseCase::ALL[use_case], &raw);
+    }
+
+    #[test]
+    fn prompts_and_templates_render_any_facts(
+        title in "\\PC{0,60}",
+        brand in "\\PC{0,20}",
+        attributes in proptest::collection::vec(("\\PC{1,10}", "\\PC{0,30}"), 0..8),
+        message in "\\PC{0,200}",
+    ) {
+        let p = product(title, brand, attributes, Some(1999));
+        let e = InteractionEvent {
+            customer_id: "C".into(),
+            kind: InteractionKind::Question,
+            sku: Some(p.sku.clone()),
+            text: Some(message),
+            event_time_ms: 0,
+            channel: "web".into(),
+            locale: "en-US".into(),
+        };
+        let ids: Vec<String> = UseCase::ALL.iter().map(|u| format!("{u}@1")).collect();
+        let prompts = PromptSet::load(None, &ids).unwrap();
+        for facts in [
+            Facts::product_description(&p),
+            Facts::support_reply(&e, Some(&p), &["Orders ship in 2 days.".to_owned()]),
+            Facts::homepage_blurb(&p.title, std::slice::from_ref(&p.title), std::slice::from_ref(&p), "en-US"),
+            Facts::email_campaign(&p.title, std::slice::from_ref(&p), "en-US"),
+        ] {
+            let rendered = prompts.get(facts.use_case).unwrap().render(&facts);
+            prop_assert!(!rendered.user.is_empty());
+            let _ = template::generate(&facts);
+        }
+    }
+
+    #[test]
+    fn profiles_stay_within_their_window_in_any_order(
+        events in proptest::collection::vec((any::<u8>(), -50i64..50, proptest::option::of("[a-c]"), proptest::option::of("\\PC{0,90}")), 0..40),
+        window in 1i64..10,
+    ) {
+        let mut profile = None;
+        let mut activity = SkuActivity::default();
+        for (k, day, category, text) in events {
+            let e = InteractionEvent {
+                customer_id: "C".into(),
+                kind: kind(k),
+                sku: Some("S".into()),
+                text,
+                event_time_ms: day * 86_400_000 + 7,
+                channel: "web".into(),
+                locale: "en-US".into(),
+            };
+            let p = fold(profile, &e, category.as_deref(), window, 0);
+            prop_assert!(p.days.windows(2).all(|w| w[0].day < w[1].day), "days sorted and unique");
+            if let (Some(first), Some(last)) = (p.days.first(), p.days.last()) {
+                prop_assert!(last.day - first.day < window);
+            }
+            prop_assert!(p.interests.len() <= 3);
+            prop_assert!(p.interests.first().is_none_or(|i| *i == p.segment));
+            activity.record(&e, window);
+            profile = Some(p);
+        }
+        prop_assert!(activity.within(100, window) <= 40);
+    }
+}
+
+/// Found by the property above: an email's first line with a multi-byte character across byte 8
+/// made the subject check slice inside it (a panic on model output).
+#[test]
+fn a_multibyte_character_across_the_subject_prefix_is_no_panic() {
+    let parsed = parse_output(UseCase::EmailCampaign, "abcdefg\u{20ac} not a subject\nbody text");
+    assert!(parsed.is_err(), "no subject line: {parsed:?}");
+}
