@@ -13,7 +13,7 @@ use common::*;
 use galley::config::GalleyConfig;
 use galley::generate::interests::category_of;
 use galley::metrics::Metrics;
-use galley::model::fake::FakeModel;
+use galley::model::fake::{Behaviour, FakeModel};
 use galley::schema::{
     ContentDraft, InteractionEvent, InteractionKind, InterestProfile, Registry, ValidatedProduct, encode, names,
 };
@@ -72,8 +72,23 @@ async fn profiles_fold_interactions_and_each_segment_gets_its_homepage_and_email
         (start_with_metrics(cfg.clone(), stage, metrics.clone()), metrics)
     };
     let (run, metrics) = start(&cfg);
+    // C-1's first view opens a segment alone: its homepage blurb is written, then the model fails
+    // the email until the record is retried, which must write both again, not only the email.
+    fake.script([
+        Behaviour::Ok,
+        Behaviour::Status(503),
+        Behaviour::Status(503),
+        Behaviour::Status(503),
+    ]);
+    produce(
+        &producer(),
+        &interactions,
+        &[interaction("C-1", InteractionKind::View, "SKU-01000")],
+    )
+    .await;
+    let opened = (catalog.len() + 1) as u64;
+    assert!(wait_until(Duration::from_secs(60), || finished(&metrics, "generate") >= opened).await);
     let first = [
-        interaction("C-1", InteractionKind::View, "SKU-01000"),
         interaction("C-1", InteractionKind::View, "SKU-01001"),
         interaction("C-2", InteractionKind::Purchase, "SKU-01004"),
         interaction("C-2", InteractionKind::View, "SKU-01000"),
@@ -81,7 +96,7 @@ async fn profiles_fold_interactions_and_each_segment_gets_its_homepage_and_email
     ];
     produce(&producer(), &interactions, &first).await;
     // Products are 50 records of the catalog input; the stage skips them (use case not configured).
-    let total = (catalog.len() + first.len()) as u64;
+    let total = opened + first.len() as u64;
     assert!(wait_until(Duration::from_secs(60), || finished(&metrics, "generate") >= total).await);
     run.stop().await;
 

@@ -115,6 +115,9 @@ impl Generate {
             headers: record.headers.clone(),
         }];
         if p.segment != GENERAL && was.as_deref() != Some(p.segment.as_str()) {
+            // Every claim of this record is given back if any draft fails: the retry writes them
+            // all again (a homepage blurb written before the email failed is not kept).
+            let mut claimed = Vec::new();
             for uc in [UseCase::HomepageBlurb, UseCase::EmailCampaign] {
                 let key = format!("{uc}:{}", p.segment);
                 if !self.enabled(uc) || self.held_back(uc, &key).is_some() {
@@ -123,15 +126,19 @@ impl Generate {
                 let Ok(previous) = profiles.claim(uc, &p.segment, now) else {
                     continue;
                 };
+                claimed.push((uc, previous));
                 let featured = self.featured(&p.segment);
                 let facts = match uc {
                     UseCase::HomepageBlurb => Facts::homepage_blurb(&p.segment, &p.interests, &featured, &e.locale),
                     _ => Facts::email_campaign(&p.segment, &featured, &e.locale),
                 };
-                match self.writer.write(&facts, now).await {
-                    Ok(draft) => outputs.extend(self.drafted(record, &draft)?.outputs),
+                let written = self.writer.write(&facts, now).await;
+                match written.and_then(|draft| self.drafted(record, &draft)) {
+                    Ok(out) => outputs.extend(out.outputs),
                     Err(error) => {
-                        profiles.unclaim(uc, &p.segment, previous);
+                        for (uc, previous) in claimed {
+                            profiles.unclaim(uc, &p.segment, previous);
+                        }
                         return Err(error);
                     }
                 }
