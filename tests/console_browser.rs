@@ -68,15 +68,7 @@ async fn seed(products: &str, review: &str) -> ReviewOutcome {
         decided_ms: 1_764_000_000_000,
     };
     let pr = producer();
-    produce(
-        &pr,
-        products,
-        &[(
-            p.sku.clone(),
-            encode(Registry::builtin(), names::VALIDATED_PRODUCT, &p).unwrap(),
-        )],
-    )
-    .await;
+    produce(&pr, products, &product_records(std::slice::from_ref(&p))).await;
     produce(
         &pr,
         review,

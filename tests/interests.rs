@@ -12,12 +12,10 @@ use std::time::Duration;
 use common::*;
 use galley::config::GalleyConfig;
 use galley::generate::interests::category_of;
-use galley::metrics::Metrics;
 use galley::model::fake::{Behaviour, FakeModel};
 use galley::schema::{
     ContentDraft, InteractionEvent, InteractionKind, InterestProfile, Registry, ValidatedProduct, encode, names,
 };
-use galley::stages::Generate;
 
 fn interaction(customer: &str, kind: InteractionKind, sku: &str) -> (String, Vec<u8>) {
     let e = InteractionEvent {
@@ -35,43 +33,56 @@ fn interaction(customer: &str, kind: InteractionKind, sku: &str) -> (String, Vec
     )
 }
 
+/// The topics of one test (`profiles` is "" when profiles are off).
+struct Topics {
+    products: String,
+    interactions: String,
+    drafts: String,
+    profiles: String,
+}
+
+/// Topics named after `name` and a generate config over them, drafting with `fake`; interest
+/// profiles on or off.
+async fn setup(name: &str, with_profiles: bool, fake: &FakeModel) -> (Topics, GalleyConfig) {
+    let [products, interactions, drafts, profiles, dlq] =
+        ["prod", "ix", "drafts", "profiles", "dlq"].map(|s| unique(&format!("{name}-{s}")));
+    create_topics(&[&products, &interactions, &drafts, &dlq], 2).await;
+    let mut cfg = config(&unique(name));
+    cfg.topics.dlq = dlq;
+    cfg.model.base_url = fake.url();
+    let t = Topics {
+        products,
+        interactions,
+        drafts,
+        profiles: if with_profiles { profiles } else { String::new() },
+    };
+    let g = &mut cfg.stages.generate;
+    (g.catalog_input, g.interactions_input, g.drafts) = (t.products.clone(), t.interactions.clone(), t.drafts.clone());
+    (g.approved, g.profiles, g.table_load_timeout_ms) = (String::new(), t.profiles.clone(), 10_000);
+    (t, cfg)
+}
+
 #[tokio::test]
 async fn profiles_fold_interactions_and_each_segment_gets_its_homepage_and_email_copy_once() {
-    let [products, interactions, drafts, profiles, dlq] =
-        ["prod", "ix", "drafts", "profiles", "dlq"].map(|s| unique(&format!("interests-{s}")));
-    create_topics(&[&products, &interactions, &drafts, &dlq], 2).await;
     let fake = FakeModel::start().await.unwrap();
-    let mut cfg: GalleyConfig = config(&unique("interests"));
-    cfg.topics.dlq = dlq.clone();
-    cfg.model.base_url = fake.url();
-    let g = &mut cfg.stages.generate;
-    (g.catalog_input, g.interactions_input, g.drafts) = (products.clone(), interactions.clone(), drafts.clone());
-    (g.approved, g.profiles, g.table_load_timeout_ms) = (String::new(), profiles.clone(), 10_000);
+    let (t, mut cfg) = setup("interests", true, &fake).await;
+    let Topics {
+        products,
+        interactions,
+        drafts,
+        profiles,
+    } = &t;
     for uc in ["product_description", "support_reply"] {
         cfg.stages.generate.use_cases.remove(uc);
         cfg.rollout.remove(uc);
     }
     let catalog: Vec<ValidatedProduct> = sample_products();
     let by_sku: BTreeMap<&str, &ValidatedProduct> = catalog.iter().map(|p| (p.sku.as_str(), p)).collect();
-    let records: Vec<_> = catalog
-        .iter()
-        .map(|p| {
-            (
-                p.sku.clone(),
-                encode(Registry::builtin(), names::VALIDATED_PRODUCT, p).unwrap(),
-            )
-        })
-        .collect();
-    produce(&producer(), &products, &records).await;
+    produce(&producer(), products, &product_records(&catalog)).await;
     let power_banks = category_of(by_sku["SKU-01000"]).unwrap();
     let cookware = category_of(by_sku["SKU-01004"]).unwrap();
 
-    let start = |cfg: &GalleyConfig| {
-        let metrics = Metrics::new();
-        let stage = Generate::new(cfg, metrics.clone()).unwrap();
-        (start_with_metrics(cfg.clone(), stage, metrics.clone()), metrics)
-    };
-    let (run, metrics) = start(&cfg);
+    let (run, metrics) = start_generate(&cfg);
     // C-1's first view opens a segment alone: its homepage blurb is written, then the model fails
     // the email until the record is retried, which must write both again, not only the email.
     fake.script([
@@ -82,7 +93,7 @@ async fn profiles_fold_interactions_and_each_segment_gets_its_homepage_and_email
     ]);
     produce(
         &producer(),
-        &interactions,
+        interactions,
         &[interaction("C-1", InteractionKind::View, "SKU-01000")],
     )
     .await;
@@ -94,14 +105,14 @@ async fn profiles_fold_interactions_and_each_segment_gets_its_homepage_and_email
         interaction("C-2", InteractionKind::View, "SKU-01000"),
         interaction("C-3", InteractionKind::Cart, "SKU-01001"),
     ];
-    produce(&producer(), &interactions, &first).await;
+    produce(&producer(), interactions, &first).await;
     // Products are 50 records of the catalog input; the stage skips them (use case not configured).
     let total = opened + first.len() as u64;
     assert!(wait_until(Duration::from_secs(60), || finished(&metrics, "generate") >= total).await);
     run.stop().await;
 
     let latest: BTreeMap<String, InterestProfile> = decoded(
-        &read_at_least(&profiles, 5, Duration::from_secs(20)).await,
+        &read_at_least(profiles, 5, Duration::from_secs(20)).await,
         names::INTEREST_PROFILE,
     )
     .into_iter()
@@ -112,7 +123,7 @@ async fn profiles_fold_interactions_and_each_segment_gets_its_homepage_and_email
     assert_eq!(latest["C-3"].segment, power_banks);
 
     let written: Vec<(String, ContentDraft)> = decoded(
-        &read_at_least(&drafts, 4, Duration::from_secs(20)).await,
+        &read_at_least(drafts, 4, Duration::from_secs(20)).await,
         names::CONTENT_DRAFT,
     );
     let mut keys: Vec<&str> = written.iter().map(|(k, _)| k.as_str()).collect();
@@ -135,17 +146,17 @@ async fn profiles_fold_interactions_and_each_segment_gets_its_homepage_and_email
     );
 
     // A restarted stage continues C-1's profile from the topic.
-    let (run, metrics) = start(&cfg);
+    let (run, metrics) = start_generate(&cfg);
     produce(
         &producer(),
-        &interactions,
+        interactions,
         &[interaction("C-1", InteractionKind::Purchase, "SKU-01001")],
     )
     .await;
     assert!(wait_until(Duration::from_secs(60), || finished(&metrics, "generate") >= 1).await);
     run.stop().await;
     let all: Vec<(String, InterestProfile)> = decoded(
-        &read_at_least(&profiles, 6, Duration::from_secs(20)).await,
+        &read_at_least(profiles, 6, Duration::from_secs(20)).await,
         names::INTEREST_PROFILE,
     );
     let c1 = &all.iter().rev().find(|(k, _)| k == "C-1").unwrap().1;
@@ -154,16 +165,9 @@ async fn profiles_fold_interactions_and_each_segment_gets_its_homepage_and_email
 
 #[tokio::test]
 async fn products_many_customers_interact_with_are_not_long_tail() {
-    let [products, interactions, drafts, dlq] =
-        ["prod", "ix", "drafts", "dlq"].map(|s| unique(&format!("popular-{s}")));
-    create_topics(&[&products, &interactions, &drafts, &dlq], 2).await;
     let fake = FakeModel::start().await.unwrap();
-    let mut cfg: GalleyConfig = config(&unique("popular"));
-    cfg.topics.dlq = dlq.clone();
-    cfg.model.base_url = fake.url();
+    let (t, mut cfg) = setup("popular", false, &fake).await;
     let g = &mut cfg.stages.generate;
-    (g.catalog_input, g.interactions_input, g.drafts) = (products.clone(), interactions.clone(), drafts.clone());
-    (g.approved, g.profiles, g.table_load_timeout_ms) = (String::new(), String::new(), 10_000);
     g.use_cases.get_mut("product_description").unwrap().max_interactions = 3;
     g.use_cases.remove("support_reply");
     let long_tail: Vec<ValidatedProduct> = sample_products()
@@ -176,24 +180,13 @@ async fn products_many_customers_interact_with_are_not_long_tail() {
         .map(|i| interaction(&format!("C-{i}"), InteractionKind::View, busy))
         .collect();
     views.push(interaction("C-9", InteractionKind::View, quiet));
-    produce(&producer(), &interactions, &views).await;
+    produce(&producer(), &t.interactions, &views).await;
 
-    let metrics = Metrics::new();
-    let stage = Generate::new(&cfg, metrics.clone()).unwrap();
-    let run = start_with_metrics(cfg.clone(), stage, metrics.clone());
-    let records: Vec<_> = long_tail
-        .iter()
-        .map(|p| {
-            (
-                p.sku.clone(),
-                encode(Registry::builtin(), names::VALIDATED_PRODUCT, p).unwrap(),
-            )
-        })
-        .collect();
-    produce(&producer(), &products, &records).await;
+    let (run, metrics) = start_generate(&cfg);
+    produce(&producer(), &t.products, &product_records(&long_tail)).await;
     assert!(wait_until(Duration::from_secs(60), || finished(&metrics, "generate") >= 2).await);
     run.stop().await;
-    let written: Vec<String> = read_at_least(&drafts, 1, Duration::from_secs(20))
+    let written: Vec<String> = read_at_least(&t.drafts, 1, Duration::from_secs(20))
         .await
         .iter()
         .map(key)

@@ -18,7 +18,7 @@ use galley::import::{Format, ImportOptions, Importer};
 use galley::metrics::Metrics;
 use galley::policy::{Checker, Draft, PolicyConfig};
 use galley::quality::{Assessor, RuleSet, Taxonomy, Verdict};
-use galley::schema::{CatalogChange, ContentDraft, GeneratorKind, Registry, ValidatedProduct, decode, encode, names};
+use galley::schema::{CatalogChange, ContentDraft, GeneratorKind, Registry, ValidatedProduct, decode, names};
 use galley::stages::Generate;
 use rdkafka::Message;
 
@@ -114,16 +114,7 @@ async fn a_real_small_model_writes_drafts_with_usage_and_every_draft_is_checked(
         Generate::new(&cfg, metrics.clone()).unwrap(),
         metrics.clone(),
     );
-    let records: Vec<_> = ps
-        .iter()
-        .map(|p| {
-            (
-                p.sku.clone(),
-                encode(Registry::builtin(), names::VALIDATED_PRODUCT, p).unwrap(),
-            )
-        })
-        .collect();
-    produce(&producer(), &input, &records).await;
+    produce(&producer(), &input, &product_records(&ps)).await;
     let done = wait_until(Duration::from_secs(600), || {
         finished(&metrics, "generate") >= PRODUCTS as u64
     })

@@ -16,7 +16,6 @@ use galley::config::{GalleyConfig, SuccessTarget};
 use galley::metrics::Metrics;
 use galley::rollout::{Control, canary_member};
 use galley::schema::{AuditEvent, RolloutControl, RolloutMode, names};
-use galley::stages::Review;
 
 struct Topics {
     drafts: String,
@@ -67,12 +66,6 @@ fn review_config(t: &Topics, mode: RolloutMode, canary_percent: f64) -> GalleyCo
     let pd = cfg.rollout.get_mut("product_description").unwrap();
     (pd.mode, pd.canary_percent) = (mode, canary_percent);
     cfg
-}
-
-fn start_review(cfg: &GalleyConfig) -> (Running, Metrics) {
-    let metrics = Metrics::new();
-    let stage = Review::new(cfg, metrics.clone()).unwrap();
-    (start_with_metrics(cfg.clone(), stage, metrics.clone()), metrics)
 }
 
 /// Copy the checks pass (no product to contradict it): auto-approved when live.

@@ -13,7 +13,6 @@ use galley::config::{FallbackKind, GalleyConfig};
 use galley::metrics::Metrics;
 use galley::model::fake::{Behaviour, FakeModel};
 use galley::schema::{ContentDraft, GeneratorKind, Registry, Segment, ValidatedProduct, decode, encode, names};
-use galley::stages::Generate;
 use rdkafka::Message;
 
 struct Topics {
@@ -54,12 +53,6 @@ fn generate_config(t: &Topics, fake: &FakeModel) -> GalleyConfig {
     cfg
 }
 
-fn start_generate(cfg: &GalleyConfig) -> (Running, Metrics) {
-    let metrics = Metrics::new();
-    let stage = Generate::new(cfg, metrics.clone()).unwrap();
-    (start_with_metrics(cfg.clone(), stage, metrics.clone()), metrics)
-}
-
 fn set_fallbacks(cfg: &mut GalleyConfig, fallbacks: Vec<FallbackKind>) {
     let uc = cfg.stages.generate.use_cases.get_mut("product_description").unwrap();
     uc.fallbacks = fallbacks;
@@ -77,17 +70,6 @@ fn products(n: usize, tag: &str) -> Vec<ValidatedProduct> {
             p.sku = format!("{tag}-{i}");
             p.title = format!("{} no. {i}", p.title);
             p
-        })
-        .collect()
-}
-
-fn records(ps: &[ValidatedProduct]) -> Vec<(String, Vec<u8>)> {
-    ps.iter()
-        .map(|p| {
-            (
-                p.sku.clone(),
-                encode(Registry::builtin(), names::VALIDATED_PRODUCT, p).unwrap(),
-            )
         })
         .collect()
 }
@@ -119,19 +101,19 @@ async fn an_outage_mid_stream_falls_back_and_the_model_is_used_again_after_recov
     let p = producer();
     let all = products(90, "out");
 
-    produce(&p, &t.validated, &records(&all[..30])).await;
+    produce(&p, &t.validated, &product_records(&all[..30])).await;
     assert!(wait_until(Duration::from_secs(60), || finished(&metrics, "generate") >= 30).await);
     fake.set(Behaviour::Status(503));
-    produce(&p, &t.validated, &records(&all[30..60])).await;
+    produce(&p, &t.validated, &product_records(&all[30..60])).await;
     assert!(wait_until(Duration::from_secs(60), || finished(&metrics, "generate") >= 60).await);
     let breaker_opened = count(&metrics, "galley_fallback_total", &[r#"reason="breaker_open""#]);
     fake.set(Behaviour::Ok);
     // Past the cool-down, the next draft probes the model and closes the breaker. (Drafts that
     // arrive while the probe is in flight are refused by the half-open breaker and fall back.)
     tokio::time::sleep(Duration::from_millis(600)).await;
-    produce(&p, &t.validated, &records(&all[60..61])).await;
+    produce(&p, &t.validated, &product_records(&all[60..61])).await;
     assert!(wait_until(Duration::from_secs(60), || finished(&metrics, "generate") >= 61).await);
-    produce(&p, &t.validated, &records(&all[61..])).await;
+    produce(&p, &t.validated, &product_records(&all[61..])).await;
     assert!(wait_until(Duration::from_secs(60), || finished(&metrics, "generate") >= 90).await);
     run.stop().await;
 
@@ -180,7 +162,7 @@ async fn without_a_fallback_the_stage_pauses_and_resumes_with_nothing_dead_lette
     set_fallbacks(&mut cfg, vec![]);
     fake.set(Behaviour::Status(503));
     let (run, metrics) = start_generate(&cfg);
-    produce(&producer(), &t.validated, &records(&products(6, "pause"))).await;
+    produce(&producer(), &t.validated, &product_records(&products(6, "pause"))).await;
     assert!(
         wait_until(Duration::from_secs(30), || count(
             &metrics,
@@ -224,7 +206,7 @@ async fn the_last_approved_copy_is_read_from_its_topic() {
     produce(&p, &t.approved, &[(ps[0].sku.clone(), value)]).await;
     fake.set(Behaviour::Status(500));
     let (run, metrics) = start_generate(&cfg);
-    produce(&p, &t.validated, &records(&ps)).await;
+    produce(&p, &t.validated, &product_records(&ps)).await;
     assert!(wait_until(Duration::from_secs(60), || finished(&metrics, "generate") >= 2).await);
     run.stop().await;
     let out = drafts(&t.drafts, 2).await;

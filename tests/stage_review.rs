@@ -11,12 +11,10 @@ use std::time::Duration;
 use common::draft_record as draft;
 use common::*;
 use galley::config::GalleyConfig;
-use galley::metrics::Metrics;
 use galley::schema::{
     AuditEvent, ContentDraft, DecisionAction, Registry, ReviewDecision, ReviewOutcome, Route, ValidatedProduct, encode,
     names,
 };
-use galley::stages::Review;
 use rdkafka::Message;
 
 struct Topics {
@@ -91,26 +89,14 @@ fn review_config(t: &Topics, audit_rate: f64, dir: &tempfile::TempDir) -> Galley
 async fn power_banks(t: &Topics, skus: &[&str]) {
     let base = sample_products().swap_remove(0);
     assert_eq!(base.attributes["capacity"], "10000 mAh");
-    let records: Vec<_> = skus
+    let banks: Vec<ValidatedProduct> = skus
         .iter()
-        .map(|sku| {
-            let p = ValidatedProduct {
-                sku: (*sku).to_string(),
-                ..base.clone()
-            };
-            (
-                p.sku.clone(),
-                encode(Registry::builtin(), names::VALIDATED_PRODUCT, &p).unwrap(),
-            )
+        .map(|sku| ValidatedProduct {
+            sku: (*sku).to_string(),
+            ..base.clone()
         })
         .collect();
-    produce(&producer(), &t.products, &records).await;
-}
-
-fn start_review(cfg: &GalleyConfig) -> (Running, Metrics) {
-    let metrics = Metrics::new();
-    let stage = Review::new(cfg, metrics.clone()).unwrap();
-    (start_with_metrics(cfg.clone(), stage, metrics.clone()), metrics)
+    produce(&producer(), &t.products, &product_records(&banks)).await;
 }
 
 const GOOD: &str = "A slim VoltCell power bank that holds 10000 mAh, enough to top up a phone on a long day out. \

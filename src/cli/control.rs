@@ -6,13 +6,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use galley::config::GalleyConfig;
+use galley::config::{GalleyConfig, UseCaseRollout};
+use galley::console::store::{DecisionSink, KafkaSink};
 use galley::metrics::Metrics;
-use galley::rollout::{ALL, Change, Control};
-use galley::runtime::producer;
+use galley::rollout::{ALL, Change, Control, Effective, mode_label, override_label};
 use galley::schema::RolloutMode;
-use rdkafka::producer::FutureRecord;
-use rdkafka::util::Timeout;
 
 /// Subcommands of `galley control`.
 #[derive(Debug, clap::Subcommand)]
@@ -80,14 +78,7 @@ pub(crate) async fn control(cfg: GalleyConfig, command: ControlCommand) -> anyho
             canary_percent,
             reason,
         } => {
-            let Some(mode) = [
-                RolloutMode::Off,
-                RolloutMode::Shadow,
-                RolloutMode::Canary,
-                RolloutMode::On,
-            ]
-            .into_iter()
-            .find(|m| m.as_str() == mode) else {
+            let Some(mode) = RolloutMode::parse(mode) else {
                 bail!("unknown mode {mode:?}: off, shadow, canary or on");
             };
             (use_case.clone(), Change::Mode(mode, *canary_percent), reason)
@@ -97,16 +88,13 @@ pub(crate) async fn control(cfg: GalleyConfig, command: ControlCommand) -> anyho
     let rec = control
         .change(&use_case, change, ("cli", &format!("cli:{user}")), reason)
         .map_err(anyhow::Error::msg)?;
-    let out = control.output(&rec)?;
-    let p = producer(&cfg.kafka, "cli-control", Duration::from_secs(30))?;
-    let mut record = FutureRecord::to(&out.topic).payload(out.payload.as_deref().unwrap_or_default());
-    if let Some(key) = out.key.as_deref() {
-        record = record.key(key);
-    }
-    p.send(record, Timeout::After(Duration::from_secs(30)))
+    // The console's producer: the same record, key and topic as an admin's change there.
+    KafkaSink::new(&cfg)
+        .context("creating the producer")?
+        .send_control(rec.clone())
         .await
-        .map_err(|(e, _)| e)
-        .with_context(|| format!("producing to {}", out.topic))?;
+        .map_err(anyhow::Error::msg)
+        .with_context(|| format!("producing to {}", cfg.topics.control))?;
     control.wrote(rec);
     println!(
         "Written to {}; every stage applies it within seconds.",
@@ -117,25 +105,28 @@ pub(crate) async fn control(cfg: GalleyConfig, command: ControlCommand) -> anyho
 
 fn status(control: &Control, json: bool) -> anyhow::Result<ExitCode> {
     let all = control.effective(ALL);
-    let rows: Vec<serde_json::Value> = control
+    let rows: Vec<(&String, &UseCaseRollout, Effective)> = control
         .configured()
         .iter()
-        .map(|(name, r)| {
-            let e = control.effective(name);
-            serde_json::json!({
-                "use_case": name,
-                "configured": r.mode.as_str(),
-                "mode": e.mode.as_str(),
-                "canary_percent": e.canary_percent,
-                "killed": e.killed,
-                "override": e.overridden_by.as_ref().map(|o| serde_json::json!({
-                    "key": o.use_case, "source": o.source, "actor": o.actor, "reason": o.reason, "time_ms": o.time_ms,
-                })),
-                "declared": r.success.iter().map(|t| t.describe()).collect::<Vec<_>>(),
-            })
-        })
+        .map(|(name, r)| (name, r, control.effective(name)))
         .collect();
     if json {
+        let rows: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|(name, r, e)| {
+                serde_json::json!({
+                    "use_case": name,
+                    "configured": r.mode.as_str(),
+                    "mode": e.mode.as_str(),
+                    "canary_percent": e.canary_percent,
+                    "killed": e.killed,
+                    "override": e.overridden_by.as_ref().map(|o| serde_json::json!({
+                        "key": o.use_case, "source": o.source, "actor": o.actor, "reason": o.reason, "time_ms": o.time_ms,
+                    })),
+                    "declared": r.success.iter().map(|t| t.describe()).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
         println!("{}", serde_json::json!({ "killed_all": all.killed, "use_cases": rows }));
         return Ok(ExitCode::SUCCESS);
     }
@@ -149,28 +140,13 @@ fn status(control: &Control, json: bool) -> anyhow::Result<ExitCode> {
         "{:<20} {:<10} {:<14} {:<7} override",
         "use case", "configured", "in force", "killed"
     );
-    for row in &rows {
-        let mode = match row["mode"].as_str() {
-            Some("canary") => format!("canary {}%", row["canary_percent"]),
-            m => m.unwrap_or_default().to_owned(),
-        };
-        let by = row["override"]
-            .as_object()
-            .map(|o| {
-                format!(
-                    "{} ({}): {}",
-                    o["actor"].as_str().unwrap_or(""),
-                    o["source"].as_str().unwrap_or(""),
-                    o["reason"].as_str().unwrap_or("")
-                )
-            })
-            .unwrap_or_default();
+    for (name, r, e) in &rows {
         println!(
-            "{:<20} {:<10} {:<14} {:<7} {by}",
-            row["use_case"].as_str().unwrap_or(""),
-            row["configured"].as_str().unwrap_or(""),
-            mode,
-            if row["killed"] == true { "yes" } else { "no" },
+            "{name:<20} {:<10} {:<14} {:<7} {}",
+            r.mode.as_str(),
+            mode_label(e.mode, e.canary_percent),
+            if e.killed { "yes" } else { "no" },
+            e.overridden_by.as_ref().map(override_label).unwrap_or_default(),
         );
     }
     Ok(ExitCode::SUCCESS)

@@ -17,17 +17,10 @@ use super::handlers::{checked, refused, session};
 use super::pages::layout;
 use super::queue::esc;
 use crate::config::Role;
-use crate::rollout::{ALL, Change, Effective};
+use crate::rollout::{ALL, Change, Effective, mode_label, override_label};
 use crate::schema::{RolloutControl, RolloutMode};
 
 type App = State<Arc<Console>>;
-
-const MODES: [RolloutMode; 4] = [
-    RolloutMode::Off,
-    RolloutMode::Shadow,
-    RolloutMode::Canary,
-    RolloutMode::On,
-];
 
 /// A rollout form: `action` is `mode`, `kill` or `resume`; `use_case` may be `*` for kill/resume.
 #[derive(Deserialize)]
@@ -46,8 +39,9 @@ pub(super) struct RolloutForm {
     reason: String,
 }
 
-fn admin_session(c: &Console, h: &HeaderMap) -> Result<Session, Box<Response>> {
-    match session(c, h) {
+/// The session if it is an admin's; else the refusal (or the login redirect) it already is.
+fn admin_only(s: Result<Session, Box<Response>>) -> Result<Session, Box<Response>> {
+    match s {
         Ok(s) if s.role == Role::Admin => Ok(s),
         Ok(_) => Err(Box::new(refused(
             StatusCode::FORBIDDEN,
@@ -58,16 +52,15 @@ fn admin_session(c: &Console, h: &HeaderMap) -> Result<Session, Box<Response>> {
 }
 
 pub(super) async fn page(State(c): App, h: HeaderMap) -> Response {
-    match admin_session(&c, &h) {
+    match admin_only(session(&c, &h)) {
         Ok(s) => Html(render(&c, &s, None)).into_response(),
         Err(r) => *r,
     }
 }
 
 pub(super) async fn change(State(c): App, h: HeaderMap, Form(f): Form<RolloutForm>) -> Response {
-    let s = match checked(&c, &h, &f.csrf) {
-        Ok(s) if s.role == Role::Admin => s,
-        Ok(_) => return refused(StatusCode::FORBIDDEN, "The rollout page is for admins."),
+    let s = match admin_only(checked(&c, &h, &f.csrf)) {
+        Ok(s) => s,
         Err(r) => return *r,
     };
     let rec = match record(&c, &s, &f) {
@@ -104,10 +97,7 @@ fn record(c: &Console, s: &Session, f: &RolloutForm) -> Result<RolloutControl, S
         "kill" => Change::Kill,
         "resume" => Change::Resume,
         "mode" => {
-            let mode = MODES
-                .into_iter()
-                .find(|m| m.as_str() == f.mode)
-                .ok_or_else(|| format!("Unknown mode {:?}.", f.mode))?;
+            let mode = RolloutMode::parse(&f.mode).ok_or_else(|| format!("Unknown mode {:?}.", f.mode))?;
             Change::Mode(mode, f.canary_percent)
         }
         other => return Err(format!("Unknown action {other:?}.")),
@@ -126,10 +116,7 @@ fn hidden(s: &Session, action: &str, use_case: &str) -> String {
 }
 
 fn describe(e: &Effective) -> String {
-    let mode = match e.mode {
-        RolloutMode::Canary => format!("canary {}%", e.canary_percent),
-        m => m.as_str().to_owned(),
-    };
+    let mode = mode_label(e.mode, e.canary_percent);
     if e.killed {
         format!("<span class=\"tag no\">killed</span> ({mode})")
     } else {
@@ -148,19 +135,14 @@ fn render(c: &Console, s: &Session, error: Option<&str>) -> String {
         .iter()
         .map(|(name, r)| {
             let e = c.control.effective(name);
-            let configured = match r.mode {
-                RolloutMode::Canary => format!("canary {}%", r.canary_percent),
-                m => m.as_str().to_owned(),
-            };
-            let by = e.overridden_by.as_ref().map_or_else(String::new, |o| {
-                format!("{} ({}): {}", esc(&o.actor), esc(&o.source), esc(&o.reason))
-            });
+            let configured = esc(&mode_label(r.mode, r.canary_percent));
+            let by = e.overridden_by.as_ref().map_or_else(String::new, |o| esc(&override_label(o)));
             let declared: Vec<String> = r
                 .success
                 .iter()
                 .map(|t| format!("{} over {} s, n ≥ {}", esc(&t.describe()), t.window_s, t.min_sample))
                 .collect();
-            let options: String = MODES
+            let options: String = RolloutMode::ALL
                 .iter()
                 .map(|m| format!("<option{}>{}</option>", if *m == e.mode { " selected" } else { "" }, m.as_str()))
                 .collect();

@@ -149,7 +149,8 @@ pub struct KafkaSink {
 }
 
 impl KafkaSink {
-    /// A producer for `stages.review.decisions`.
+    /// A producer for `stages.review.decisions`, `topics.control` and the audit topic (also what
+    /// `galley control` writes with).
     pub fn new(cfg: &GalleyConfig) -> Result<Self, rdkafka::error::KafkaError> {
         let producer = crate::runtime::producer(&cfg.kafka, "console", Duration::from_secs(30))?;
         Ok(KafkaSink {

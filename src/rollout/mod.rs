@@ -77,6 +77,19 @@ impl Effective {
     }
 }
 
+/// `canary 10%`, or the mode's name: how the console and `galley control` show a mode.
+pub fn mode_label(mode: RolloutMode, canary_percent: f64) -> String {
+    match mode {
+        RolloutMode::Canary => format!("canary {canary_percent}%"),
+        m => m.as_str().to_owned(),
+    }
+}
+
+/// `admin:ana (admin): bad batch`: who overrode a rollout, from where, and why.
+pub fn override_label(o: &RolloutControl) -> String {
+    format!("{} ({}): {}", o.actor, o.source, o.reason)
+}
+
 /// True when `key` is in a canary of `percent` %: a stable hash of the key, so a key stays in or
 /// out across restarts and processes, and raising the share only adds keys.
 pub fn canary_member(key: &str, percent: f64) -> bool {

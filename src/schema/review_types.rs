@@ -130,6 +130,19 @@ pub enum RolloutMode {
 }
 
 impl RolloutMode {
+    /// Every mode, from nothing to everything.
+    pub const ALL: [RolloutMode; 4] = [
+        RolloutMode::Off,
+        RolloutMode::Shadow,
+        RolloutMode::Canary,
+        RolloutMode::On,
+    ];
+
+    /// The mode called `name` (as in config), if any.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.as_str() == name)
+    }
+
     /// The name in config, metrics and the console.
     pub fn as_str(self) -> &'static str {
         match self {

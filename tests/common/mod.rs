@@ -152,6 +152,32 @@ pub fn sample_products() -> Vec<ValidatedProduct> {
         .collect()
 }
 
+/// Product records keyed by sku, as the quality stage writes them to catalog.validated.
+pub fn product_records(ps: &[ValidatedProduct]) -> Vec<(String, Vec<u8>)> {
+    ps.iter()
+        .map(|p| {
+            (
+                p.sku.clone(),
+                encode(Registry::builtin(), names::VALIDATED_PRODUCT, p).unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// The generate stage under `cfg`, running in this process, with its metrics.
+pub fn start_generate(cfg: &GalleyConfig) -> (Running, galley::metrics::Metrics) {
+    let metrics = galley::metrics::Metrics::new();
+    let stage = galley::stages::Generate::new(cfg, metrics.clone()).unwrap();
+    (start_with_metrics(cfg.clone(), stage, metrics.clone()), metrics)
+}
+
+/// The review stage under `cfg`, running in this process, with its metrics.
+pub fn start_review(cfg: &GalleyConfig) -> (Running, galley::metrics::Metrics) {
+    let metrics = galley::metrics::Metrics::new();
+    let stage = galley::stages::Review::new(cfg, metrics.clone()).unwrap();
+    (start_with_metrics(cfg.clone(), stage, metrics.clone()), metrics)
+}
+
 /// A `ContentDraft::sample` record keyed by `key` (draft id `d-<key>`).
 pub fn draft_record(use_case: &str, key: &str, text: &str) -> (String, Vec<u8>) {
     let d = ContentDraft::sample(use_case, key, text);

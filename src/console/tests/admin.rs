@@ -1,0 +1,99 @@
+//! The rollout page: only admins, only with the form's token, going live only with declared
+//! metrics; every change and every login and logout on the audit topic.
+
+use super::*;
+
+#[tokio::test]
+async fn admins_change_the_rollout_on_galley_control_and_logout_ends_the_session() {
+    let f = fixture().await;
+    let (cookie, csrf) = f.login("ana").await;
+    assert_eq!(f.get("/admin", &cookie).await.status(), StatusCode::FORBIDDEN);
+    fn with(csrf: &str) -> [(&str, &str); 4] {
+        [
+            ("action", "kill"),
+            ("use_case", "product_description"),
+            ("reason", "bad copy"),
+            ("csrf", csrf),
+        ]
+    }
+    assert_eq!(
+        f.post("/admin/rollout", &cookie, &with(&csrf)).await.status(),
+        StatusCode::FORBIDDEN,
+        "a reviewer may not"
+    );
+    let (admin, admin_csrf) = f.login("root").await;
+    assert_eq!(
+        f.post("/admin/rollout", &admin, &with("forged")).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    // Going live without declared success metrics is refused, with what to declare.
+    let live = [
+        ("csrf", admin_csrf.as_str()),
+        ("action", "mode"),
+        ("use_case", "support_reply"),
+        ("mode", "on"),
+        ("reason", "go"),
+    ];
+    let r = f.post("/admin/rollout", &admin, &live).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.unwrap().contains("[[rollout.support_reply.success]]"));
+    assert!(f.mem.controls.lock().unwrap().is_empty());
+
+    assert_eq!(
+        f.post("/admin/rollout", &admin, &with(&admin_csrf)).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let canary = [
+        ("csrf", admin_csrf.as_str()),
+        ("action", "mode"),
+        ("use_case", "product_description"),
+        ("mode", "canary"),
+        ("canary_percent", "10"),
+        ("reason", "try 10%"),
+    ];
+    assert_eq!(
+        f.post("/admin/rollout", &admin, &canary).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let sent = f.mem.controls.lock().unwrap().clone();
+    assert_eq!(sent.len(), 2);
+    assert!(sent[0].killed && sent[0].actor == "admin:root" && sent[0].reason == "bad copy");
+    assert_eq!(
+        (sent[1].mode, sent[1].canary_percent, sent[1].killed),
+        (Some(RolloutMode::Canary), Some(10.0), true),
+        "a mode change keeps the kill switch as it is"
+    );
+    let page = f.get("/admin", &admin).await.text().await.unwrap();
+    assert!(page.contains("killed</span> (canary 10%)"), "{page}");
+
+    assert_eq!(
+        f.post("/logout", &cookie, &[("csrf", "wrong")]).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        f.post("/logout", &cookie, &[("csrf", &csrf)]).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(f.get("/", &cookie).await.status(), StatusCode::SEE_OTHER);
+    let audit: Vec<(String, String, String)> = f
+        .mem
+        .audit
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|a| (a.user.clone(), a.action.clone(), a.target.clone()))
+        .collect();
+    let rollout = |t: &str| ("root".to_owned(), "rollout".to_owned(), t.to_owned());
+    let login = |u: &str| (u.to_owned(), "login".to_owned(), String::new());
+    assert_eq!(
+        audit,
+        [
+            login("ana"),
+            login("root"),
+            rollout("product_description"),
+            rollout("product_description"),
+            ("ana".into(), "logout".into(), String::new())
+        ],
+        "every console action is audited: {audit:?}"
+    );
+}
