@@ -140,6 +140,8 @@ pub struct RuntimeConfig {
     pub rebalance_drain_timeout_ms: u64,
     pub max_message_bytes: usize,
     pub produce_timeout_ms: u64,
+    pub exactly_once: bool,
+    pub instance_id: String,
     pub retry: RetryConfig,
     pub breaker: BreakerConfig,
     pub dlq_storm: DlqStormConfig,
@@ -288,6 +290,13 @@ impl GalleyConfig {
             format!(
                 "runtime.drain_timeout_ms ({}) must be below kafka.session_timeout_ms ({}) so a draining member is not evicted mid-drain",
                 rt.drain_timeout_ms, self.kafka.session_timeout_ms
+            ),
+        );
+        need(
+            !rt.exactly_once || ["all", "-1"].contains(&self.kafka.acks.as_str()),
+            format!(
+                "runtime.exactly_once needs kafka.acks = \"all\" (a transactional producer is idempotent), not {:?}",
+                self.kafka.acks
             ),
         );
         need(

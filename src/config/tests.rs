@@ -124,3 +124,16 @@ fn generate_settings_are_checked_and_the_model_key_is_never_printed() {
         "{err}"
     );
 }
+
+#[test]
+fn exactly_once_needs_acks_all() {
+    let load = |acks: &str| {
+        GalleyConfig::load_with_env(
+            None,
+            env(&[("GALLEY_RUNTIME__EXACTLY_ONCE", "true"), ("GALLEY_KAFKA__ACKS", acks)]),
+        )
+    };
+    let err = load("1").unwrap_err().to_string();
+    assert!(err.contains("runtime.exactly_once needs kafka.acks = \"all\""), "{err}");
+    assert!(load("all").unwrap().runtime.exactly_once);
+}

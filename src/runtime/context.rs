@@ -36,6 +36,8 @@ pub(crate) struct GalleyContext {
     pub(crate) assignment_changed: Arc<AtomicBool>,
     /// The stage's [`Stage::on_assign`](super::Stage::on_assign).
     pub(crate) on_assign: OnAssign,
+    /// Exactly-once mode: offsets are committed only inside transactions, by the loop.
+    pub(crate) exactly_once: bool,
 }
 
 /// The stage's assignment hook, type-erased so the context need not be generic over the stage.
@@ -85,8 +87,14 @@ impl ConsumerContext for GalleyContext {
             Rebalance::Revoke(tpl) => {
                 let tps = tps_of(tpl);
                 self.metrics.rebalances.with_label_values(&[self.stage, "revoke"]).inc();
-                self.wait_for_running(&tps);
-                let commits = self.partitions.take_commits(Some(&tps));
+                // Exactly-once: the revoked partitions' staged outputs are dropped with them, their
+                // offsets uncommitted, so the next owner redoes that work; nothing to wait for.
+                let commits = if self.exactly_once {
+                    rdkafka::TopicPartitionList::new()
+                } else {
+                    self.wait_for_running(&tps);
+                    self.partitions.take_commits(Some(&tps))
+                };
                 if commits.count() > 0 {
                     // The commit callback counts the result; here we only explain the consequence.
                     if let Err(error) = consumer.commit(&commits, CommitMode::Sync) {

@@ -19,6 +19,7 @@ use super::job::{Event, Job, JobContext, JobKey};
 use super::partitions::Partitions;
 use super::scheduler::KeyQueues;
 use super::stage::{Record, Stage, header_pairs};
+use super::transaction::{TransactionError, Transactions};
 use crate::config::ms;
 use crate::metrics::Metrics;
 
@@ -72,6 +73,8 @@ pub(crate) struct Engine<S: Stage> {
     paused: bool,
     /// Since when `in_flight` has been at `max_in_flight`.
     full_since: Option<Instant>,
+    /// Exactly-once mode: commits go through transactions instead of the consumer.
+    txn: Option<Transactions>,
 }
 
 impl<S: Stage> Engine<S> {
@@ -81,6 +84,7 @@ impl<S: Stage> Engine<S> {
         partitions: Partitions,
         events: mpsc::UnboundedReceiver<Event>,
         assignment_changed: Arc<AtomicBool>,
+        txn: Option<Transactions>,
     ) -> Self {
         let s = &jobs.cfg.runtime.dlq_storm;
         let storm = StormGuard::new(ms(s.window_ms), s.max_ratio, s.min_records);
@@ -98,6 +102,7 @@ impl<S: Stage> Engine<S> {
             reasons: PauseReasons::default(),
             paused: false,
             full_since: None,
+            txn,
         }
     }
 
@@ -105,8 +110,9 @@ impl<S: Stage> Engine<S> {
         self.jobs.stage.name()
     }
 
-    /// Runs until `shutdown`, then drains, commits and flushes.
-    pub(crate) async fn run(mut self, shutdown: CancellationToken) {
+    /// Runs until `shutdown`, then drains, commits and flushes. Fails only in exactly-once mode,
+    /// when a transaction could not be committed (the caller stops the stage).
+    pub(crate) async fn run(mut self, shutdown: CancellationToken) -> Result<(), TransactionError> {
         let interval = ms(self.jobs.cfg.runtime.commit_interval_ms);
         let mut tick = tokio::time::interval(interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -127,11 +133,11 @@ impl<S: Stage> Engine<S> {
             // what a crash redelivers.
             if last_tick.elapsed() >= interval {
                 last_tick = Instant::now();
-                self.on_tick();
+                self.on_tick().await?;
             }
             self.apply_pause();
         }
-        self.drain().await;
+        self.drain().await
     }
 
     /// Take records while below the bound; while paused, poll anyway so rebalance callbacks run
@@ -223,17 +229,30 @@ impl<S: Stage> Engine<S> {
         }
     }
 
-    fn on_tick(&mut self) {
+    async fn on_tick(&mut self) -> Result<(), TransactionError> {
         if self.reasons.storm_until.is_some_and(|t| Instant::now() >= t) {
             info!(message = "DLQ-storm pause over; resuming intake.", stage = self.stage());
             self.reasons.storm_until = None;
             self.storm.reset();
             self.jobs.health.set_storm(false);
         }
-        self.commit(CommitMode::Async);
+        self.commit(CommitMode::Async).await
     }
 
-    fn commit(&self, mode: CommitMode) {
+    async fn commit(&mut self, mode: CommitMode) -> Result<(), TransactionError> {
+        if let Some(txn) = &mut self.txn {
+            let (outputs, offsets) = self.partitions.take_transaction();
+            let group = self.consumer.group_metadata();
+            let result = txn.commit(outputs, offsets, group).await;
+            let label = if result.is_ok() { "ok" } else { "error" };
+            self.metrics.commits.with_label_values(&[self.stage(), label]).inc();
+            return result.map(|_| ());
+        }
+        self.commit_offsets(mode);
+        Ok(())
+    }
+
+    fn commit_offsets(&self, mode: CommitMode) {
         let tpl = self.partitions.take_commits(None);
         if tpl.count() == 0 {
             return;
@@ -293,7 +312,7 @@ impl<S: Stage> Engine<S> {
 
     /// Stops intake, lets in-flight records finish until the deadline, abandons the rest
     /// (uncommitted, so redelivered), commits synchronously and flushes the producer.
-    async fn drain(mut self) {
+    async fn drain(mut self) -> Result<(), TransactionError> {
         let stage = self.stage();
         let started = Instant::now();
         if let Ok(assignment) = self.consumer.assignment() {
@@ -319,12 +338,13 @@ impl<S: Stage> Engine<S> {
         }
         self.tracker.close();
         let _ = tokio::time::timeout(Duration::from_secs(2), self.tracker.wait()).await;
-        self.commit(CommitMode::Sync);
+        self.commit(CommitMode::Sync).await?;
         let producer = self.jobs.producer.clone();
         let flushed = tokio::task::spawn_blocking(move || producer.flush(Duration::from_secs(5))).await;
         if !matches!(flushed, Ok(Ok(()))) {
             warn!(message = "Producer flush did not complete.", stage);
         }
         info!(message = "Drained.", stage, took = ?started.elapsed(), abandoned = self.in_flight);
+        Ok(())
     }
 }

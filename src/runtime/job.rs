@@ -117,17 +117,27 @@ impl<S: Stage> JobContext<S> {
             } => (label, outputs, dead_lettered),
             Verdict::Abandoned => return self.abandon(job),
         };
-        for mut out in outputs {
-            if !dead_lettered {
+        let mut outputs = outputs;
+        if !dead_lettered {
+            for out in &mut outputs {
                 out.headers.retain(|(k, _)| k != TRACEPARENT_HEADER);
                 out.headers
                     .push((TRACEPARENT_HEADER.to_owned(), trace.header_value().into_bytes()));
             }
-            if !self.produce(&out).await {
-                return self.abandon(job);
-            }
         }
-        if !self.partitions.finish(&job.tp, job.epoch, job.record.offset) {
+        let (tp, epoch, offset) = (&job.tp, job.epoch, job.record.offset);
+        let finished = if self.cfg.runtime.exactly_once {
+            // Produced by the loop, in the transaction that commits this offset.
+            self.partitions.finish_staged(tp, epoch, offset, outputs)
+        } else {
+            for out in &outputs {
+                if !self.produce(out).await {
+                    return self.abandon(job);
+                }
+            }
+            self.partitions.finish(tp, epoch, offset)
+        };
+        if !finished {
             debug!(message = "Record finished after its partition was revoked; it will be redelivered.");
         }
         self.metrics.records.with_label_values(&[stage, label]).inc();

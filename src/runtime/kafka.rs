@@ -44,6 +44,15 @@ pub fn client_config(kafka: &KafkaConfig, role: &str) -> ClientConfig {
 /// A producer for stage outputs: acks from config, idempotent when acks=all, so a retried
 /// send never writes a record twice within one producer session.
 pub fn producer(kafka: &KafkaConfig, role: &str, produce_timeout: Duration) -> Result<FutureProducer, KafkaError> {
+    producer_config(kafka, role, produce_timeout).create()
+}
+
+/// The stage producer's properties, for the transactional producer of exactly-once mode.
+pub(crate) fn transactional_config(kafka: &KafkaConfig, role: &str, produce_timeout: Duration) -> ClientConfig {
+    producer_config(kafka, &format!("{role}-txn"), produce_timeout)
+}
+
+fn producer_config(kafka: &KafkaConfig, role: &str, produce_timeout: Duration) -> ClientConfig {
     let mut c = client_config(kafka, role);
     c.set("acks", &kafka.acks)
         .set("linger.ms", "5")
@@ -55,7 +64,7 @@ pub fn producer(kafka: &KafkaConfig, role: &str, produce_timeout: Duration) -> R
     for (k, v) in &kafka.properties {
         c.set(k, v);
     }
-    c.create()
+    c
 }
 
 /// Waits until the brokers answer a metadata request and every topic in `topics` exists,

@@ -30,6 +30,7 @@ pub mod scheduler;
 pub mod shutdown;
 pub mod stage;
 pub mod table;
+pub mod transaction;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -40,6 +41,7 @@ use thiserror::Error;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use kafka::transactional_config;
 pub use kafka::{
     EofReader, KafkaSetupError, client_config, eof_reader, eof_reader_for, producer, read_to_end, wait_for_brokers,
 };
@@ -70,6 +72,9 @@ pub enum RuntimeError {
     /// Kafka refused an operation (subscribe, client creation).
     #[error("kafka: {0}")]
     Kafka(#[from] KafkaError),
+    /// Exactly-once mode: a transaction could not be started or committed.
+    #[error(transparent)]
+    Transaction(#[from] transaction::TransactionError),
     /// The stage's own preparation failed (see [`Stage::prepare`]).
     #[error("preparing stage {stage}: {message}")]
     Prepare {
@@ -139,6 +144,7 @@ impl<S: Stage> StageRuntime<S> {
                 let stage = self.stage.clone();
                 Arc::new(move |assigned: &[stage::Assigned]| stage.on_assign(assigned))
             },
+            exactly_once: self.cfg.runtime.exactly_once,
         };
         let mut cc = client_config(kafka, name);
         cc.set("group.id", format!("{}-{name}", kafka.group_prefix))
@@ -146,7 +152,10 @@ impl<S: Stage> StageRuntime<S> {
             .set("enable.auto.offset.store", "false")
             .set("auto.offset.reset", "earliest")
             .set("session.timeout.ms", kafka.session_timeout_ms.to_string())
-            .set("statistics.interval.ms", "5000");
+            .set("statistics.interval.ms", "5000")
+            // Never read another stage's uncommitted or aborted transaction (librdkafka's default
+            // too; explicit because exactly-once depends on it).
+            .set("isolation.level", "read_committed");
         for (k, v) in &kafka.properties {
             cc.set(k, v);
         }
@@ -154,6 +163,12 @@ impl<S: Stage> StageRuntime<S> {
         let topic_refs: Vec<&str> = topics.iter().map(String::as_str).collect();
         consumer.subscribe(&topic_refs)?;
         let producer = producer(kafka, name, ms(self.cfg.runtime.produce_timeout_ms))?;
+        let txn = if self.cfg.runtime.exactly_once {
+            let base = transactional_config(kafka, name, ms(self.cfg.runtime.produce_timeout_ms));
+            Some(transaction::Transactions::start(&self.cfg, name, base).await?)
+        } else {
+            None
+        };
 
         let (tx, rx) = mpsc::unbounded_channel();
         let jobs = Arc::new(JobContext {
@@ -167,9 +182,9 @@ impl<S: Stage> StageRuntime<S> {
             health: self.health.clone(),
         });
         tracing::info!(message = "Stage running.", stage = name, topics = ?topics, max_in_flight = self.cfg.runtime.max_in_flight);
-        Engine::new(jobs, consumer, partitions, rx, assignment_changed)
+        Engine::new(jobs, consumer, partitions, rx, assignment_changed, txn)
             .run(shutdown)
-            .await;
+            .await?;
         Ok(())
     }
 }
