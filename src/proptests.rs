@@ -1,6 +1,7 @@
 //! Arbitrary input, no panic: property tests over the decoders, parsers and pure functions that
 //! see outside data and have no property test beside them (the wire framing, the catalog codec,
-//! the importer, the normalisers and the PII redactor have theirs).
+//! the importer, the normalisers and the PII redactor have theirs), the taxonomy file and
+//! dead-letter headers.
 
 use proptest::prelude::*;
 
@@ -137,6 +138,33 @@ proptest! {
             profile = Some(p);
         }
         prop_assert!(activity.within(100, window) <= 40);
+    }
+
+    /// A taxonomy file is operator input (`stages.quality.taxonomy_file`): any text parses or is
+    /// refused, and any category path maps without panicking onto what parsed.
+    #[test]
+    fn any_taxonomy_text_parses_or_is_refused_and_any_path_maps(
+        text in "([0-9]{1,4} - [\\PC&&[^\n>]]{0,12}( > [\\PC&&[^\n>]]{0,12}){0,3}\n|\\PC{0,20}\n){0,12}",
+        path in "\\PC{0,60}",
+    ) {
+        if let Ok(t) = crate::quality::taxonomy::Taxonomy::parse(&text) {
+            let segments = crate::quality::taxonomy::split_path(&path);
+            let _ = t.map(&segments);
+        }
+        let _ = crate::quality::taxonomy::Taxonomy::sample().map(&crate::quality::taxonomy::split_path(&path));
+    }
+
+    /// Dead letters come back with arbitrary headers (anything could have written them): a
+    /// replay filter and the replayed headers never panic, and replaying drops every DLQ header.
+    #[test]
+    fn dead_letter_headers_of_any_shape_replay_cleanly(
+        headers in proptest::collection::vec(("(galley\\.|__connect\\.errors\\.)?[a-z.]{0,20}", proptest::collection::vec(any::<u8>(), 0..20)), 0..12),
+        stage in proptest::option::of("[a-z]{0,6}"),
+    ) {
+        let filter = crate::runtime::replay::ReplayFilter { stage, ..Default::default() };
+        let _ = crate::runtime::replay::matches(&headers, &filter);
+        let kept = crate::runtime::replay::replay_headers(&headers);
+        prop_assert!(kept.iter().all(|(k, _)| !crate::runtime::dlq::is_dlq_header(k)));
     }
 }
 
