@@ -91,7 +91,7 @@ async fn books(t: &Topics, n: usize) -> (usize, usize) {
     for m in &out {
         *seen.entry(version_of(m)).or_default() += 1;
     }
-    let missing: Vec<_> = (0..RECORDS as i64).filter(|v| !seen.contains_key(v)).take(10).collect();
+    let missing: Vec<_> = (0..n as i64).filter(|v| !seen.contains_key(v)).take(10).collect();
     assert!(
         missing.is_empty(),
         "lost records (first 10): {missing:?} of {RECORDS}; got {} distinct",
@@ -208,10 +208,37 @@ fn collect_stderr(child: &mut Child) -> Arc<Mutex<String>> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn second_instance_joining_rebalances_without_loss() {
+    let (distinct, duplicates) = second_instance_joins("rebal", &[], &[]).await;
+    eprintln!("rebalance mid-stream: {distinct} distinct, {duplicates} duplicates");
+    assert!(duplicates <= DUPLICATE_BOUND);
+}
+
+/// Exactly-once through a rebalance: the first instance drops the staged outputs of the
+/// partitions it gives up (their offsets uncommitted), so nothing is written twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exactly_once_rebalance_writes_nothing_twice() {
+    let eos = |instance: &str| {
+        vec![
+            ("GALLEY_RUNTIME__EXACTLY_ONCE".to_string(), "true".to_string()),
+            ("GALLEY_RUNTIME__INSTANCE_ID".to_string(), unique(instance)),
+        ]
+    };
+    let (distinct, duplicates) = second_instance_joins("eos-rebal", &eos("a"), &eos("b")).await;
+    eprintln!("exactly-once rebalance mid-stream: {distinct} distinct, {duplicates} duplicates");
+    assert_eq!(duplicates, 0);
+}
+
+/// One instance takes a paced stream; a second joins mid-stream; both drain on SIGTERM.
+/// Returns the books: (distinct, duplicates).
+async fn second_instance_joins(
+    name: &str,
+    first_env: &[(String, String)],
+    second_env: &[(String, String)],
+) -> (usize, usize) {
     // Long enough that the second member joins while records are still flowing.
     let records = 3 * RECORDS;
-    let t = topics("rebal").await;
-    let mut first = spawn_stage(&t, "info");
+    let t = topics(name).await;
+    let mut first = spawn_stage_with(&t, "info", first_env);
     let first_log = collect_stderr(&mut first);
     let assigned = wait_until(Duration::from_secs(60), || {
         first_log.lock().unwrap().contains("Partitions assigned")
@@ -223,7 +250,7 @@ async fn second_instance_joining_rebalances_without_loss() {
         wait_until(Duration::from_secs(60), || processed(&t) >= 300).await,
         "first instance made progress"
     );
-    let mut second = spawn_stage(&t, "info");
+    let mut second = spawn_stage_with(&t, "info", second_env);
     let second_log = collect_stderr(&mut second);
     let joined = wait_until(Duration::from_secs(30), || {
         second_log.lock().unwrap().contains("Partitions assigned")
@@ -240,9 +267,7 @@ async fn second_instance_joining_rebalances_without_loss() {
         wait_until(Duration::from_secs(90), || processed(&t) == records as i64).await,
         "the group finishes the stream"
     );
-    let (distinct, duplicates) = books(&t, records).await;
-    eprintln!("rebalance mid-stream: {distinct} distinct, {duplicates} duplicates");
-    assert!(duplicates <= DUPLICATE_BOUND);
+    let books = books(&t, records).await;
     assert!(
         first_log.lock().unwrap().contains("Partitions revoked"),
         "the first instance gave partitions up"
@@ -253,6 +278,7 @@ async fn second_instance_joining_rebalances_without_loss() {
     for c in [&mut first, &mut second] {
         assert_eq!(exit_code_within(c, Duration::from_secs(20)).await, 0);
     }
+    books
 }
 
 /// Exactly-once: the same kill as above, with the stage's outputs and offsets committed in

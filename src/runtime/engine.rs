@@ -242,6 +242,9 @@ impl<S: Stage> Engine<S> {
     async fn commit(&mut self, mode: CommitMode) -> Result<(), TransactionError> {
         if let Some(txn) = &mut self.txn {
             let (outputs, offsets) = self.partitions.take_transaction();
+            if outputs.is_empty() && offsets.count() == 0 {
+                return Ok(());
+            }
             let group = self.consumer.group_metadata();
             let result = txn.commit(outputs, offsets, group).await;
             let label = if result.is_ok() { "ok" } else { "error" };
