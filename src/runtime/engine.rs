@@ -285,7 +285,13 @@ impl<S: Stage> Engine<S> {
         }
         let want = self.reasons.any();
         let changed = self.assignment_changed.swap(false, Ordering::AcqRel);
-        if want == self.paused && !(want && changed) {
+        // After an assignment change the wanted state is applied again either way: librdkafka
+        // keeps a partition's application pause across revoke and re-assign (it only clears its
+        // own), so a partition paused, lost in a rebalance while paused and assigned again
+        // would otherwise stay paused for good while this loop believes it resumed (the fault
+        // tests hit it: a frozen broker held every produce, in-flight filled, the session expired
+        // mid-pause). A resume of a partition that is not paused is a no-op.
+        if want == self.paused && !changed {
             return;
         }
         let Ok(assignment) = self.consumer.assignment() else {

@@ -38,10 +38,15 @@ pub fn unique(name: &str) -> String {
 /// Default config pointed at the test broker, with a unique group prefix and fast commits; the
 /// rollout control and shadow topics are the group's own, so a test's kill switch stays in it.
 pub fn config(group: &str) -> GalleyConfig {
+    config_on(&kafka_host(), group)
+}
+
+/// Like [`config`], for the broker at `host` (a test's private broker).
+pub fn config_on(host: &str, group: &str) -> GalleyConfig {
     let env = vec![
         ("GALLEY_TOPICS__CONTROL".to_string(), format!("{group}.control")),
         ("GALLEY_STAGES__REVIEW__SHADOW".to_string(), format!("{group}.shadow")),
-        ("GALLEY_KAFKA__BOOTSTRAP_SERVERS".to_string(), kafka_host()),
+        ("GALLEY_KAFKA__BOOTSTRAP_SERVERS".to_string(), host.to_string()),
         ("GALLEY_KAFKA__GROUP_PREFIX".to_string(), group.to_string()),
         ("GALLEY_KAFKA__SESSION_TIMEOUT_MS".to_string(), "10000".to_string()),
         ("GALLEY_RUNTIME__COMMIT_INTERVAL_MS".to_string(), "50".to_string()),
@@ -74,7 +79,12 @@ pub fn child_env(group: &str, input: &str, output: &str, dlq: &str) -> Vec<(Stri
 
 /// Creates topics with `partitions` partitions each.
 pub async fn create_topics(topics: &[&str], partitions: i32) {
-    let cfg = config("admin");
+    create_topics_on(&kafka_host(), topics, partitions).await;
+}
+
+/// Like [`create_topics`], on the broker at `host`.
+pub async fn create_topics_on(host: &str, topics: &[&str], partitions: i32) {
+    let cfg = config_on(host, "admin");
     let admin: AdminClient<DefaultClientContext> = client_config(&cfg.kafka, "it-admin").create().unwrap();
     let new: Vec<_> = topics
         .iter()
@@ -101,7 +111,12 @@ pub async fn stage_topics(name: &str, partitions: i32) -> (String, String, Strin
 
 /// A producer to the test broker.
 pub fn producer() -> FutureProducer {
-    let cfg = config("producer");
+    producer_on(&kafka_host())
+}
+
+/// A producer to the broker at `host`.
+pub fn producer_on(host: &str) -> FutureProducer {
+    let cfg = config_on(host, "producer");
     galley::runtime::producer(&cfg.kafka, "it", Duration::from_secs(30)).unwrap()
 }
 
@@ -247,17 +262,29 @@ pub async fn read_at_least(topic: &str, expected: usize, timeout: Duration) -> V
 
 /// Committed offsets of `group` on `topic`, by partition.
 pub fn committed(group: &str, topic: &str, partitions: i32) -> HashMap<i32, i64> {
-    let cfg = config("committed");
+    try_committed_on(&kafka_host(), group, topic, partitions, Duration::from_secs(10)).unwrap()
+}
+
+/// Like [`committed`] on the broker at `host`, within `timeout`; an error while the broker is
+/// unreachable (fault tests ask during outages).
+pub fn try_committed_on(
+    host: &str,
+    group: &str,
+    topic: &str,
+    partitions: i32,
+    timeout: Duration,
+) -> rdkafka::error::KafkaResult<HashMap<i32, i64>> {
+    let cfg = config_on(host, "committed");
     let c: BaseConsumer = client_config(&cfg.kafka, "it-committed")
         .set("group.id", group)
-        .create()
-        .unwrap();
+        .create()?;
     let mut tpl = TopicPartitionList::new();
     for p in 0..partitions {
         tpl.add_partition(topic, p);
     }
-    let got = c.committed_offsets(tpl, Duration::from_secs(10)).unwrap();
-    got.elements()
+    let got = c.committed_offsets(tpl, timeout)?;
+    Ok(got
+        .elements()
         .iter()
         .map(|e| {
             (
@@ -268,7 +295,7 @@ pub fn committed(group: &str, topic: &str, partitions: i32) -> HashMap<i32, i64>
                 },
             )
         })
-        .collect()
+        .collect())
 }
 
 /// Polls `cond` every 50 ms until it holds or `timeout` passes; returns whether it held.
