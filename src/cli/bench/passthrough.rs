@@ -7,27 +7,19 @@
 //! output topic measures send→arrival. The runtime's added latency is its percentile minus the
 //! raw loop's, since both include the same broker round trips.
 
-mod generate;
-mod pipelines;
-mod quality;
-
-pub(crate) use generate::{GenerateBenchArgs, generate};
-pub(crate) use quality::{QualityBenchArgs, quality};
-
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use anyhow::Context;
 use galley::config::GalleyConfig;
-use galley::runtime::producer;
-use rdkafka::mocking::MockCluster;
-use rdkafka::producer::DefaultProducerContext;
 use serde::Serialize;
 
-use pipelines::{create_topics, fill, raw_loop, runtime_run, spawn_reader};
+use super::catalog::uniform;
+use super::pipelines::{Pace, Reader, raw_loop, runtime_run};
+use super::report::{Figures, Percentiles, Row, ms3, per_s, percentiles, ratio};
+use super::{best, embedded_broker, run_id, setup};
 
-/// Header carrying a record's send time (µs since the epoch) for the latency runs.
-const SENT_HEADER: &str = "bench.sent_us";
+/// How long a latency reader may take to see every record of a run.
+const READ_LIMIT: Duration = Duration::from_secs(120);
 
 /// Options of `galley bench passthrough`.
 #[derive(Debug, clap::Args)]
@@ -55,11 +47,12 @@ pub(crate) struct PassthroughBenchArgs {
     embedded: bool,
     /// Also write the results as JSON to this file.
     #[arg(long, value_name = "FILE")]
-    json: Option<PathBuf>,
+    pub(super) json: Option<PathBuf>,
 }
 
+/// What `galley bench passthrough` measured.
 #[derive(Debug, Serialize)]
-struct Report {
+pub(super) struct PassthroughReport {
     broker: String,
     messages: usize,
     partitions: i32,
@@ -73,70 +66,13 @@ struct Report {
     added_p99_ms: f64,
 }
 
-#[derive(Debug, Serialize, Default)]
-struct Percentiles {
-    p50: f64,
-    p99: f64,
-    max: f64,
-    samples: usize,
-}
-
-fn percentiles(mut v: Vec<f64>) -> Percentiles {
-    if v.is_empty() {
-        return Percentiles::default();
-    }
-    v.sort_by(f64::total_cmp);
-    let at = |q: f64| v[((v.len() as f64 - 1.0) * q).round() as usize];
-    Percentiles {
-        p50: at(0.5),
-        p99: at(0.99),
-        max: at(1.0),
-        samples: v.len(),
-    }
-}
-
-fn now_us() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_micros() as u64)
-        .unwrap_or_default()
-}
-
-/// The embedded broker when asked for (pointing `cfg` at it; keep it alive for the run), else
-/// none and `cfg`'s brokers.
-fn embedded_broker(
-    cfg: &mut GalleyConfig,
-    embedded: bool,
-) -> anyhow::Result<Option<MockCluster<'static, DefaultProducerContext>>> {
-    if !embedded {
-        return Ok(None);
-    }
-    let mock = MockCluster::new(1).context("starting the embedded broker")?;
-    cfg.kafka.bootstrap_servers = mock.bootstrap_servers();
-    Ok(Some(mock))
-}
-
-/// Creates the run's topics (the first is the input) and fills the input with `n` products;
-/// returns the producer for later (paced) sends.
-async fn setup(
-    cfg: &GalleyConfig,
-    mock: Option<&MockCluster<'static, DefaultProducerContext>>,
-    topics: &[String],
-    partitions: i32,
-    n: usize,
-) -> anyhow::Result<rdkafka::producer::FutureProducer> {
-    create_topics(cfg, mock, topics, partitions).await?;
-    galley::runtime::wait_for_brokers(&cfg.kafka, topics).await?;
-    println!("Filling {} with {n} records...", topics[0]);
-    let p = producer(&cfg.kafka, "bench", Duration::from_secs(60))?;
-    fill(&p, &topics[0], n, None).await?;
-    Ok(p)
-}
-
-/// Runs the benchmark and prints a table (and JSON if asked).
-pub(crate) async fn passthrough(mut cfg: GalleyConfig, args: PassthroughBenchArgs) -> anyhow::Result<()> {
+/// Runs the benchmark.
+pub(super) async fn passthrough(
+    mut cfg: GalleyConfig,
+    args: &PassthroughBenchArgs,
+) -> anyhow::Result<PassthroughReport> {
     let mock = embedded_broker(&mut cfg, args.embedded)?;
-    let run_id = format!("{:x}", now_us());
+    let run_id = run_id();
     let topic = |name: &str| format!("bench-{run_id}-{name}");
     let mut topics = vec![topic("in")];
     for r in 0..args.rounds {
@@ -153,7 +89,7 @@ pub(crate) async fn passthrough(mut cfg: GalleyConfig, args: PassthroughBenchArg
     }
     cfg.runtime.max_in_flight = args.max_in_flight;
     cfg.kafka.group_prefix = format!("bench-{run_id}");
-    let p = setup(&cfg, mock.as_ref(), &topics, args.partitions, args.messages).await?;
+    let p = setup(&cfg, mock.as_ref(), &topics, args.partitions, (args.messages, uniform)).await?;
 
     let mut raw = Vec::new();
     let mut rt = Vec::new();
@@ -182,13 +118,16 @@ pub(crate) async fn passthrough(mut cfg: GalleyConfig, args: PassthroughBenchArg
         println!("round {r}: runtime  {rate:>10.0} msgs/s");
         rt.push(rate);
     }
-    let best = |v: &[f64]| v.iter().copied().fold(0.0, f64::max);
-
     println!(
         "Latency: {} records at {}/s through each...",
         args.latency_messages, args.rate
     );
-    let pace = Some((args.latency_messages, args.rate));
+    let pace = || Pace {
+        producer: &p,
+        records: 0..args.latency_messages,
+        rate: args.rate,
+        generate: uniform,
+    };
     // Short fetch waits for every consumer, so a broker that long-polls for the full wait does
     // not drown the difference being measured (the same setting on both sides).
     let mut cfg = cfg.clone();
@@ -197,7 +136,7 @@ pub(crate) async fn passthrough(mut cfg: GalleyConfig, args: PassthroughBenchArg
     let (mut raw_lat, mut rt_lat) = (Vec::new(), Vec::new());
     for r in 0..args.rounds {
         let (tx, rx) = (topic(&format!("lat-raw-in-{r}")), topic(&format!("lat-raw-out-{r}")));
-        let reader = spawn_reader(&cfg, &rx, args.latency_messages);
+        let reader = Reader::start(&cfg, &rx, 0);
         let group = format!("lat-raw-{r}");
         raw_loop(
             &cfg,
@@ -206,25 +145,28 @@ pub(crate) async fn passthrough(mut cfg: GalleyConfig, args: PassthroughBenchArg
             &group,
             args.latency_messages,
             args.max_in_flight,
-            Some((&p, pace)),
+            Some(pace()),
         )
         .await?;
-        raw_lat.extend(reader.await??);
+        raw_lat.extend(reader.finish(args.latency_messages, READ_LIMIT).await?.0);
         let (tx, rx) = (topic(&format!("lat-rt-in-{r}")), topic(&format!("lat-rt-out-{r}")));
-        let reader = spawn_reader(&cfg, &rx, args.latency_messages);
+        let reader = Reader::start(&cfg, &rx, 0);
         runtime_run(
             &cfg,
             &tx,
             &rx,
             &format!("lat-rt-{r}"),
             args.latency_messages,
-            Some((&p, pace)),
+            Some(pace()),
         )
         .await?;
-        rt_lat.extend(reader.await??);
+        rt_lat.extend(reader.finish(args.latency_messages, READ_LIMIT).await?.0);
     }
     let (raw_lat, rt_lat) = (percentiles(raw_lat), percentiles(rt_lat));
-    let report = Report {
+    // Clients before the embedded broker, or they log its disappearance as errors.
+    drop(p);
+    drop(mock);
+    Ok(PassthroughReport {
         broker: cfg.kafka.bootstrap_servers.clone(),
         messages: args.messages,
         partitions: args.partitions,
@@ -236,27 +178,31 @@ pub(crate) async fn passthrough(mut cfg: GalleyConfig, args: PassthroughBenchArg
         runtime_msgs_per_s: rt,
         raw_latency_ms: raw_lat,
         runtime_latency_ms: rt_lat,
-    };
-    println!("\n| measure | raw rdkafka loop | galley runtime | ratio / added |");
-    println!("|---|---|---|---|");
-    println!(
-        "| throughput (best, msgs/s) | {:.0} | {:.0} | {:.2}x (goal >= 0.85x) |",
-        best(&report.raw_msgs_per_s),
-        best(&report.runtime_msgs_per_s),
-        report.throughput_ratio
-    );
-    println!(
-        "| latency p50 (ms) | {:.2} | {:.2} | {:+.2} ms |",
-        report.raw_latency_ms.p50, report.runtime_latency_ms.p50, report.added_p50_ms
-    );
-    println!(
-        "| latency p99 (ms) | {:.2} | {:.2} | {:+.2} ms (goal < 5 ms) |",
-        report.raw_latency_ms.p99, report.runtime_latency_ms.p99, report.added_p99_ms
-    );
-    if let Some(path) = &args.json {
-        std::fs::write(path, serde_json::to_string_pretty(&report)?)
-            .with_context(|| format!("writing {}", path.display()))?;
+    })
+}
+
+impl Figures for PassthroughReport {
+    fn rows(&self) -> Vec<Row> {
+        const B: &str = "passthrough";
+        vec![
+            Row::figure(B, "raw rdkafka loop, best", per_s(best(&self.raw_msgs_per_s))),
+            Row::figure(B, "runtime pass-through, best", per_s(best(&self.runtime_msgs_per_s))),
+            Row::goal(
+                B,
+                "runtime / raw loop",
+                ratio(self.throughput_ratio),
+                ">= 0.85x",
+                self.throughput_ratio >= 0.85,
+            ),
+            Row::figure(B, "raw loop latency p50 / p99 / max", ms3(&self.raw_latency_ms)),
+            Row::figure(B, "runtime latency p50 / p99 / max", ms3(&self.runtime_latency_ms)),
+            Row::goal(
+                B,
+                "latency the runtime adds, p99",
+                format!("{:+.2} ms (p50 {:+.2} ms)", self.added_p99_ms, self.added_p50_ms),
+                "< 5 ms",
+                self.added_p99_ms < 5.0,
+            ),
+        ]
     }
-    drop(mock);
-    Ok(())
 }
