@@ -276,16 +276,19 @@ impl Metrics {
 
     /// Sum of `galley_records_total` for a stage, per outcome: the demo's and tests' books.
     pub fn outcomes(&self, stage: &str) -> Vec<(String, u64)> {
+        self.counts("galley_records_total", stage, "outcome")
+    }
+
+    /// A counter family's values for one stage, per value of `label` (e.g.
+    /// `galley_skipped_total`'s reasons), sorted; label sets that were never counted are absent.
+    pub fn counts(&self, family: &str, stage: &str, label: &str) -> Vec<(String, u64)> {
         let mut out = Vec::new();
-        for family in self.registry.gather() {
-            if family.name() != "galley_records_total" {
-                continue;
-            }
-            for m in family.get_metric() {
+        for f in self.registry.gather().iter().filter(|f| f.name() == family) {
+            for m in f.get_metric() {
                 let labels: Vec<_> = m.get_label().iter().map(|l| (l.name(), l.value())).collect();
                 if labels.iter().any(|(n, v)| *n == "stage" && *v == stage) {
-                    if let Some((_, outcome)) = labels.iter().find(|(n, _)| *n == "outcome") {
-                        out.push((outcome.to_string(), m.get_counter().get_value() as u64));
+                    if let Some((_, value)) = labels.iter().find(|(n, _)| *n == label) {
+                        out.push((value.to_string(), m.get_counter().get_value() as u64));
                     }
                 }
             }
@@ -320,5 +323,10 @@ mod tests {
             assert!(text.contains(name), "{name} missing");
         }
         assert_eq!(m.outcomes("passthrough"), vec![("passed".to_string(), 3)]);
+        m.skipped.with_label_values(&["quality", "stale"]).inc();
+        assert_eq!(
+            m.counts("galley_skipped_total", "quality", "reason"),
+            vec![("stale".to_string(), 1)]
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! The generate stage on a real broker with the fake model server: an outage mid-stream opens
 //! the breaker and fallbacks keep drafts flowing, then the model is used again; a use case
 //! without fallbacks pauses instead of dead-lettering; the last approved copy is read from its
-//! topic. Every test ends with the books balanced.
+//! topic; a deleted product's tombstone is skipped. Every test ends with the books balanced.
 #![cfg(feature = "kafka-it")]
 
 mod common;
@@ -14,6 +14,7 @@ use galley::metrics::Metrics;
 use galley::model::fake::{Behaviour, FakeModel};
 use galley::schema::{ContentDraft, GeneratorKind, Registry, Segment, ValidatedProduct, decode, encode, names};
 use rdkafka::Message;
+use rdkafka::producer::FutureRecord;
 
 struct Topics {
     validated: String,
@@ -219,4 +220,28 @@ async fn the_last_approved_copy_is_read_from_its_topic() {
         GeneratorKind::Template,
         "no approved copy: the template stands in"
     );
+}
+
+#[tokio::test]
+async fn a_deleted_product_is_skipped_not_dead_lettered() {
+    let t = topics("gen-delete").await;
+    let fake = FakeModel::start().await.unwrap();
+    let (run, metrics) = start_generate(&generate_config(&t, &fake));
+    let p = producer();
+    let ps = products(1, "del");
+    produce(&p, &t.validated, &product_records(&ps)).await;
+    // The quality stage's tombstone for the sku, deleted upstream after it was validated.
+    p.send(
+        FutureRecord::<str, [u8]>::to(&t.validated).key(&ps[0].sku),
+        Duration::from_secs(10),
+    )
+    .await
+    .unwrap();
+    assert!(wait_until(Duration::from_secs(60), || finished(&metrics, "generate") >= 2).await);
+    run.stop().await;
+    assert_eq!(
+        metrics.outcomes("generate"),
+        vec![("drafted".to_string(), 1), ("skipped".to_string(), 1)]
+    );
+    assert_eq!(count(&metrics, "galley_skipped_total", &[r#"reason="deleted""#]), 1);
 }

@@ -70,7 +70,7 @@ enum Command {
     /// Benchmarks, reported as ratios against a baseline measured in the same run.
     Bench {
         #[command(subcommand)]
-        command: BenchCommand,
+        command: bench::BenchCommand,
     },
     /// Schema tools.
     Schema {
@@ -108,16 +108,6 @@ struct ReplayArgs {
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
-}
-
-#[derive(Debug, Subcommand)]
-enum BenchCommand {
-    /// Runtime pass-through vs a raw rdkafka consume→produce loop on the same broker.
-    Passthrough(bench::PassthroughBenchArgs),
-    /// Quality stage vs the runtime pass-through on the same broker (goal >= 0.85x).
-    Quality(bench::QualityBenchArgs),
-    /// Generate stage vs the ideal C / L with a fixed-latency fake model (goal >= 0.9x).
-    Generate(bench::GenerateBenchArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -178,24 +168,7 @@ pub(crate) async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Bench {
-            command: BenchCommand::Passthrough(args),
-        } => {
-            bench::passthrough(load()?, args).await?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Bench {
-            command: BenchCommand::Quality(args),
-        } => {
-            bench::quality(load()?, args).await?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Bench {
-            command: BenchCommand::Generate(args),
-        } => {
-            bench::generate(load()?, args).await?;
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Bench { command } => bench::run(load()?, cli.config.as_deref(), command).await,
         Command::Schema {
             command: SchemaCommand::Check,
         } => {

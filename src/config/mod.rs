@@ -38,6 +38,7 @@ const NON_CONFIG_ENV: &[&str] = &[
     "GALLEY_BROKER_DIR",
     "GALLEY_REQUIRE_BROWSER",
     "GALLEY_REQUIRE_DEPLOY_TOOLS",
+    "GALLEY_REQUIRE_BENCH_PYTHON",
 ];
 
 /// Configuration could not be loaded or is invalid.

@@ -48,12 +48,27 @@ pub struct Seen {
     pub key: Option<String>,
 }
 
-#[derive(Default)]
 struct Control {
     latency: Duration,
     standing: Option<Behaviour>,
     script: VecDeque<Behaviour>,
     seen: Vec<Seen>,
+    /// Record each request in `seen`; off, only `requests` counts, so a long run stays flat.
+    keep_seen: bool,
+    requests: usize,
+}
+
+impl Default for Control {
+    fn default() -> Self {
+        Control {
+            latency: Duration::ZERO,
+            standing: None,
+            script: VecDeque::new(),
+            seen: Vec::new(),
+            keep_seen: true,
+            requests: 0,
+        }
+    }
 }
 
 /// A running fake server; stops when dropped.
@@ -108,9 +123,20 @@ impl FakeModel {
         self.control().script.extend(behaviours);
     }
 
-    /// Requests seen so far.
+    /// Requests seen so far (none recorded while [`FakeModel::keep_seen`] is off).
     pub fn seen(&self) -> Vec<Seen> {
         self.control().seen.clone()
+    }
+
+    /// Whether to record every request for [`FakeModel::seen`] (on by default). Benchmarks
+    /// and soaks turn it off, so the server's memory does not grow with the run.
+    pub fn keep_seen(&self, keep: bool) {
+        self.control().keep_seen = keep;
+    }
+
+    /// How many requests arrived, recorded or not.
+    pub fn requests(&self) -> usize {
+        self.control().requests
     }
 }
 
@@ -143,12 +169,15 @@ async fn complete(State(control): State<Arc<Mutex<Control>>>, headers: HeaderMap
             .pop_front()
             .or_else(|| c.standing.clone())
             .unwrap_or(Behaviour::Ok);
-        c.seen.push(Seen {
-            at: Instant::now(),
-            behaviour: b.clone(),
-            user: user.clone(),
-            key,
-        });
+        c.requests += 1;
+        if c.keep_seen {
+            c.seen.push(Seen {
+                at: Instant::now(),
+                behaviour: b.clone(),
+                user: user.clone(),
+                key,
+            });
+        }
         (b, c.latency)
     };
     if !latency.is_zero() {

@@ -159,6 +159,7 @@ impl<S: Stage> JobContext<S> {
         let rec = &job.record;
         let limit = self.cfg.runtime.max_message_bytes;
         match rec.payload.as_deref() {
+            None if self.stage.takes_tombstones() => {}
             None | Some([]) => {
                 return self.dead_letter(job, StageError::permanent("empty_message", "record has no value"), 1);
             }

@@ -111,6 +111,13 @@ pub trait Stage: Send + Sync + 'static {
     fn breakers(&self) -> Vec<CircuitBreaker> {
         Vec::new()
     }
+
+    /// Whether tombstones (records without a value) are input to this stage. By default the
+    /// runtime dead-letters them as `empty_message`; a stage consuming a compacted table topic,
+    /// where a tombstone means "deleted", says yes and handles `payload: None` itself.
+    fn takes_tombstones(&self) -> bool {
+        false
+    }
 }
 
 /// Header pairs of a consumed message, in order; a null value becomes empty.

@@ -15,11 +15,14 @@ use galley::runtime::{producer, read_to_end};
 use galley::schema::{ContentDraft, Registry, ValidatedProduct, decode, encode, names};
 use galley::stages::Generate;
 use rdkafka::Message;
+use rdkafka::producer::FutureProducer;
 use rdkafka::producer::FutureRecord;
 use serde::Serialize;
 
-use super::pipelines::{create_topics, product, stage_run};
-use super::{embedded_broker, now_us};
+use super::catalog::product;
+use super::pipelines::{create_topics, stage_run};
+use super::report::{Figures, Row, per_s, ratio};
+use super::{embedded_broker, run_id};
 
 /// Options of `galley bench generate`.
 #[derive(Debug, clap::Args)]
@@ -44,11 +47,12 @@ pub(crate) struct GenerateBenchArgs {
     embedded: bool,
     /// Also write the results as JSON to this file.
     #[arg(long, value_name = "FILE")]
-    json: Option<std::path::PathBuf>,
+    pub(super) json: Option<std::path::PathBuf>,
 }
 
+/// What `galley bench generate` measured.
 #[derive(Debug, Serialize)]
-struct Report {
+pub(super) struct GenerateReport {
     broker: String,
     messages: usize,
     keys: usize,
@@ -58,53 +62,25 @@ struct Report {
     measured_msgs_per_s: f64,
     ratio: f64,
     model_requests: usize,
+    drafts: usize,
     order_violations: usize,
 }
 
-/// Runs the benchmark and prints a table (and JSON if asked).
-pub(crate) async fn generate(mut cfg: GalleyConfig, args: GenerateBenchArgs) -> anyhow::Result<()> {
+/// Runs the benchmark.
+pub(super) async fn generate(mut cfg: GalleyConfig, args: &GenerateBenchArgs) -> anyhow::Result<GenerateReport> {
     let mock = embedded_broker(&mut cfg, args.embedded)?;
-    let run_id = format!("{:x}", now_us());
+    let run_id = run_id();
     let (input, output) = (format!("bench-g-{run_id}-in"), format!("bench-g-{run_id}-drafts"));
     create_topics(&cfg, mock.as_ref(), &[input.clone(), output.clone()], args.partitions).await?;
     galley::runtime::wait_for_brokers(&cfg.kafka, &[input.clone(), output.clone()]).await?;
 
-    // Every record of a key is news (its price changes), so none is a cache hit.
-    let assessor = Assessor {
-        rules: RuleSet::builtin(),
-        taxonomy: Taxonomy::sample(),
-    };
-    let products: Vec<ValidatedProduct> = (0..args.messages)
-        .map(|i| {
-            assessor
-                .assess(&product(&format!("sku-{}", i % args.keys.max(1)), i), vec![])
-                .product
-        })
-        .collect();
-    println!("Filling {input} with {} validated products...", products.len());
+    let products = validated_products(args.messages, args.keys);
     let p = producer(&cfg.kafka, "bench", Duration::from_secs(60))?;
-    for chunk in products.chunks(1000) {
-        let payloads: Vec<Vec<u8>> = chunk
-            .iter()
-            .map(|v| encode(Registry::builtin(), names::VALIDATED_PRODUCT, v))
-            .collect::<Result<_, _>>()?;
-        let sends: Vec<_> = chunk
-            .iter()
-            .zip(&payloads)
-            .map(|(v, bytes)| {
-                p.send(
-                    FutureRecord::to(&input).key(&v.sku).payload(bytes),
-                    Duration::from_secs(30),
-                )
-            })
-            .collect();
-        for r in futures::future::join_all(sends).await {
-            r.map_err(|(e, _)| e).context("filling the input topic")?;
-        }
-    }
+    fill_validated(&p, &input, &products).await?;
 
     let fake = FakeModel::start().await.context("starting the fake model server")?;
     fake.set_latency(Duration::from_millis(args.latency_ms));
+    fake.keep_seen(false);
     cfg.model.base_url = fake.url();
     cfg.runtime.max_in_flight = args.max_in_flight;
     cfg.kafka.group_prefix = format!("bench-g-{run_id}");
@@ -115,7 +91,7 @@ pub(crate) async fn generate(mut cfg: GalleyConfig, args: GenerateBenchArgs) -> 
         (uc.daily_token_budget, uc.daily_cost_budget) = (0, 0.0);
     }
     let gc = cfg.clone();
-    let first_to_last = stage_run(&cfg, &input, "g", args.messages, None, |m| {
+    let (first_to_last, _) = stage_run(&cfg, &input, "g", args.messages, None, |m| {
         Generate::new(&gc, m).context("building the generate stage")
     })
     .await?;
@@ -143,7 +119,10 @@ pub(crate) async fn generate(mut cfg: GalleyConfig, args: GenerateBenchArgs) -> 
             violations += 1;
         }
     }
-    let report = Report {
+    // Clients before the embedded broker, or they log its disappearance as errors.
+    drop(p);
+    drop(mock);
+    Ok(GenerateReport {
         broker: cfg.kafka.bootstrap_servers.clone(),
         messages: args.messages,
         keys: args.keys,
@@ -152,25 +131,74 @@ pub(crate) async fn generate(mut cfg: GalleyConfig, args: GenerateBenchArgs) -> 
         ideal_msgs_per_s: ideal,
         measured_msgs_per_s: measured,
         ratio: measured / ideal,
-        model_requests: fake.seen().len(),
+        model_requests: fake.requests(),
+        drafts: drafts.len(),
         order_violations: violations,
-    };
-    println!("\n| measure | ideal (C / L) | generate stage | ratio |");
-    println!("|---|---|---|---|");
-    println!(
-        "| throughput (msgs/s), C={} L={} ms | {:.0} | {:.0} | {:.2}x (goal >= 0.9x) |",
-        args.max_in_flight, args.latency_ms, ideal, measured, report.ratio
-    );
-    println!(
-        "drafts read back: {}, model requests: {}, per-key order violations: {violations}",
-        drafts.len(),
-        report.model_requests
-    );
-    if let Some(path) = &args.json {
-        std::fs::write(path, serde_json::to_string_pretty(&report)?)
-            .with_context(|| format!("writing {}", path.display()))?;
+    })
+}
+
+impl Figures for GenerateReport {
+    fn rows(&self) -> Vec<Row> {
+        const B: &str = "generate";
+        vec![
+            Row::figure(
+                B,
+                format!("ideal C / L (C={}, L={} ms)", self.max_in_flight, self.latency_ms),
+                per_s(self.ideal_msgs_per_s),
+            ),
+            Row::figure(B, "generate stage", per_s(self.measured_msgs_per_s)),
+            Row::goal(B, "generate / ideal", ratio(self.ratio), ">= 0.9x", self.ratio >= 0.9),
+            Row::check(
+                B,
+                "drafts out of their key's order",
+                format!("{} of {} drafts", self.order_violations, self.drafts),
+                self.order_violations == 0,
+            ),
+        ]
     }
-    drop(mock);
-    anyhow::ensure!(violations == 0, "{violations} drafts came out of their key's order");
+}
+
+/// `n` validated products over `keys` skus, as the quality stage writes them; every record of a
+/// key is news (its price changes), so none is a cache hit.
+pub(super) fn validated_products(n: usize, keys: usize) -> Vec<ValidatedProduct> {
+    let assessor = Assessor {
+        rules: RuleSet::builtin(),
+        taxonomy: Taxonomy::sample(),
+    };
+    (0..n)
+        .map(|i| {
+            assessor
+                .assess(&product(&format!("sku-{}", i % keys.max(1)), i), vec![])
+                .product
+        })
+        .collect()
+}
+
+/// Produces `products` to `topic`, keyed by sku, and waits for every acknowledgement.
+pub(super) async fn fill_validated(
+    p: &FutureProducer,
+    topic: &str,
+    products: &[ValidatedProduct],
+) -> anyhow::Result<()> {
+    println!("Filling {topic} with {} validated products...", products.len());
+    for chunk in products.chunks(1000) {
+        let payloads: Vec<Vec<u8>> = chunk
+            .iter()
+            .map(|v| encode(Registry::builtin(), names::VALIDATED_PRODUCT, v))
+            .collect::<Result<_, _>>()?;
+        let sends: Vec<_> = chunk
+            .iter()
+            .zip(&payloads)
+            .map(|(v, bytes)| {
+                p.send(
+                    FutureRecord::to(topic).key(&v.sku).payload(bytes),
+                    Duration::from_secs(30),
+                )
+            })
+            .collect();
+        for r in futures::future::join_all(sends).await {
+            r.map_err(|(e, _)| e).context("filling the input topic")?;
+        }
+    }
     Ok(())
 }

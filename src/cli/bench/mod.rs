@@ -1,98 +1,92 @@
-//! `galley bench passthrough`: the runtime's pass-through stage against a raw rdkafka
-//! consume→produce loop, on the same broker in the same run, reported as ratios.
+//! `galley bench`: every figure is measured against a baseline in the same run on the same
+//! broker, and reported as a ratio or against a stated goal. Speed goals are reported, never
+//! enforced; correctness checks (books balanced, equal outcome counts, per-key order) fail the
+//! command.
 //!
-//! Throughput: both read the same pre-filled topic with fresh consumer groups; rate is measured
-//! from the first to the last acknowledged output, so group-join time is excluded from both.
-//! Latency: records are sent at a fixed rate with their send time in a header; a reader on the
-//! output topic measures send→arrival. The runtime's added latency is its percentile minus the
-//! raw loop's, since both include the same broker round trips.
+//! - `passthrough`: the runtime's pass-through stage vs a raw rdkafka loop ([`passthrough`]).
+//! - `quality`: the quality stage vs the pass-through, and vs the same checks in Python
+//!   (scripts/bench/quality.py) with the outcomes of both compared ([`quality`], [`python`]).
+//! - `generate`: the generate stage vs the ideal C / L of a fixed-latency fake model ([`generate`]).
+//! - `e2e`: quality → generate → review in one process: throughput, latency, books ([`e2e`]).
+//! - `memory`: peak RSS of a `galley run --stage generate` child with 10k records in flight ([`memory`]).
+//! - `soak`: a paced stream through the chain for N minutes, RSS over time ([`soak`]).
+//! - `all`: all but the soak; one JSON document and one table of figures and goals ([`suite`]).
 
+mod catalog;
+mod chain;
+mod e2e;
 mod generate;
+mod memory;
+mod passthrough;
 mod pipelines;
+mod python;
 mod quality;
+mod report;
+mod soak;
+mod suite;
 
-pub(crate) use generate::{GenerateBenchArgs, generate};
-pub(crate) use quality::{QualityBenchArgs, quality};
-
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use galley::config::GalleyConfig;
+use galley::metrics::Metrics;
 use galley::runtime::producer;
 use rdkafka::mocking::MockCluster;
-use rdkafka::producer::DefaultProducerContext;
-use serde::Serialize;
+use rdkafka::producer::{DefaultProducerContext, FutureProducer};
 
-use pipelines::{create_topics, fill, raw_loop, runtime_run, spawn_reader};
+use catalog::Generator;
+use pipelines::{create_topics, fill};
+use report::{Figures, Row, exit_code, print_rows, write_json};
 
 /// Header carrying a record's send time (µs since the epoch) for the latency runs.
 const SENT_HEADER: &str = "bench.sent_us";
 
-/// Options of `galley bench passthrough`.
-#[derive(Debug, clap::Args)]
-pub(crate) struct PassthroughBenchArgs {
-    /// Records per throughput run.
-    #[arg(long, default_value_t = 50_000)]
-    messages: usize,
-    /// Partitions of the bench topics.
-    #[arg(long, default_value_t = 4)]
-    partitions: i32,
-    /// Alternating rounds (raw, runtime); the best of each is compared.
-    #[arg(long, default_value_t = 2)]
-    rounds: usize,
-    /// Records in the latency run, sent at --rate per second.
-    #[arg(long, default_value_t = 2_000)]
-    latency_messages: usize,
-    /// Send rate of the latency run.
-    #[arg(long, default_value_t = 500)]
-    rate: u64,
-    /// Runtime concurrency (runtime.max_in_flight) and the raw loop's delivery window.
-    #[arg(long, default_value_t = 256)]
-    max_in_flight: usize,
-    /// Use the embedded mock broker instead of kafka.bootstrap_servers.
-    #[arg(long)]
-    embedded: bool,
-    /// Also write the results as JSON to this file.
-    #[arg(long, value_name = "FILE")]
-    json: Option<PathBuf>,
+/// `galley bench` subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum BenchCommand {
+    /// Runtime pass-through vs a raw rdkafka consume→produce loop on the same broker.
+    Passthrough(passthrough::PassthroughBenchArgs),
+    /// Quality stage vs the runtime pass-through (goal >= 0.85x) and vs the same checks in
+    /// Python (scripts/bench/quality.py; goal >= 5x), same topic, same run.
+    Quality(quality::QualityBenchArgs),
+    /// Generate stage vs the ideal C / L with a fixed-latency fake model (goal >= 0.9x).
+    Generate(generate::GenerateBenchArgs),
+    /// quality → generate → review in one process: throughput, catalog change → approved
+    /// latency, books balanced.
+    E2e(e2e::E2eBenchArgs),
+    /// Peak RSS of a generate stage (child process) with 10k records in flight (goal < 150 MB).
+    Memory(memory::MemoryBenchArgs),
+    /// A paced stream through quality → generate → review for N minutes: throughput, latency,
+    /// RSS over time, books.
+    Soak(soak::SoakBenchArgs),
+    /// Every bench above but the soak; one JSON document and one table of figures and goals.
+    All(suite::SuiteArgs),
 }
 
-#[derive(Debug, Serialize)]
-struct Report {
-    broker: String,
-    messages: usize,
-    partitions: i32,
-    max_in_flight: usize,
-    raw_msgs_per_s: Vec<f64>,
-    runtime_msgs_per_s: Vec<f64>,
-    throughput_ratio: f64,
-    raw_latency_ms: Percentiles,
-    runtime_latency_ms: Percentiles,
-    added_p50_ms: f64,
-    added_p99_ms: f64,
+/// Runs a bench command; fails when a correctness check failed. `config` is the `--config`
+/// file, handed on to child processes.
+pub(crate) async fn run(cfg: GalleyConfig, config: Option<&Path>, command: BenchCommand) -> anyhow::Result<ExitCode> {
+    let rows = match command {
+        BenchCommand::Passthrough(a) => done(passthrough::passthrough(cfg, &a).await?, a.json.as_deref())?,
+        BenchCommand::Quality(a) => done(quality::quality(cfg, &a).await?, a.json.as_deref())?,
+        BenchCommand::Generate(a) => done(generate::generate(cfg, &a).await?, a.json.as_deref())?,
+        BenchCommand::E2e(a) => done(e2e::e2e(cfg, &a).await?, a.json.as_deref())?,
+        BenchCommand::Memory(a) => done(memory::memory(cfg, config, &a).await?, a.json.as_deref())?,
+        BenchCommand::Soak(a) => done(soak::soak(cfg, &a).await?, a.json.as_deref())?,
+        BenchCommand::All(a) => return suite::all(cfg, config, &a).await,
+    };
+    println!();
+    print_rows(&rows);
+    Ok(exit_code(&rows))
 }
 
-#[derive(Debug, Serialize, Default)]
-struct Percentiles {
-    p50: f64,
-    p99: f64,
-    max: f64,
-    samples: usize,
-}
-
-fn percentiles(mut v: Vec<f64>) -> Percentiles {
-    if v.is_empty() {
-        return Percentiles::default();
-    }
-    v.sort_by(f64::total_cmp);
-    let at = |q: f64| v[((v.len() as f64 - 1.0) * q).round() as usize];
-    Percentiles {
-        p50: at(0.5),
-        p99: at(0.99),
-        max: at(1.0),
-        samples: v.len(),
-    }
+/// Writes one bench's report as JSON if asked; its rows for the table.
+fn done<R: Figures>(report: R, json: Option<&Path>) -> anyhow::Result<Vec<Row>> {
+    write_json(json, &report)?;
+    Ok(report.rows())
 }
 
 fn now_us() -> u64 {
@@ -100,6 +94,29 @@ fn now_us() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_micros() as u64)
         .unwrap_or_default()
+}
+
+/// A fresh prefix for a run's topics and groups, so runs never see each other's records.
+fn run_id() -> String {
+    format!("{:x}", now_us())
+}
+
+/// A stage's terminal outcomes so far, from its metrics.
+fn outcomes(metrics: &Metrics, stage: &str) -> BTreeMap<String, u64> {
+    metrics.outcomes(stage).into_iter().collect()
+}
+
+/// A stage's skipped records by reason, from its metrics.
+fn skipped(metrics: &Metrics, stage: &str) -> BTreeMap<String, u64> {
+    metrics
+        .counts("galley_skipped_total", stage, "reason")
+        .into_iter()
+        .collect()
+}
+
+/// The best of several rounds.
+fn best(v: &[f64]) -> f64 {
+    v.iter().copied().fold(0.0, f64::max)
 }
 
 /// The embedded broker when asked for (pointing `cfg` at it; keep it alive for the run), else
@@ -116,147 +133,19 @@ fn embedded_broker(
     Ok(Some(mock))
 }
 
-/// Creates the run's topics (the first is the input) and fills the input with `n` products;
-/// returns the producer for later (paced) sends.
+/// Creates the run's topics (the first is the input) and fills the input with records `0..n`
+/// of `generate`; returns the producer for later (paced) sends.
 async fn setup(
     cfg: &GalleyConfig,
     mock: Option<&MockCluster<'static, DefaultProducerContext>>,
     topics: &[String],
     partitions: i32,
-    n: usize,
-) -> anyhow::Result<rdkafka::producer::FutureProducer> {
+    (n, generate): (usize, Generator),
+) -> anyhow::Result<FutureProducer> {
     create_topics(cfg, mock, topics, partitions).await?;
     galley::runtime::wait_for_brokers(&cfg.kafka, topics).await?;
     println!("Filling {} with {n} records...", topics[0]);
     let p = producer(&cfg.kafka, "bench", Duration::from_secs(60))?;
-    fill(&p, &topics[0], n, None).await?;
+    fill(&p, &topics[0], 0..n, None, generate).await?;
     Ok(p)
-}
-
-/// Runs the benchmark and prints a table (and JSON if asked).
-pub(crate) async fn passthrough(mut cfg: GalleyConfig, args: PassthroughBenchArgs) -> anyhow::Result<()> {
-    let mock = embedded_broker(&mut cfg, args.embedded)?;
-    let run_id = format!("{:x}", now_us());
-    let topic = |name: &str| format!("bench-{run_id}-{name}");
-    let mut topics = vec![topic("in")];
-    for r in 0..args.rounds {
-        for name in [
-            "raw-out",
-            "rt-out",
-            "lat-raw-in",
-            "lat-raw-out",
-            "lat-rt-in",
-            "lat-rt-out",
-        ] {
-            topics.push(topic(&format!("{name}-{r}")));
-        }
-    }
-    cfg.runtime.max_in_flight = args.max_in_flight;
-    cfg.kafka.group_prefix = format!("bench-{run_id}");
-    let p = setup(&cfg, mock.as_ref(), &topics, args.partitions, args.messages).await?;
-
-    let mut raw = Vec::new();
-    let mut rt = Vec::new();
-    for r in 0..args.rounds {
-        let rate = raw_loop(
-            &cfg,
-            &topic("in"),
-            &topic(&format!("raw-out-{r}")),
-            &format!("raw-{r}"),
-            args.messages,
-            args.max_in_flight,
-            None,
-        )
-        .await?;
-        println!("round {r}: raw loop {rate:>10.0} msgs/s");
-        raw.push(rate);
-        let rate = runtime_run(
-            &cfg,
-            &topic("in"),
-            &topic(&format!("rt-out-{r}")),
-            &format!("rt-{r}"),
-            args.messages,
-            None,
-        )
-        .await?;
-        println!("round {r}: runtime  {rate:>10.0} msgs/s");
-        rt.push(rate);
-    }
-    let best = |v: &[f64]| v.iter().copied().fold(0.0, f64::max);
-
-    println!(
-        "Latency: {} records at {}/s through each...",
-        args.latency_messages, args.rate
-    );
-    let pace = Some((args.latency_messages, args.rate));
-    // Short fetch waits for every consumer, so a broker that long-polls for the full wait does
-    // not drown the difference being measured (the same setting on both sides).
-    let mut cfg = cfg.clone();
-    cfg.kafka.properties.insert("fetch.wait.max.ms".into(), "10".into());
-    // Rounds alternate and samples are pooled: one run's tail is mostly the broker's noise.
-    let (mut raw_lat, mut rt_lat) = (Vec::new(), Vec::new());
-    for r in 0..args.rounds {
-        let (tx, rx) = (topic(&format!("lat-raw-in-{r}")), topic(&format!("lat-raw-out-{r}")));
-        let reader = spawn_reader(&cfg, &rx, args.latency_messages);
-        let group = format!("lat-raw-{r}");
-        raw_loop(
-            &cfg,
-            &tx,
-            &rx,
-            &group,
-            args.latency_messages,
-            args.max_in_flight,
-            Some((&p, pace)),
-        )
-        .await?;
-        raw_lat.extend(reader.await??);
-        let (tx, rx) = (topic(&format!("lat-rt-in-{r}")), topic(&format!("lat-rt-out-{r}")));
-        let reader = spawn_reader(&cfg, &rx, args.latency_messages);
-        runtime_run(
-            &cfg,
-            &tx,
-            &rx,
-            &format!("lat-rt-{r}"),
-            args.latency_messages,
-            Some((&p, pace)),
-        )
-        .await?;
-        rt_lat.extend(reader.await??);
-    }
-    let (raw_lat, rt_lat) = (percentiles(raw_lat), percentiles(rt_lat));
-    let report = Report {
-        broker: cfg.kafka.bootstrap_servers.clone(),
-        messages: args.messages,
-        partitions: args.partitions,
-        max_in_flight: args.max_in_flight,
-        throughput_ratio: best(&rt) / best(&raw).max(f64::EPSILON),
-        added_p50_ms: rt_lat.p50 - raw_lat.p50,
-        added_p99_ms: rt_lat.p99 - raw_lat.p99,
-        raw_msgs_per_s: raw,
-        runtime_msgs_per_s: rt,
-        raw_latency_ms: raw_lat,
-        runtime_latency_ms: rt_lat,
-    };
-    println!("\n| measure | raw rdkafka loop | galley runtime | ratio / added |");
-    println!("|---|---|---|---|");
-    println!(
-        "| throughput (best, msgs/s) | {:.0} | {:.0} | {:.2}x (goal >= 0.85x) |",
-        best(&report.raw_msgs_per_s),
-        best(&report.runtime_msgs_per_s),
-        report.throughput_ratio
-    );
-    println!(
-        "| latency p50 (ms) | {:.2} | {:.2} | {:+.2} ms |",
-        report.raw_latency_ms.p50, report.runtime_latency_ms.p50, report.added_p50_ms
-    );
-    println!(
-        "| latency p99 (ms) | {:.2} | {:.2} | {:+.2} ms (goal < 5 ms) |",
-        report.raw_latency_ms.p99, report.runtime_latency_ms.p99, report.added_p99_ms
-    );
-    if let Some(path) = &args.json {
-        std::fs::write(path, serde_json::to_string_pretty(&report)?)
-            .with_context(|| format!("writing {}", path.display()))?;
-    }
-    drop(mock);
-    Ok(())
 }

@@ -1,5 +1,9 @@
-//! The two pipelines under test (raw loop, runtime), the paced filler and the latency reader.
+//! The pipelines under test (raw loop, a runtime stage), the filler (bulk or paced) and the latency
+//! reader, shared by every bench.
 
+use std::ops::Range;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::bail;
@@ -7,7 +11,6 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use galley::config::GalleyConfig;
 use galley::metrics::Metrics;
 use galley::runtime::{Stage, StageRuntime, client_config, producer};
-use galley::schema::{CatalogChange, Registry, encode, names};
 use galley::stages::Passthrough;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
@@ -20,6 +23,7 @@ use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
+use super::catalog::Generator;
 use super::{SENT_HEADER, now_us};
 
 pub(super) async fn create_topics(
@@ -47,19 +51,25 @@ pub(super) async fn create_topics(
     Ok(())
 }
 
-/// Produces `n` CatalogChange records (keys cycle over 5,000 skus), each stamped with its send
-/// time; with `rate`, paced at that many per second.
-pub(super) async fn fill(p: &FutureProducer, topic: &str, n: usize, rate: Option<u64>) -> anyhow::Result<()> {
-    let registry = Registry::builtin();
+/// Produces records `records` of the stream `generate`, each stamped with its send time; with
+/// `rate`, paced at that many per second.
+pub(super) async fn fill(
+    p: &FutureProducer,
+    topic: &str,
+    records: Range<usize>,
+    rate: Option<u64>,
+    generate: Generator,
+) -> anyhow::Result<()> {
     let start = Instant::now();
+    let first = records.start;
     let mut pending = FuturesUnordered::new();
-    for i in 0..n {
+    for i in records {
         if let Some(rate) = rate {
-            tokio::time::sleep_until((start + Duration::from_secs_f64(i as f64 / rate as f64)).into()).await;
+            let due = start + Duration::from_secs_f64((i - first) as f64 / rate as f64);
+            tokio::time::sleep_until(due.into()).await;
         }
-        let sku = format!("sku-{}", i % 5000);
-        let bytes = encode(registry, names::CATALOG_CHANGE, &product(&sku, i))?;
-        pending.push(enqueue(p, topic, Some(sku.as_bytes()), &bytes, None, true).await?);
+        let (key, bytes) = generate(i)?;
+        pending.push(enqueue(p, topic, Some(key.as_bytes()), &bytes, None, true).await?);
         while pending.len() >= 10_000 || (rate.is_some() && pending.len() >= 100) {
             settle(pending.next().await)?;
         }
@@ -68,20 +78,6 @@ pub(super) async fn fill(p: &FutureProducer, topic: &str, n: usize, rate: Option
         settle(Some(r))?;
     }
     Ok(())
-}
-
-/// A product the quality stage accepts, with work for every normaliser (markup, units,
-/// taxonomy); each version changes the price, so every record is news.
-pub(super) fn product(sku: &str, i: usize) -> CatalogChange {
-    let mut c = CatalogChange::sample(sku, i as i64);
-    c.title = Some(format!("<b>Enamel</b> camping mug {sku}"));
-    c.description = Some("<p>Double-walled enamel mug,&nbsp;350ml.</p><p>Dishwasher safe.</p>".into());
-    c.category_path = vec!["Home & Garden > Kitchen & Dining > Tableware > Drinkware > Mugs".into()];
-    c.price_minor = Some(1000 + i as i64);
-    c.attributes.insert("Capacity".into(), "350ml".into());
-    c.attributes.insert("Weight".into(), "0.25 KG".into());
-    c.images = vec![format!("https://example.com/{sku}.jpg")];
-    c
 }
 
 /// Enqueues one record (waiting while librdkafka's queue is full); the future resolves on ack.
@@ -125,7 +121,15 @@ fn settle(r: Option<Result<OwnedDeliveryResult, futures::channel::oneshot::Cance
     }
 }
 
-type Pace<'a> = Option<(&'a FutureProducer, Option<(usize, u64)>)>;
+/// A paced stream sent while a pipeline runs (for latency): records `records` of `generate` at
+/// `rate` per second.
+#[derive(Clone)]
+pub(super) struct Pace<'a> {
+    pub(super) producer: &'a FutureProducer,
+    pub(super) records: Range<usize>,
+    pub(super) rate: u64,
+    pub(super) generate: Generator,
+}
 
 /// The baseline: consume, produce, keep at most `window` deliveries outstanding, commit the
 /// consumer position as often as the runtime commits. No ordering, retries or DLQ: the floor a runtime adds to.
@@ -136,7 +140,7 @@ pub(super) async fn raw_loop(
     group: &str,
     n: usize,
     window: usize,
-    pace: Pace<'_>,
+    pace: Option<Pace<'_>>,
 ) -> anyhow::Result<f64> {
     let consumer: StreamConsumer = client_config(&cfg.kafka, "bench-raw")
         .set("group.id", format!("{}-{group}", cfg.kafka.group_prefix))
@@ -144,6 +148,8 @@ pub(super) async fn raw_loop(
         // Same commit cadence as the runtime, so both put the same offset-commit load on the broker.
         .set("auto.commit.interval.ms", cfg.runtime.commit_interval_ms.to_string())
         .set("auto.offset.reset", "earliest")
+        // The runtime's group settings, so both wait the same for their group join.
+        .set("session.timeout.ms", cfg.kafka.session_timeout_ms.to_string())
         .create()?;
     consumer.subscribe(&[input])?;
     let p = producer(&cfg.kafka, "bench-raw", Duration::from_secs(60))?;
@@ -182,10 +188,18 @@ async fn wait_for_assignment(c: &StreamConsumer) {
     }
 }
 
-fn start_pacer(pace: Pace<'_>, topic: &str) -> Option<tokio::task::JoinHandle<anyhow::Result<()>>> {
-    let (p, Some((n, rate))) = pace? else { return None };
-    let (p, topic) = (p.clone(), topic.to_owned());
-    Some(tokio::spawn(async move { fill(&p, &topic, n, Some(rate)).await }))
+/// Starts sending the paced stream, if any, to `topic`.
+pub(super) fn start_pacer(pace: Option<Pace<'_>>, topic: &str) -> Option<tokio::task::JoinHandle<anyhow::Result<()>>> {
+    let Pace {
+        producer,
+        records,
+        rate,
+        generate,
+    } = pace?;
+    let (p, topic) = (producer.clone(), topic.to_owned());
+    Some(tokio::spawn(async move {
+        fill(&p, &topic, records, Some(rate), generate).await
+    }))
 }
 
 fn rate(n: usize, first: Option<Instant>) -> f64 {
@@ -203,24 +217,25 @@ pub(super) async fn runtime_run(
     output: &str,
     group: &str,
     n: usize,
-    pace: Pace<'_>,
+    pace: Option<Pace<'_>>,
 ) -> anyhow::Result<f64> {
     let mut cfg = cfg.clone();
     cfg.stages.passthrough.input = input.to_owned();
     cfg.stages.passthrough.output = output.to_owned();
     let stage = Passthrough::new(cfg.stages.passthrough.clone());
-    stage_run(&cfg, input, group, n, pace, |_| Ok(stage)).await
+    Ok(stage_run(&cfg, input, group, n, pace, |_| Ok(stage)).await?.0)
 }
 
-/// Runs any stage over `n` records already in (or paced into) its input; msgs/s.
+/// Runs any stage over `n` records already in (or paced into) its input; msgs/s, and the
+/// stage's metrics (its outcomes) after the run.
 pub(super) async fn stage_run<S: Stage>(
     cfg: &GalleyConfig,
     input: &str,
     group: &str,
     n: usize,
-    pace: Pace<'_>,
+    pace: Option<Pace<'_>>,
     build: impl FnOnce(Metrics) -> anyhow::Result<S>,
-) -> anyhow::Result<f64> {
+) -> anyhow::Result<(f64, Metrics)> {
     let mut cfg = cfg.clone();
     cfg.kafka.group_prefix = format!("{}-{group}", cfg.kafka.group_prefix);
     let metrics = Metrics::new();
@@ -262,46 +277,72 @@ pub(super) async fn stage_run<S: Stage>(
     if done() < n {
         bail!("runtime processed {} of {n} records before the deadline", done());
     }
-    Ok(r)
+    Ok((r, metrics))
 }
 
-/// Reads `n` records from `topic` and returns each one's send→arrival latency in ms.
-pub(super) fn spawn_reader(
-    cfg: &GalleyConfig,
-    topic: &str,
-    n: usize,
-) -> tokio::task::JoinHandle<anyhow::Result<Vec<f64>>> {
-    let consumer: Result<BaseConsumer, _> = client_config(&cfg.kafka, "bench-reader")
-        .set("group.id", format!("{}-reader", cfg.kafka.group_prefix))
-        .set("enable.auto.commit", "false")
-        .set("fetch.wait.max.ms", "5")
-        .create();
-    let topic = topic.to_owned();
-    tokio::task::spawn_blocking(move || {
-        let consumer = consumer?;
-        let md = consumer.fetch_metadata(Some(&topic), Duration::from_secs(10))?;
-        let mut tpl = TopicPartitionList::new();
-        for p in md.topics().iter().flat_map(|t| t.partitions()) {
-            tpl.add_partition_offset(&topic, p.id(), Offset::Beginning)?;
-        }
-        consumer.assign(&tpl)?;
-        let mut lat = Vec::with_capacity(n);
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while lat.len() < n && Instant::now() < deadline {
-            let Some(m) = consumer.poll(Duration::from_millis(100)) else {
-                continue;
-            };
-            let m = m?;
-            let arrived = now_us();
-            let sent = m
-                .headers()
-                .and_then(|h| h.iter().find(|h| h.key == SENT_HEADER))
-                .and_then(|h| h.value)
-                .and_then(|v| std::str::from_utf8(v).ok()?.parse::<u64>().ok());
-            if let Some(sent) = sent {
-                lat.push(arrived.saturating_sub(sent) as f64 / 1000.0);
+/// Follows a topic from its start on a blocking thread and times every record stamped at or
+/// after `since_us` (send → arrival, ms), until stopped.
+pub(super) struct Reader {
+    read: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<anyhow::Result<Vec<f64>>>,
+}
+
+impl Reader {
+    /// Starts reading `topic`.
+    pub(super) fn start(cfg: &GalleyConfig, topic: &str, since_us: u64) -> Self {
+        let consumer: Result<BaseConsumer, _> = client_config(&cfg.kafka, "bench-reader")
+            .set("group.id", format!("{}-reader", cfg.kafka.group_prefix))
+            .set("enable.auto.commit", "false")
+            .set("fetch.wait.max.ms", "5")
+            .create();
+        let (read, stop) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicBool::new(false)));
+        let (counter, stopped, topic) = (read.clone(), stop.clone(), topic.to_owned());
+        let task = tokio::task::spawn_blocking(move || {
+            let consumer = consumer?;
+            let md = consumer.fetch_metadata(Some(&topic), Duration::from_secs(10))?;
+            let mut tpl = TopicPartitionList::new();
+            for p in md.topics().iter().flat_map(|t| t.partitions()) {
+                tpl.add_partition_offset(&topic, p.id(), Offset::Beginning)?;
             }
+            consumer.assign(&tpl)?;
+            let mut lat = Vec::new();
+            while !stopped.load(Ordering::Relaxed) {
+                let Some(m) = consumer.poll(Duration::from_millis(50)) else {
+                    continue;
+                };
+                let m = m?;
+                let arrived = now_us();
+                counter.fetch_add(1, Ordering::Relaxed);
+                let sent = m
+                    .headers()
+                    .and_then(|h| h.iter().find(|h| h.key == SENT_HEADER))
+                    .and_then(|h| h.value)
+                    .and_then(|v| std::str::from_utf8(v).ok()?.parse::<u64>().ok());
+                if let Some(sent) = sent.filter(|&s| s >= since_us) {
+                    lat.push(arrived.saturating_sub(sent) as f64 / 1000.0);
+                }
+            }
+            Ok(lat)
+        });
+        Reader { read, stop, task }
+    }
+
+    /// Records read so far, timed or not.
+    pub(super) fn read(&self) -> usize {
+        self.read.load(Ordering::Relaxed)
+    }
+
+    /// Waits until `n` records were read (or `limit` passed), stops, and returns the latencies
+    /// and how many records were read.
+    pub(super) async fn finish(self, n: usize, limit: Duration) -> anyhow::Result<(Vec<f64>, usize)> {
+        let deadline = Instant::now() + limit;
+        while self.read() < n && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        Ok(lat)
-    })
+        self.stop.store(true, Ordering::Relaxed);
+        let read = self.read.clone();
+        let latencies = self.task.await??;
+        Ok((latencies, read.load(Ordering::Relaxed)))
+    }
 }

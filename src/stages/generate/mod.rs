@@ -283,6 +283,12 @@ impl Stage for Generate {
     fn breakers(&self) -> Vec<CircuitBreaker> {
         vec![self.writer.breaker.clone()]
     }
+
+    /// A tombstone on catalog.validated is the quality stage passing on a delete: the product
+    /// is skipped as `deleted`, not dead-lettered (it already had its terminal outcome there).
+    fn takes_tombstones(&self) -> bool {
+        true
+    }
 }
 
 /// Counts each interaction toward the sku it names (the table is keyed by sku, not by the

@@ -1,0 +1,127 @@
+//! CI's short form of the benchmarks: `galley bench all --quick --json F` (the binary, on the
+//! real broker) and the facts its JSON must show — every bench reported, the books of the
+//! end-to-end chain and of the memory run balanced, Python's outcome counts equal to Galley's
+//! (the baseline did the same work), memory measured, every ratio a finite positive number.
+//! Speeds are figures to read, never asserted here.
+#![cfg(feature = "kafka-it")]
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+fn positive(v: &Value) -> bool {
+    v.as_f64().is_some_and(|x| x.is_finite() && x > 0.0)
+}
+
+#[test]
+fn the_quick_suite_reports_every_figure_with_its_books_balanced() {
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(".cache/bench-venv/bin/python");
+    let python_required = std::env::var("GALLEY_REQUIRE_BENCH_PYTHON").as_deref() == Ok("1");
+    assert!(
+        venv.exists() || !python_required,
+        "GALLEY_REQUIRE_BENCH_PYTHON=1 but {} is missing: run scripts/bench/setup.sh",
+        venv.display()
+    );
+    if !venv.exists() {
+        eprintln!(
+            "SKIPPED the Python baseline: no venv at {}; scripts/bench/setup.sh creates it",
+            venv.display()
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("bench.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_galley"))
+        .args(["bench", "all", "--quick", "--json"])
+        .arg(&json)
+        .envs([
+            ("GALLEY_KAFKA__BOOTSTRAP_SERVERS", common::kafka_host().as_str()),
+            // Tansu holds each group join for about half the session timeout (docs/BROKERS.md).
+            ("GALLEY_KAFKA__SESSION_TIMEOUT_MS", "6000"),
+            ("GALLEY_RUNTIME__DRAIN_TIMEOUT_MS", "4000"),
+            ("GALLEY_RUNTIME__REBALANCE_DRAIN_TIMEOUT_MS", "2000"),
+            ("GALLEY_LOG", "error"),
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "galley bench all --quick failed ({}):\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(doc["quick"], true);
+
+    let pt = &doc["passthrough"];
+    assert!(positive(&pt["throughput_ratio"]), "{pt}");
+    assert!(pt["runtime_latency_ms"]["samples"].as_u64() > Some(0), "{pt}");
+
+    let q = &doc["quality"];
+    assert!(positive(&q["ratio"]), "{q}");
+    match &q["python"] {
+        Value::Null => {
+            assert!(
+                !python_required,
+                "the Python baseline did not run: {}",
+                q["python_skipped"]
+            );
+            assert!(q["python_skipped"].is_string(), "{q}");
+        }
+        py => {
+            assert_eq!(
+                py["outcomes_equal"], true,
+                "galley {} vs python {}",
+                q["outcomes"], py["outcomes"]
+            );
+            assert_eq!(py["outcomes"], q["outcomes"]);
+            assert!(positive(&py["ratio"]), "{py}");
+            let records = &py["records"];
+            assert!(records["galley_records"].as_u64() > Some(0), "{records}");
+            assert_eq!(
+                records["identical"], records["galley_records"],
+                "every record Python wrote equals Galley's: {records}"
+            );
+            assert_eq!(records["python_records"], records["galley_records"], "{records}");
+        }
+    }
+
+    let g = &doc["generate"];
+    assert!(positive(&g["ratio"]), "{g}");
+    assert_eq!(g["order_violations"], 0, "{g}");
+
+    let e2e = &doc["e2e"];
+    assert_eq!(e2e["books_balanced"], true, "{e2e}");
+    assert!(positive(&e2e["msgs_per_s"]), "{e2e}");
+    assert!(e2e["latency_ms"]["samples"].as_u64() > Some(0), "{e2e}");
+    assert_eq!(e2e["approved_records"], e2e["books"]["review"]["approved"], "{e2e}");
+    let inputs = e2e["messages"].as_u64().unwrap() + e2e["latency_messages"].as_u64().unwrap();
+    let quality_outcomes: u64 = e2e["books"]["quality"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter_map(Value::as_u64)
+        .sum();
+    assert_eq!(quality_outcomes, inputs, "{e2e}");
+
+    let m = &doc["memory"];
+    assert!(
+        positive(&m["baseline_rss_mb"]) && positive(&m["rss_all_waiting_mb"]),
+        "{m}"
+    );
+    assert!(m["peak_rss_mb"].as_f64() >= m["baseline_rss_mb"].as_f64(), "{m}");
+    assert_eq!(m["in_flight_peak"], m["in_flight_target"], "{m}");
+    assert_eq!(m["books_balanced"], true, "{m}");
+
+    let figures = doc["figures"].as_array().unwrap();
+    for bench in ["passthrough", "quality", "generate", "e2e", "memory"] {
+        assert!(figures.iter().any(|r| r["bench"] == bench), "no figures for {bench}");
+    }
+    for check in figures.iter().filter(|r| r["check"] == true) {
+        assert_eq!(check["met"], true, "{check}");
+    }
+    assert!(stdout.contains("| bench | measure | value | goal |"), "{stdout}");
+}
