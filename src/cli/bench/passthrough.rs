@@ -5,7 +5,8 @@
 //! from the first to the last acknowledged output, so group-join time is excluded from both.
 //! Latency: records are sent at a fixed rate with their send time in a header; a reader on the
 //! output topic measures send→arrival. The runtime's added latency is its percentile minus the
-//! raw loop's, since both include the same broker round trips.
+//! raw loop's, since both include the same broker round trips. The runtime also runs in
+//! exactly-once mode (`runtime.exactly_once`) on the same topics, for what transactions cost.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -64,6 +65,11 @@ pub(super) struct PassthroughReport {
     runtime_latency_ms: Percentiles,
     added_p50_ms: f64,
     added_p99_ms: f64,
+    /// The runtime with `runtime.exactly_once` (transactions), same topic, same rounds.
+    exactly_once_msgs_per_s: Vec<f64>,
+    /// Best exactly-once over best at-least-once.
+    exactly_once_vs_at_least_once: f64,
+    exactly_once_latency_ms: Percentiles,
 }
 
 /// Runs the benchmark.
@@ -79,6 +85,9 @@ pub(super) async fn passthrough(
         for name in [
             "raw-out",
             "rt-out",
+            "eos-out",
+            "lat-eos-in",
+            "lat-eos-out",
             "lat-raw-in",
             "lat-raw-out",
             "lat-rt-in",
@@ -91,8 +100,16 @@ pub(super) async fn passthrough(
     cfg.kafka.group_prefix = format!("bench-{run_id}");
     let p = setup(&cfg, mock.as_ref(), &topics, args.partitions, (args.messages, uniform)).await?;
 
+    // Exactly-once: the same runtime with transactions, a fresh transactional id per run.
+    let eos_cfg = |name: &str| {
+        let mut c = cfg.clone();
+        c.runtime.exactly_once = true;
+        c.runtime.instance_id = format!("{run_id}-{name}");
+        c
+    };
     let mut raw = Vec::new();
     let mut rt = Vec::new();
+    let mut eos = Vec::new();
     for r in 0..args.rounds {
         let rate = raw_loop(
             &cfg,
@@ -117,6 +134,17 @@ pub(super) async fn passthrough(
         .await?;
         println!("round {r}: runtime  {rate:>10.0} msgs/s");
         rt.push(rate);
+        let rate = runtime_run(
+            &eos_cfg(&format!("eos-{r}")),
+            &topic("in"),
+            &topic(&format!("eos-out-{r}")),
+            &format!("eos-{r}"),
+            args.messages,
+            None,
+        )
+        .await?;
+        println!("round {r}: runtime exactly-once {rate:>10.0} msgs/s");
+        eos.push(rate);
     }
     println!(
         "Latency: {} records at {}/s through each...",
@@ -133,7 +161,7 @@ pub(super) async fn passthrough(
     let mut cfg = cfg.clone();
     cfg.kafka.properties.insert("fetch.wait.max.ms".into(), "10".into());
     // Rounds alternate and samples are pooled: one run's tail is mostly the broker's noise.
-    let (mut raw_lat, mut rt_lat) = (Vec::new(), Vec::new());
+    let (mut raw_lat, mut rt_lat, mut eos_lat) = (Vec::new(), Vec::new(), Vec::new());
     for r in 0..args.rounds {
         let (tx, rx) = (topic(&format!("lat-raw-in-{r}")), topic(&format!("lat-raw-out-{r}")));
         let reader = Reader::start(&cfg, &rx, 0);
@@ -161,8 +189,22 @@ pub(super) async fn passthrough(
         )
         .await?;
         rt_lat.extend(reader.finish(args.latency_messages, READ_LIMIT).await?.0);
+        let (tx, rx) = (topic(&format!("lat-eos-in-{r}")), topic(&format!("lat-eos-out-{r}")));
+        let reader = Reader::start(&cfg, &rx, 0);
+        let mut eos_lat_cfg = eos_cfg(&format!("lat-eos-{r}"));
+        eos_lat_cfg.kafka.properties = cfg.kafka.properties.clone();
+        runtime_run(
+            &eos_lat_cfg,
+            &tx,
+            &rx,
+            &format!("lat-eos-{r}"),
+            args.latency_messages,
+            Some(pace()),
+        )
+        .await?;
+        eos_lat.extend(reader.finish(args.latency_messages, READ_LIMIT).await?.0);
     }
-    let (raw_lat, rt_lat) = (percentiles(raw_lat), percentiles(rt_lat));
+    let (raw_lat, rt_lat, eos_lat) = (percentiles(raw_lat), percentiles(rt_lat), percentiles(eos_lat));
     // Clients before the embedded broker, or they log its disappearance as errors.
     drop(p);
     drop(mock);
@@ -174,10 +216,13 @@ pub(super) async fn passthrough(
         throughput_ratio: best(&rt) / best(&raw).max(f64::EPSILON),
         added_p50_ms: rt_lat.p50 - raw_lat.p50,
         added_p99_ms: rt_lat.p99 - raw_lat.p99,
+        exactly_once_vs_at_least_once: best(&eos) / best(&rt).max(f64::EPSILON),
         raw_msgs_per_s: raw,
         runtime_msgs_per_s: rt,
+        exactly_once_msgs_per_s: eos,
         raw_latency_ms: raw_lat,
         runtime_latency_ms: rt_lat,
+        exactly_once_latency_ms: eos_lat,
     })
 }
 
@@ -194,8 +239,23 @@ impl Figures for PassthroughReport {
                 ">= 0.85x",
                 self.throughput_ratio >= 0.85,
             ),
+            Row::figure(
+                B,
+                "runtime exactly-once, best",
+                per_s(best(&self.exactly_once_msgs_per_s)),
+            ),
+            Row::figure(
+                B,
+                "exactly-once / at-least-once",
+                ratio(self.exactly_once_vs_at_least_once),
+            ),
             Row::figure(B, "raw loop latency p50 / p99 / max", ms3(&self.raw_latency_ms)),
             Row::figure(B, "runtime latency p50 / p99 / max", ms3(&self.runtime_latency_ms)),
+            Row::figure(
+                B,
+                "exactly-once latency p50 / p99 / max",
+                ms3(&self.exactly_once_latency_ms),
+            ),
             Row::goal(
                 B,
                 "latency the runtime adds, p99",
