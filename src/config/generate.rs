@@ -26,6 +26,7 @@ pub struct ModelConfig {
     pub max_retry_after_ms: u64,
     pub requests_per_minute: u32,
     pub tokens_per_minute: u32,
+    pub max_concurrent_requests: usize,
     pub input_price_per_mtok: f64,
     pub output_price_per_mtok: f64,
 }

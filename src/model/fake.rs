@@ -56,6 +56,9 @@ struct Control {
     /// Record each request in `seen`; off, only `requests` counts, so a long run stays flat.
     keep_seen: bool,
     requests: usize,
+    /// Requests being answered right now, and the most there ever were at once.
+    open: usize,
+    max_open: usize,
 }
 
 impl Default for Control {
@@ -67,6 +70,8 @@ impl Default for Control {
             seen: Vec::new(),
             keep_seen: true,
             requests: 0,
+            open: 0,
+            max_open: 0,
         }
     }
 }
@@ -138,6 +143,11 @@ impl FakeModel {
     pub fn requests(&self) -> usize {
         self.control().requests
     }
+
+    /// The most requests that were open (arrived, not yet answered) at once.
+    pub fn max_open(&self) -> usize {
+        self.control().max_open
+    }
 }
 
 impl Drop for FakeModel {
@@ -170,6 +180,8 @@ async fn complete(State(control): State<Arc<Mutex<Control>>>, headers: HeaderMap
             .or_else(|| c.standing.clone())
             .unwrap_or(Behaviour::Ok);
         c.requests += 1;
+        c.open += 1;
+        c.max_open = c.max_open.max(c.open);
         if c.keep_seen {
             c.seen.push(Seen {
                 at: Instant::now(),
@@ -183,6 +195,7 @@ async fn complete(State(control): State<Arc<Mutex<Control>>>, headers: HeaderMap
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
+    control.lock().unwrap_or_else(|p| p.into_inner()).open -= 1;
     match behaviour {
         Behaviour::Ok => completion(&system, &user, copy_from(&system, &user)),
         Behaviour::Reply(text) => completion(&system, &user, text),

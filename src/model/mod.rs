@@ -135,6 +135,8 @@ struct Inner {
     cfg: ModelConfig,
     requests: Option<DefaultDirectRateLimiter>,
     tokens: Option<DefaultDirectRateLimiter>,
+    /// `max_concurrent_requests`: a permit per open HTTP call.
+    slots: Option<tokio::sync::Semaphore>,
     metrics: Metrics,
 }
 
@@ -163,6 +165,8 @@ impl ModelClient {
                 key: cfg.key(),
                 requests: limiter(cfg.requests_per_minute),
                 tokens: limiter(cfg.tokens_per_minute),
+                slots: (cfg.max_concurrent_requests > 0)
+                    .then(|| tokio::sync::Semaphore::new(cfg.max_concurrent_requests)),
                 cfg: cfg.clone(),
                 metrics,
             }),
@@ -218,6 +222,11 @@ impl ModelClient {
             let n = NonZeroU32::new(want.min(cap)).unwrap_or(NonZeroU32::MIN);
             let _ = l.until_n_ready(n).await;
         }
+        // Held for the HTTP call only; never closed, so acquiring cannot fail.
+        let _slot = match &inner.slots {
+            Some(s) => s.acquire().await.ok(),
+            None => None,
+        };
         let started = Instant::now();
         let body = wire::request_body(&inner.cfg.model, req);
         let mut http = inner
@@ -228,9 +237,11 @@ impl ModelClient {
         if let Some(key) = &inner.key {
             http = http.bearer_auth(key);
         }
-        let result = match http.send().await {
+        // Boxed: the HTTP futures are a few kB, and a record waiting for a slot should not
+        // carry their space (10k records in flight: galley bench memory).
+        let result = match Box::pin(http.send()).await {
             Err(e) => Err(transport_error(&e, ms(inner.cfg.timeout_ms))),
-            Ok(resp) => wire::read_response(resp, ms(inner.cfg.timeout_ms)).await,
+            Ok(resp) => Box::pin(wire::read_response(resp, ms(inner.cfg.timeout_ms))).await,
         };
         let latency = started.elapsed();
         let outcome = result.as_ref().map_or_else(|e| e.code(), |_| "ok");

@@ -142,3 +142,25 @@ fn retry_after_reads_seconds_and_dates() {
     assert_eq!(wire::parse_retry_after("soon", now), None);
     assert_eq!(wire::parse_retry_after("-3", now), None);
 }
+
+/// `max_concurrent_requests` caps open calls whatever the callers' concurrency: records beyond
+/// it wait for a slot (cheap) instead of each holding a connection (~50 kB).
+#[tokio::test]
+async fn concurrent_calls_are_capped_at_max_concurrent_requests() {
+    let fake = FakeModel::start().await.unwrap();
+    fake.set_latency(Duration::from_millis(50));
+    let mut cfg = config(&fake.url());
+    cfg.max_concurrent_requests = 3;
+    let client = ModelClient::new(&cfg, Metrics::new()).unwrap();
+    let req = request();
+    let calls: Vec<_> = (0..12).map(|_| client.complete(&req)).collect();
+    for c in futures::future::join_all(calls).await {
+        c.unwrap();
+    }
+    assert_eq!(fake.requests(), 12);
+    assert_eq!(
+        fake.max_open(),
+        3,
+        "never more than the cap at once, and the cap is used"
+    );
+}
