@@ -35,23 +35,7 @@ async fn topics(name: &str) -> Topics {
 }
 
 fn generate_config(t: &Topics, fake: &FakeModel) -> GalleyConfig {
-    let mut cfg = config(&unique("generate"));
-    cfg.topics.dlq = t.dlq.clone();
-    let g = &mut cfg.stages.generate;
-    g.catalog_input = t.validated.clone();
-    g.interactions_input = String::new();
-    g.drafts = t.drafts.clone();
-    g.approved = t.approved.clone();
-    g.table_load_timeout_ms = 10_000;
-    cfg.model.base_url = fake.url();
-    cfg.model.timeout_ms = 500;
-    cfg.model.max_attempts = 2;
-    cfg.model.initial_backoff_ms = 10;
-    cfg.model.max_backoff_ms = 20;
-    cfg.runtime.breaker.consecutive_failures = 3;
-    cfg.runtime.breaker.open_ms = 500;
-    cfg.runtime.max_in_flight = 16;
-    cfg
+    fast_generate_config(&t.dlq, &t.validated, &t.drafts, &t.approved, &fake.url())
 }
 
 fn set_fallbacks(cfg: &mut GalleyConfig, fallbacks: Vec<FallbackKind>) {

@@ -109,7 +109,7 @@ impl<S: Stage> JobContext<S> {
     async fn run_inner(self: Arc<Self>, job: &Job, trace: TraceParent) -> (bool, bool) {
         let stage = self.stage.name();
         let verdict = self.decide(job).await;
-        let (label, outputs, dead_lettered) = match verdict {
+        let (label, mut outputs, dead_lettered) = match verdict {
             Verdict::Outputs {
                 label,
                 outputs,
@@ -117,7 +117,6 @@ impl<S: Stage> JobContext<S> {
             } => (label, outputs, dead_lettered),
             Verdict::Abandoned => return self.abandon(job),
         };
-        let mut outputs = outputs;
         if !dead_lettered {
             for out in &mut outputs {
                 out.headers.retain(|(k, _)| k != TRACEPARENT_HEADER);

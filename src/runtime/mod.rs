@@ -6,6 +6,9 @@
 //! dead-lettered, which is an acknowledged output too). A crash therefore never loses a record;
 //! it can only redeliver records that were in flight or finished after the last commit
 //! (at-least-once; duplicates are bounded by `max_in_flight` plus one commit interval).
+//! With `runtime.exactly_once` the outputs are staged instead and each commit writes a
+//! partition's finished prefix and its offsets in one transaction ([`transaction`]), so a crash
+//! repeats nothing that was committed.
 //!
 //! Records of one key run strictly in order; different keys run in parallel up to
 //! `runtime.max_in_flight`, after which intake pauses. Retryable errors are retried with backoff,

@@ -2,8 +2,7 @@
 //! they answer are written in one Kafka transaction.
 //!
 //! Record tasks do not produce in this mode; they stage their outputs with their offset
-//! ([`Partitions::finish_staged`](super::partitions::Partitions::finish_staged)). At each commit
-//! the loop takes every partition's finished prefix — the outputs of exactly the offsets it is
+//! (`Partitions::finish_staged`). At each commit the loop takes every partition's finished prefix — the outputs of exactly the offsets it is
 //! about to commit — sends them, adds the offsets with `send_offsets_to_transaction` and commits.
 //! A record that finished beyond an unfinished one waits for a later transaction, so an output is
 //! never committed without its input's offset (which would repeat it after a crash) nor an offset

@@ -356,3 +356,27 @@ pub fn start_with_metrics<S: galley::runtime::Stage>(
         task,
     }
 }
+
+/// A generate stage reading `validated`, writing `drafts` (and reading `approved` for the
+/// last-approved fallback), dead-lettering to `dlq`, with product descriptions only, against the
+/// model at `model_url`, quick to fail: 500 ms timeouts, two attempts, a breaker that opens after
+/// three failures and probes every 500 ms, so an outage of seconds opens and closes it.
+pub fn fast_generate_config(dlq: &str, validated: &str, drafts: &str, approved: &str, model_url: &str) -> GalleyConfig {
+    let mut cfg = config(&unique("generate"));
+    cfg.topics.dlq = dlq.to_owned();
+    let g = &mut cfg.stages.generate;
+    g.catalog_input = validated.to_owned();
+    g.interactions_input = String::new();
+    g.drafts = drafts.to_owned();
+    g.approved = approved.to_owned();
+    g.table_load_timeout_ms = 10_000;
+    cfg.model.base_url = model_url.to_owned();
+    cfg.model.timeout_ms = 500;
+    cfg.model.max_attempts = 2;
+    cfg.model.initial_backoff_ms = 10;
+    cfg.model.max_backoff_ms = 20;
+    cfg.runtime.breaker.consecutive_failures = 3;
+    cfg.runtime.breaker.open_ms = 500;
+    cfg.runtime.max_in_flight = 16;
+    cfg
+}

@@ -17,7 +17,7 @@ use rdkafka::message::OwnedMessage;
 use tokio_util::sync::CancellationToken;
 
 use crate::books::Books;
-use crate::common::{config, create_topics, sample_products, unique};
+use crate::common::{config, create_topics, fast_generate_config, sample_products, unique};
 use crate::inputs::{Id, Input};
 
 /// Topics of a generate stage under test.
@@ -48,23 +48,7 @@ impl GenerateTopics {
     /// Product descriptions only, from `fake`, with fast timeouts and a breaker that opens after
     /// three failures and probes every 500 ms, so an outage of seconds opens and closes it.
     pub fn config(&self, fake: &FakeModel) -> GalleyConfig {
-        let mut cfg = config(&unique("f-generate"));
-        cfg.topics.dlq = self.dlq.clone();
-        let g = &mut cfg.stages.generate;
-        g.catalog_input = self.validated.clone();
-        g.interactions_input = String::new();
-        g.drafts = self.drafts.clone();
-        g.approved = self.approved.clone();
-        g.table_load_timeout_ms = 10_000;
-        cfg.model.base_url = fake.url();
-        cfg.model.timeout_ms = 500;
-        cfg.model.max_attempts = 2;
-        cfg.model.initial_backoff_ms = 10;
-        cfg.model.max_backoff_ms = 20;
-        cfg.runtime.breaker.consecutive_failures = 3;
-        cfg.runtime.breaker.open_ms = 500;
-        cfg.runtime.max_in_flight = 16;
-        cfg
+        fast_generate_config(&self.dlq, &self.validated, &self.drafts, &self.approved, &fake.url())
     }
 
     /// The books over the drafts and dead-letter topics. A draft is identified by its subject
