@@ -58,6 +58,7 @@ fn the_quick_suite_reports_every_figure_with_its_books_balanced() {
 
     let pt = &doc["passthrough"];
     assert!(positive(&pt["throughput_ratio"]), "{pt}");
+    assert!(positive(&pt["exactly_once_vs_at_least_once"]), "{pt}");
     assert!(pt["runtime_latency_ms"]["samples"].as_u64() > Some(0), "{pt}");
 
     let q = &doc["quality"];
