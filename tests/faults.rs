@@ -366,7 +366,7 @@ async fn one_percent_poison_is_dead_lettered_without_a_storm() {
                 ("__connect.errors.topic", &t.input),
                 ("galley.stage", "quality"),
             ] {
-                assert_eq!(inputs::header(m, name).as_deref(), Some(value), "{key}: header {name}");
+                assert_eq!(common::header(m, name).as_deref(), Some(value), "{key}: header {name}");
             }
         }
         assert!(!stage.log().contains("DLQ storm"), "the storm guard tripped at 1%");

@@ -12,16 +12,9 @@ use galley::runtime::replay::{ReplayFilter, replay};
 use galley::stages::Passthrough;
 use galley::telemetry::TraceParent;
 use rdkafka::Message;
-use rdkafka::message::{Header, Headers, OwnedHeaders};
+use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::FutureRecord;
 use rdkafka::util::Timeout;
-
-fn header(m: &rdkafka::message::OwnedMessage, name: &str) -> Option<String> {
-    m.headers()
-        .and_then(|hs| hs.iter().find(|h| h.key == name))
-        .and_then(|h| h.value)
-        .map(|v| String::from_utf8_lossy(v).into_owned())
-}
 
 /// Runs a pass-through stage until `done` records finished.
 async fn run_passthrough(cfg: galley::config::GalleyConfig, done: u64) {

@@ -8,11 +8,9 @@ mod common;
 
 use std::collections::HashMap;
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::*;
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 const RECORDS: usize = 3000;
@@ -191,21 +189,6 @@ async fn wait_for_assignment(child: &mut Child) {
     assert!(assigned, "the stage got partitions:\n{}", log.lock().unwrap());
 }
 
-/// Collects a child's stderr as it is written, so a test can wait for a log line.
-fn collect_stderr(child: &mut Child) -> Arc<Mutex<String>> {
-    let buf = Arc::new(Mutex::new(String::new()));
-    let mut lines = BufReader::new(child.stderr.take().expect("stderr is piped")).lines();
-    let sink = buf.clone();
-    tokio::spawn(async move {
-        while let Ok(Some(line)) = lines.next_line().await {
-            let mut b = sink.lock().unwrap();
-            b.push_str(&line);
-            b.push('\n');
-        }
-    });
-    buf
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn second_instance_joining_rebalances_without_loss() {
     let (distinct, duplicates) = second_instance_joins("rebal", &[], &[]).await;
@@ -307,8 +290,7 @@ async fn exactly_once_kill_minus_nine_repeats_no_committed_output() {
     );
     let out = read_at_least(&t.output, RECORDS, Duration::from_secs(90)).await;
     let txn_of = |m: &rdkafka::message::OwnedMessage| {
-        header_str(m, galley::runtime::transaction::TXN_HEADER)
-            .expect("every exactly-once output names its transaction")
+        header(m, galley::runtime::transaction::TXN_HEADER).expect("every exactly-once output names its transaction")
     };
     // The killed life's session, and its last transaction: the one open (or just committed) at
     // the kill. The restart's session differs, since it starts later.
@@ -344,14 +326,4 @@ async fn exactly_once_kill_minus_nine_repeats_no_committed_output() {
     assert_eq!(repeated, 0, "no committed transaction repeats an output");
     signal(&second, libc::SIGTERM);
     assert_eq!(exit_code_within(&mut second, Duration::from_secs(20)).await, 0);
-}
-
-fn header_str(m: &rdkafka::message::OwnedMessage, name: &str) -> Option<String> {
-    use rdkafka::message::{Headers, Message};
-    let headers = m.headers()?;
-    headers
-        .iter()
-        .find(|h| h.key == name)
-        .and_then(|h| h.value)
-        .map(|v| String::from_utf8_lossy(v).into_owned())
 }

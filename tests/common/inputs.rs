@@ -9,8 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use galley::schema::{CatalogChange, InteractionEvent, InteractionKind, Registry, encode, frame, names};
-use rdkafka::Message;
-use rdkafka::message::{Header, Headers, OwnedHeaders, OwnedMessage};
+use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
 use tokio_util::sync::CancellationToken;
@@ -120,14 +119,6 @@ fn poison(i: usize) -> (Option<Vec<u8>>, &'static str, &'static str) {
         4 => (Some(vec![]), "empty", "empty_message"),
         _ => (None, "null", "empty_message"),
     }
-}
-
-/// A header's value as text.
-pub fn header(m: &OwnedMessage, name: &str) -> Option<String> {
-    m.headers()
-        .and_then(|hs| hs.iter().find(|h| h.key == name))
-        .and_then(|h| h.value)
-        .map(|v| String::from_utf8_lossy(v).into_owned())
 }
 
 /// Produces `inputs` in order with their headers and waits for every acknowledgement.

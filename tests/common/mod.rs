@@ -380,3 +380,28 @@ pub fn fast_generate_config(dlq: &str, validated: &str, drafts: &str, approved: 
     cfg.runtime.max_in_flight = 16;
     cfg
 }
+
+/// A header's value as text.
+pub fn header(m: &OwnedMessage, name: &str) -> Option<String> {
+    use rdkafka::message::Headers;
+    m.headers()
+        .and_then(|hs| hs.iter().find(|h| h.key == name))
+        .and_then(|h| h.value)
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+}
+
+/// Collects a child's stderr as it is written, so a test can wait for a log line.
+pub fn collect_stderr(child: &mut tokio::process::Child) -> std::sync::Arc<std::sync::Mutex<String>> {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let buf = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr is piped")).lines();
+    let sink = buf.clone();
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            let mut b = sink.lock().unwrap();
+            b.push_str(&line);
+            b.push('\n');
+        }
+    });
+    buf
+}

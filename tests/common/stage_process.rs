@@ -8,11 +8,11 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
 
-use crate::common::wait_until;
+use crate::common::{collect_stderr, wait_until};
 
 /// A running `galley run --stage …` child; killed (SIGKILL) if dropped while running.
 pub struct StageProcess {
@@ -37,16 +37,7 @@ impl StageProcess {
             .kill_on_drop(true)
             .spawn()
             .expect("galley binary starts");
-        let log = Arc::new(Mutex::new(String::new()));
-        let mut lines = BufReader::new(child.stderr.take().expect("stderr is piped")).lines();
-        let sink = log.clone();
-        tokio::spawn(async move {
-            while let Ok(Some(line)) = lines.next_line().await {
-                let mut b = sink.lock().unwrap();
-                b.push_str(&line);
-                b.push('\n');
-            }
-        });
+        let log = collect_stderr(&mut child);
         StageProcess {
             name: name.to_string(),
             child,
