@@ -61,6 +61,8 @@ impl JobKey {
 pub(crate) struct JobContext<S> {
     pub(crate) stage: Arc<S>,
     pub(crate) cfg: GalleyConfig,
+    /// Tasks send their outputs with it; in exactly-once mode it is the transactional producer,
+    /// which only the loop sends with (tasks stage their outputs instead).
     pub(crate) producer: FutureProducer,
     pub(crate) partitions: Partitions,
     pub(crate) metrics: Metrics,

@@ -165,12 +165,17 @@ impl<S: Stage> StageRuntime<S> {
         let consumer: StreamConsumer<GalleyContext> = cc.create_with_context(context)?;
         let topic_refs: Vec<&str> = topics.iter().map(String::as_str).collect();
         consumer.subscribe(&topic_refs)?;
-        let producer = producer(kafka, name, ms(self.cfg.runtime.produce_timeout_ms))?;
+        let produce_timeout = ms(self.cfg.runtime.produce_timeout_ms);
         let txn = if self.cfg.runtime.exactly_once {
-            let base = transactional_config(kafka, name, ms(self.cfg.runtime.produce_timeout_ms));
+            let base = transactional_config(kafka, name, produce_timeout);
             Some(transaction::Transactions::start(&self.cfg, name, base).await?)
         } else {
             None
+        };
+        // Exactly-once mode sends only through its transactions: no second producer.
+        let producer = match &txn {
+            Some(t) => t.producer(),
+            None => producer(kafka, name, produce_timeout)?,
         };
 
         let (tx, rx) = mpsc::unbounded_channel();

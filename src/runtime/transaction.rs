@@ -105,6 +105,11 @@ impl Transactions {
         })
     }
 
+    /// The transactional producer, for the runtime's shutdown flush (tasks never send with it).
+    pub(crate) fn producer(&self) -> FutureProducer {
+        self.producer.clone()
+    }
+
     /// Sends `outputs`, adds `offsets` for the consumer group and commits; then opens the next
     /// transaction. Returns how many records were written.
     pub(crate) async fn commit(
