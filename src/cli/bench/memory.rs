@@ -157,7 +157,8 @@ pub(super) async fn memory(
     })
 }
 
-fn mb(kb: u64) -> f64 {
+/// Kilobytes (as /proc reports them) in megabytes.
+pub(super) fn mb(kb: u64) -> f64 {
     kb as f64 / 1024.0
 }
 

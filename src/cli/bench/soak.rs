@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use super::catalog::mixed;
 use super::chain::{Books, Chain, ChainArgs, book_rows};
-use super::memory::rss;
+use super::memory::{mb, rss};
 use super::pipelines::{Pace, Reader, start_pacer};
 use super::report::{Figures, Percentiles, Row, ms3, per_s, percentiles};
 use super::run_id;
@@ -104,7 +104,7 @@ pub(super) async fn soak(cfg: GalleyConfig, args: &SoakBenchArgs) -> anyhow::Res
             t_s,
             terminal,
             msgs_per_s: (terminal - last_n) as f64 / (t_s - last_t),
-            rss_mb: rss(None)?.rss_kb as f64 / 1024.0,
+            rss_mb: mb(rss(None)?.rss_kb),
         };
         println!(
             "  {:>6.0} s: {:>8} done, {:>6.0} msgs/s, {:>6.1} MB resident",
@@ -125,7 +125,6 @@ pub(super) async fn soak(cfg: GalleyConfig, args: &SoakBenchArgs) -> anyhow::Res
     let broker = chain.cfg.kafka.bootstrap_servers.clone();
     chain.stop().await?;
     drop(p);
-    let mb = |kb: u64| kb as f64 / 1024.0;
     Ok(SoakReport {
         broker,
         minutes: args.minutes,
