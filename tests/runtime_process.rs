@@ -5,13 +5,16 @@
 #![cfg(feature = "kafka-it")]
 
 mod common;
+#[path = "common/txn.rs"]
+mod txn;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::*;
 use tokio::process::{Child, Command};
+use txn::AtKill;
 
 const RECORDS: usize = 3000;
 const RATE_PER_S: u64 = 1000;
@@ -289,38 +292,18 @@ async fn exactly_once_kill_minus_nine_repeats_no_committed_output() {
         "restart finishes the stream"
     );
     let out = read_at_least(&t.output, RECORDS, Duration::from_secs(90)).await;
-    let txn_of = |m: &rdkafka::message::OwnedMessage| {
-        header(m, galley::runtime::transaction::TXN_HEADER).expect("every exactly-once output names its transaction")
-    };
-    // The killed life's session, and its last transaction: the one open (or just committed) at
-    // the kill. The restart's session differs, since it starts later.
-    let session = |tag: &str| tag.rsplit_once('/').map(|(s, _)| s.to_owned()).unwrap();
-    let seq = |tag: &str| tag.rsplit_once('/').and_then(|(_, n)| n.parse::<u64>().ok()).unwrap();
-    let first_session = out.iter().map(|m| session(&txn_of(m))).min().unwrap();
-    let last_txn = out
-        .iter()
-        .map(txn_of)
-        .filter(|tag| session(tag) == first_session)
-        .map(|tag| seq(&tag))
-        .max()
-        .unwrap();
-    let mut copies: HashMap<i64, Vec<String>> = HashMap::new();
-    for m in &out {
-        copies.entry(version_of(m)).or_default().push(txn_of(m));
-    }
-    let lost = (0..RECORDS as i64).filter(|v| !copies.contains_key(v)).count();
-    let (mut leaked, mut repeated) = (0, 0);
-    for tags in copies.values().filter(|c| c.len() > 1) {
-        let from_open = tags
-            .iter()
-            .filter(|tag| session(tag) == first_session && seq(tag) == last_txn)
-            .count();
-        leaked += from_open;
-        repeated += tags.len() - 1 - from_open.min(tags.len() - 1);
-    }
+    let split = AtKill::split(out, |m| m);
+    let versions = |ms: &[rdkafka::message::OwnedMessage]| ms.iter().map(version_of).collect::<HashSet<i64>>();
+    let (committed, last) = (versions(&split.committed), versions(&split.last));
+    let lost = (0..RECORDS as i64)
+        .filter(|v| !committed.contains(v) && !last.contains(v))
+        .count();
+    let repeated = split.committed.len() - committed.len();
+    let leaked = split.last.iter().filter(|m| committed.contains(&version_of(m))).count();
     eprintln!(
-        "exactly-once kill -9 at {at_kill} committed, {last_txn} transactions before the kill: {} distinct of {RECORDS}, {lost} lost, {repeated} repeated by committed transactions, {leaked} leaked from the aborted transaction",
-        copies.len()
+        "exactly-once kill -9 at {at_kill} committed, {} transactions before the kill: {} distinct of {RECORDS}, {lost} lost, {repeated} repeated by committed transactions, {leaked} leaked from the aborted transaction",
+        split.killed_transactions,
+        committed.union(&last).count()
     );
     assert_eq!(lost, 0, "no input lost");
     assert_eq!(repeated, 0, "no committed transaction repeats an output");

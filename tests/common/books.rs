@@ -102,23 +102,25 @@ impl QualityTopics {
 
     /// The books of `inputs` over the validated, needs-enrichment and dead-letter topics.
     pub async fn books(&self, inputs: &[Input]) -> Books {
-        let read = |topic: String| {
-            let cfg = config_on(&self.host, "books");
-            async move {
-                galley::runtime::read_to_end(&cfg.kafka, &topic, Duration::from_secs(30))
-                    .await
-                    .unwrap_or_else(|e| panic!("reading {topic}: {e}"))
-            }
-        };
+        Books::count(inputs, &self.outputs().await, quality_output_id)
+    }
+
+    /// Every record on the validated, needs-enrichment and dead-letter topics, with its
+    /// outcome kind.
+    pub async fn outputs(&self) -> Vec<(&'static str, OwnedMessage)> {
+        let cfg = config_on(&self.host, "books");
         let mut outputs = Vec::new();
         for (kind, topic) in [
             ("validated", &self.validated),
             ("needs_enrichment", &self.needs),
             ("dlq", &self.dlq),
         ] {
-            outputs.extend(read(topic.clone()).await.into_iter().map(|m| (kind, m)));
+            let records = galley::runtime::read_to_end(&cfg.kafka, topic, Duration::from_secs(30))
+                .await
+                .unwrap_or_else(|e| panic!("reading {topic}: {e}"));
+            outputs.extend(records.into_iter().map(|m| (kind, m)));
         }
-        Books::count(inputs, &outputs, quality_output_id)
+        outputs
     }
 }
 
