@@ -65,3 +65,25 @@ pub(crate) fn sample_products() -> Vec<ValidatedProduct> {
         })
         .collect()
 }
+
+/// A TOML float as a file would hold it (TOML spells the non-finite ones `nan` and `inf`), for
+/// property tests that write config files.
+pub(crate) fn toml_float(x: f64) -> String {
+    match x {
+        x if x.is_nan() => "nan".into(),
+        x if x.is_infinite() => (if x > 0.0 { "inf" } else { "-inf" }).into(),
+        x => format!("{x:?}"),
+    }
+}
+
+/// A TOML basic string: JSON's escapes are TOML's (a raw DEL, which JSON leaves alone, makes
+/// the file invalid TOML, a refusal such tests allow).
+pub(crate) fn toml_str(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_default()
+}
+
+/// A TOML array of basic strings.
+pub(crate) fn toml_list(xs: &[String]) -> String {
+    let items: Vec<String> = xs.iter().map(|x| toml_str(x)).collect();
+    format!("[{}]", items.join(", "))
+}

@@ -126,6 +126,34 @@ pub struct CompletenessConfig {
     pub weights: BTreeMap<Field, f64>,
 }
 
+impl CompletenessConfig {
+    /// A score must stay within 0..=1 for `min_score` to mean anything: a negative or
+    /// non-finite weight (TOML has `nan` and `inf`) would push it outside, or make it NaN, which
+    /// passes every product.
+    fn validate(&self) -> Result<(), String> {
+        if !(0.0..=1.0).contains(&self.min_score) {
+            return Err(format!(
+                "completeness.min_score {} must be within 0 and 1",
+                self.min_score
+            ));
+        }
+        match self.weights.iter().find(|(_, w)| !(w.is_finite() && **w >= 0.0)) {
+            Some((field, w)) => {
+                // The key as the file spells it (findings call the category `category_path`).
+                let key = if *field == Field::Category {
+                    "category"
+                } else {
+                    field.as_str()
+                };
+                Err(format!(
+                    "completeness.weights.{key} {w} must be a finite number, 0 or more"
+                ))
+            }
+            None => Ok(()),
+        }
+    }
+}
+
 /// Severities of the built-in taxonomy findings.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -196,6 +224,7 @@ impl RuleSet {
     /// Parses and compiles a rules file; every problem names the rule.
     pub fn parse(toml_text: &str) -> Result<Self, RulesError> {
         let file: RuleFile = toml::from_str(toml_text).map_err(|e| RulesError::Parse(e.to_string()))?;
+        file.completeness.validate().map_err(RulesError::Parse)?;
         let mut seen = std::collections::HashSet::new();
         let mut rules = Vec::with_capacity(file.rules.len());
         for spec in file.rules {
