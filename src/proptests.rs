@@ -1,7 +1,7 @@
 //! Arbitrary input, no panic: property tests over the decoders, parsers and pure functions that
 //! see outside data and have no property test beside them (the wire framing, the catalog codec,
-//! the importer, the normalisers and the PII redactor have theirs), the taxonomy file and
-//! dead-letter headers.
+//! the importer, the normalisers, the PII redactor and the quality rules file have theirs), the
+//! review policy file, the taxonomy file and dead-letter headers.
 
 use proptest::prelude::*;
 
@@ -9,7 +9,7 @@ use crate::generate::interests::{SkuActivity, fold};
 use crate::generate::{Facts, PromptSet, UseCase, parse_output, template};
 use crate::policy::{Checker, Draft, PolicyConfig};
 use crate::schema::{
-    GeneratorKind, InteractionEvent, InteractionKind, Registry, ValidatedProduct, check_decodes, frame,
+    CheckResult, GeneratorKind, InteractionEvent, InteractionKind, Registry, ValidatedProduct, check_decodes, frame,
 };
 
 fn product(title: String, brand: String, attributes: Vec<(String, String)>, price: Option<i64>) -> ValidatedProduct {
@@ -19,6 +19,31 @@ fn product(title: String, brand: String, attributes: Vec<(String, String)>, pric
     p.attributes = attributes.into_iter().collect();
     p.price_minor = price;
     p
+}
+
+/// A product description to check, about `product` if given.
+fn draft<'a>(text: &'a str, product: Option<&'a ValidatedProduct>) -> Draft<'a> {
+    Draft {
+        use_case: UseCase::ProductDescription.as_str(),
+        text,
+        title: None,
+        product,
+        locale: "en-US",
+        generator: GeneratorKind::Model,
+        id: "d",
+    }
+}
+
+/// Every finding's span lies inside `text`, on character boundaries.
+fn spans_inside(findings: &[CheckResult], text: &str) -> Result<(), TestCaseError> {
+    for f in findings {
+        if let (Some(s), Some(e)) = (f.span_start, f.span_end) {
+            let (s, e) = (usize::try_from(s).unwrap(), usize::try_from(e).unwrap());
+            prop_assert!(s <= e && e <= text.len(), "{f:?} outside {} bytes", text.len());
+            prop_assert!(text.is_char_boundary(s) && text.is_char_boundary(e), "{f:?}");
+        }
+    }
+    Ok(())
 }
 
 fn kind(k: u8) -> InteractionKind {
@@ -58,20 +83,9 @@ proptest! {
         let p = product(title, "Brand".into(), attributes, price);
         let (findings, _) = checker.review(&Draft {
             use_case: UseCase::ALL[use_case].as_str(),
-            text: &text,
-            title: None,
-            product: Some(&p),
-            locale: "en-US",
-            generator: GeneratorKind::Model,
-            id: "d",
+            ..draft(&text, Some(&p))
         });
-        for f in findings {
-            if let (Some(s), Some(e)) = (f.span_start, f.span_end) {
-                let (s, e) = (usize::try_from(s).unwrap(), usize::try_from(e).unwrap());
-                prop_assert!(s <= e && e <= text.len(), "{f:?} outside {} bytes", text.len());
-                prop_assert!(text.is_char_boundary(s) && text.is_char_boundary(e), "{f:?}");
-            }
-        }
+        spans_inside(&findings, &text)?;
     }
 
     #[test]
@@ -138,6 +152,59 @@ proptest! {
             profile = Some(p);
         }
         prop_assert!(activity.within(100, window) <= 40);
+    }
+
+    /// A review policy is operator input (`stages.review.policy_file`): any file parses or is
+    /// refused with a message, and a policy that parsed checks any text without panicking,
+    /// every finding's span inside it. (Mostly valid values, so most files parse; the rarer
+    /// misspelt names and out-of-range numbers must be refused.)
+    #[test]
+    fn any_policy_file_parses_or_is_refused_and_checks_any_text(
+        terms in proptest::collection::vec(proptest::collection::vec("\\PC{0,10}", 0..4), 7),
+        lengths in proptest::collection::vec((prop_oneof![
+            9 => "(product_description|homepage_blurb|email_campaign|support_reply|email_subject)",
+            1 => "product_descripton",
+        ], 0usize..300, 0usize..300), 0..3),
+        min_confidence in prop_oneof![9 => 0.0..=1.0f64, 1 => Just(f64::NAN), 1 => Just(1.5)],
+        audit_rate in prop_oneof![9 => 0.0..=1.0f64, 1 => Just(-0.1)],
+        severities in (0usize..5, 0usize..5),
+        also_human in proptest::option::of(prop_oneof![9 => "(email_campaign|homepage_blurb)", 1 => "emial_campaign"]),
+        text in "\\PC{0,200}",
+    ) {
+        use crate::fixtures::{toml_float, toml_list};
+        let severity = ["info", "low", "medium", "high", "critical"];
+        let lengths: Vec<String> = lengths.iter().map(|(k, a, more)| format!("{k} = [{a}, {}]", a + more)).collect();
+        let human_use_cases: Vec<String> = ["support_reply".to_owned()].into_iter().chain(also_human).collect();
+        let toml = format!(
+            "[terms]\nbanned = {}\ncompetitors = {}\nmedical = {}\nsuperlatives = {}\nprofanity = {}\n\
+             [claims]\nmaterials = {}\ncertifications = {}\n[length]\n{}\n\
+             [language]\nmin_confidence = {}\nmin_chars = 10\n\
+             [risk]\nreject_at = \"{}\"\nhuman_at = \"{}\"\nhuman_use_cases = {}\nhuman_above_price_minor = 50000\n\
+             sensitive_categories = [\"Health\"]\nhuman_generators = []\naudit_rate = {}\n",
+            toml_list(&terms[0]), toml_list(&terms[1]), toml_list(&terms[2]), toml_list(&terms[3]),
+            toml_list(&terms[4]), toml_list(&terms[5]), toml_list(&terms[6]), lengths.join("\n"),
+            toml_float(min_confidence), severity[severities.0.max(severities.1)], severity[severities.0.min(severities.1)],
+            toml_list(&human_use_cases), toml_float(audit_rate),
+        );
+        match PolicyConfig::parse(&toml) {
+            Ok(cfg) => {
+                let p = product("Enamel mug".into(), "Brand".into(), vec![], Some(1200));
+                let (findings, _) = Checker::new(cfg).review(&draft(&text, Some(&p)));
+                spans_inside(&findings, &text)?;
+            }
+            Err(e) => prop_assert!(!e.to_string().is_empty()),
+        }
+    }
+
+    /// A content team lists terms in its shop's languages: a listed term is found wherever the
+    /// text holds it as a whole word, whatever its script.
+    #[test]
+    fn a_listed_term_is_found_as_a_whole_word_in_any_script(term in "\\w([\\w ]{0,10}\\w)?", before in "[ .,(]", after in "[ .,)]") {
+        let mut cfg = PolicyConfig::builtin();
+        cfg.terms.banned = vec![term.clone()];
+        let text = format!("A mug{before}{term}{after}for tea.");
+        let (findings, _) = Checker::new(cfg).review(&draft(&text, None));
+        prop_assert!(findings.iter().any(|f| f.check == "banned_term"), "'{term}' not found in '{text}': {findings:?}");
     }
 
     /// A taxonomy file is operator input (`stages.quality.taxonomy_file`): any text parses or is

@@ -20,19 +20,20 @@ pub(super) struct TermList(Option<Regex>);
 
 impl TermList {
     fn new(terms: &[String]) -> Self {
-        // A boundary only on a word-character edge, so terms like "#1" still match; ASCII
-        // boundaries keep the whole list one DFA (Unicode ones fall back to a slow engine).
+        // A boundary only on a word-character edge, so terms like "#1" still match. An ASCII
+        // edge gets an ASCII boundary, which keeps an English list one DFA; only an edge in
+        // another script needs a Unicode one (slower), since an ASCII boundary never falls
+        // beside a non-ASCII letter and such a term would never match.
+        static WORD: LazyLock<Regex> = LazyLock::new(|| re(r"^\w$"));
         let alternatives: Vec<String> = terms
             .iter()
             .map(|t| t.trim())
             .filter(|t| !t.is_empty())
             .map(|t| {
-                let edge = |c: Option<char>| {
-                    if c.is_some_and(char::is_alphanumeric) {
-                        r"(?-u:\b)"
-                    } else {
-                        ""
-                    }
+                let edge = |c: Option<char>| match c {
+                    Some(c) if c.is_ascii_alphanumeric() => r"(?-u:\b)",
+                    Some(c) if !c.is_ascii() && WORD.is_match(c.encode_utf8(&mut [0; 4])) => r"\b",
+                    _ => "",
                 };
                 format!(
                     "{}{}{}",

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use thiserror::Error;
 
+use crate::generate::UseCase;
 use crate::schema::{CheckSeverity, GeneratorKind};
 
 /// The policy file could not be used.
@@ -102,9 +103,31 @@ impl PolicyConfig {
                     .to_owned(),
             );
         }
+        if !(0.0..=1.0).contains(&cfg.language.min_confidence) {
+            bad.push(format!(
+                "language.min_confidence {} must be within 0 and 1",
+                cfg.language.min_confidence
+            ));
+        }
+        // These are maps and lists of names: a misspelt one would silently switch its rule off.
+        let use_cases: Vec<&str> = UseCase::ALL.iter().map(|u| u.as_str()).collect();
         for (use_case, [min, max]) in &cfg.length {
+            if use_case != "email_subject" && !use_cases.contains(&use_case.as_str()) {
+                bad.push(format!(
+                    "length.{use_case}: not a use case (one of {}, or email_subject)",
+                    use_cases.join(", ")
+                ));
+            }
             if min > max {
                 bad.push(format!("length.{use_case}: min {min} is above max {max}"));
+            }
+        }
+        for use_case in &cfg.risk.human_use_cases {
+            if !use_cases.contains(&use_case.as_str()) {
+                bad.push(format!(
+                    "risk.human_use_cases: '{use_case}' is not a use case (one of {})",
+                    use_cases.join(", ")
+                ));
             }
         }
         if bad.is_empty() {

@@ -327,6 +327,48 @@ fn bad_policies_are_refused() {
         err.contains("support replies") || err.contains("support_reply"),
         "{err}"
     );
+    // Misspelt names would switch a rule off without a word; out-of-range numbers likewise.
+    for (from, to, wanted) in [
+        (
+            "product_description = [80, 1500]",
+            "product_descripton = [80, 1500]",
+            "length.product_descripton: not a use case",
+        ),
+        (
+            r#""support_reply", "email_campaign"]"#,
+            r#""support_reply", "emial_campaign"]"#,
+            "'emial_campaign' is not a use case",
+        ),
+        (
+            "min_confidence = 0.9",
+            "min_confidence = nan",
+            "language.min_confidence NaN must be within 0 and 1",
+        ),
+    ] {
+        let changed = DEFAULT_POLICY_FOR_TESTS.replace(from, to);
+        assert_ne!(changed, DEFAULT_POLICY_FOR_TESTS, "{from}");
+        let err = PolicyConfig::parse(&changed).unwrap_err().to_string();
+        assert!(err.contains(wanted), "{err}");
+    }
+}
+
+#[test]
+fn terms_in_other_scripts_match_as_whole_words() {
+    let mut cfg = PolicyConfig::builtin();
+    cfg.terms.superlatives = vec!["inégalé".into(), "सर्वश्रेष्ठ".into(), "Élite".into()];
+    let checker = Checker::new(cfg);
+    let p = &products()[0];
+    for text in ["Une tasse inégalé.", "यह सर्वश्रेष्ठ मग है", "Notre gamme élite, en fonte."]
+    {
+        let (findings, _) = checker.review(&draft(p, text));
+        assert!(
+            findings.iter().any(|f| f.check == "superlative"),
+            "{text}: {findings:?}"
+        );
+    }
+    // Still whole words only.
+    let (findings, _) = checker.review(&draft(p, "Sans égal: inégalées."));
+    assert!(!findings.iter().any(|f| f.check == "superlative"), "{findings:?}");
 }
 
 const DEFAULT_POLICY_FOR_TESTS: &str = include_str!("../../config/review-policy.toml");
