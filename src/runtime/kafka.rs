@@ -183,26 +183,56 @@ impl rdkafka::client::ClientContext for EofIsExpected {
 
 impl rdkafka::consumer::ConsumerContext for EofIsExpected {}
 
-/// Builds an [`EofReader`] on every partition of `topic`. librdkafka wants a group id even for
-/// manual assignment; nothing is committed under it.
+/// `fetch.wait.max.ms` of a reader that reads a topic to its end once. A partition's end is seen
+/// only when a fetch finds nothing new, and the broker holds such a fetch for the whole wait
+/// (librdkafka's default is 500 ms): with the default, rebuilding a stage's state on every
+/// assignment cost half a second (measured on Tansu: the quality bench ran at 0.55x the
+/// pass-through with it, 1.02x with this).
+const READ_ONCE_FETCH_WAIT_MS: &str = "10";
+
+/// `fetch.wait.max.ms` of a table follower: catches up nearly as fast, and then sees a change
+/// (a kill switch, say) within 0.1 s, without asking the broker a hundred times a second.
+const FOLLOW_FETCH_WAIT_MS: &str = "100";
+
+/// Builds an [`EofReader`] on every partition of `topic`, to read it to its end once.
+/// librdkafka wants a group id even for manual assignment; nothing is committed under it.
 pub fn eof_reader(kafka: &KafkaConfig, role: &str, topic: &str) -> Result<EofReader, KafkaError> {
     eof_reader_for(kafka, role, topic, None)
 }
 
 /// Builds an [`EofReader`] on `topic`, limited to `only` partitions when given (a stage
-/// rebuilding the state of the partitions it was assigned).
+/// rebuilding the state of the partitions it was assigned), to read it to its end once.
 pub fn eof_reader_for(
     kafka: &KafkaConfig,
     role: &str,
     topic: &str,
     only: Option<&[i32]>,
 ) -> Result<EofReader, KafkaError> {
+    build_eof_reader(kafka, role, topic, only, READ_ONCE_FETCH_WAIT_MS)
+}
+
+/// Builds an [`EofReader`] on every partition of `topic`, to [`EofReader::follow`] it.
+pub(crate) fn follower(kafka: &KafkaConfig, role: &str, topic: &str) -> Result<EofReader, KafkaError> {
+    build_eof_reader(kafka, role, topic, None, FOLLOW_FETCH_WAIT_MS)
+}
+
+fn build_eof_reader(
+    kafka: &KafkaConfig,
+    role: &str,
+    topic: &str,
+    only: Option<&[i32]>,
+    fetch_wait_ms: &str,
+) -> Result<EofReader, KafkaError> {
     use rdkafka::{Offset, TopicPartitionList};
-    let consumer: BaseConsumer<EofIsExpected> = client_config(kafka, role)
-        .set("group.id", format!("{}-{role}", kafka.group_prefix))
+    let mut cc = client_config(kafka, role);
+    cc.set("group.id", format!("{}-{role}", kafka.group_prefix))
         .set("enable.auto.commit", "false")
-        .set("enable.partition.eof", "true")
-        .create_with_context(EofIsExpected)?;
+        .set("enable.partition.eof", "true");
+    // An operator's own setting wins, as for every property.
+    if !kafka.properties.contains_key("fetch.wait.max.ms") {
+        cc.set("fetch.wait.max.ms", fetch_wait_ms);
+    }
+    let consumer: BaseConsumer<EofIsExpected> = cc.create_with_context(EofIsExpected)?;
     let md = consumer.fetch_metadata(Some(topic), Duration::from_secs(10))?;
     let mut tpl = TopicPartitionList::new();
     let mut pending = std::collections::HashSet::new();

@@ -11,7 +11,7 @@ use std::time::Duration;
 use rdkafka::Message;
 use tokio::sync::watch;
 
-use super::kafka::eof_reader;
+use super::kafka::follower;
 use crate::config::KafkaConfig;
 
 /// How long to wait before looking again for a topic that does not exist yet.
@@ -40,7 +40,7 @@ impl<V: Send + Sync + 'static> Table<V> {
             .name(format!("table-{topic}"))
             .spawn(move || {
                 while !s.load(Ordering::Acquire) {
-                    let reader = match eof_reader(&kafka, &role, &topic) {
+                    let reader = match follower(&kafka, &role, &topic) {
                         Ok(r) => r,
                         Err(error) => {
                             // No topic yet: nothing has been published to it, so empty is right.
