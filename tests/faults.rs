@@ -39,8 +39,8 @@ use galley::model::fake::{Behaviour, FakeModel};
 use galley::schema::GeneratorKind;
 use inputs::{Feed, catalog_inputs};
 use quality_faults::{
-    ExactlyOnceBooks, FastSession, KILL_RATE, MAX_IN_FLIGHT, absorbed, kill_mid_batch, kill_nine_and_restart,
-    redelivery_bound, stall,
+    ExactlyOnceBooks, FastSession, KILL_RATE, MAX_IN_FLIGHT, MAX_UNACKED, absorbed, kill_mid_batch,
+    kill_nine_and_restart, redelivery_bound, stall,
 };
 use rdkafka::Message;
 use stage_process::{StageProcess, metric};
@@ -323,8 +323,9 @@ async fn repeated_rebalances_balance_the_books() {
             absorbed_total += absorbed(m).await;
         }
         let books = t.books(&inputs[..sent]).await;
-        // The kill may redeliver a crash's worth; every other hand-over at most what was in flight.
-        let bound = redelivery_bound(RATE) + 5 * MAX_IN_FLIGHT;
+        // The kill may redeliver a crash's worth; every other hand-over at most what was in
+        // flight or waiting for acknowledgements.
+        let bound = redelivery_bound(RATE) + 5 * (MAX_IN_FLIGHT + MAX_UNACKED);
         eprintln!(
             "FAULT rebalances: {books} absorbed>={absorbed_total} bound={bound} | changes [{}] | took {:?}",
             changes.join(", "),

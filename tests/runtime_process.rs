@@ -18,10 +18,10 @@ use txn::AtKill;
 
 const RECORDS: usize = 3000;
 const RATE_PER_S: u64 = 1000;
-/// What a kill may legitimately redeliver: the child's max_in_flight (see `child_env`) plus the
-/// records finished since the last acknowledged commit. Commits go out every 50 ms and take a
-/// broker round trip; 0.3 s of the 1000/s feed covers that with room (observed: up to 170).
-const DUPLICATE_BOUND: usize = 64 + 300;
+/// What a kill may legitimately redeliver: the child's max_in_flight and max_unacked (see
+/// `child_env`) plus the records finished since the last acknowledged commit. Commits go out
+/// every 50 ms and take a broker round trip; 0.3 s of the 1000/s feed covers that with room.
+const DUPLICATE_BOUND: usize = 64 + 64 + 300;
 
 struct Topics {
     input: String,

@@ -136,6 +136,7 @@ pub struct TopicsConfig {
 #[allow(missing_docs)] // documented in config/default.toml, the one reference
 pub struct RuntimeConfig {
     pub max_in_flight: usize,
+    pub max_unacked: usize,
     pub commit_interval_ms: u64,
     pub drain_timeout_ms: u64,
     pub rebalance_drain_timeout_ms: u64,
@@ -310,6 +311,7 @@ impl GalleyConfig {
         );
         for (key, value) in [
             ("runtime.max_in_flight", rt.max_in_flight as u64),
+            ("runtime.max_unacked", rt.max_unacked as u64),
             ("runtime.commit_interval_ms", rt.commit_interval_ms),
             ("runtime.max_message_bytes", rt.max_message_bytes as u64),
             ("runtime.retry.max_attempts", rt.retry.max_attempts as u64),

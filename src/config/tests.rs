@@ -9,6 +9,7 @@ fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
 fn defaults_load_and_validate() {
     let cfg = GalleyConfig::load_with_env(None, env(&[])).unwrap();
     assert_eq!(cfg.runtime.max_in_flight, 256);
+    assert_eq!(cfg.runtime.max_unacked, 1024);
     assert_eq!(cfg.topics.dlq, "galley.dlq");
 }
 

@@ -15,7 +15,7 @@ use tracing::{error, info, warn};
 
 use super::context::GalleyContext;
 use super::dlq::StormGuard;
-use super::job::{Event, Job, JobContext, JobKey};
+use super::job::{Event, Job, JobContext, JobKey, Judged};
 use super::partitions::Partitions;
 use super::scheduler::KeyQueues;
 use super::stage::{Record, Stage, header_pairs};
@@ -67,11 +67,14 @@ pub(crate) struct Engine<S: Stage> {
     pub(crate) assignment_changed: Arc<AtomicBool>,
     pub(crate) tracker: TaskTracker,
     pub(crate) queues: KeyQueues<JobKey, Job>,
+    /// Records accepted and not yet done, but for those counted in `unacked`.
     pub(crate) in_flight: usize,
+    /// Records whose outputs are queued in the producer, waiting for acknowledgements.
+    pub(crate) unacked: usize,
     pub(crate) storm: StormGuard,
     reasons: PauseReasons,
     paused: bool,
-    /// Since when `in_flight` has been at `max_in_flight`.
+    /// Since when the runtime has been [`full`](Self::full).
     full_since: Option<Instant>,
     /// Exactly-once mode: commits go through transactions instead of the consumer.
     txn: Option<Transactions>,
@@ -98,6 +101,7 @@ impl<S: Stage> Engine<S> {
             tracker: TaskTracker::new(),
             queues: KeyQueues::default(),
             in_flight: 0,
+            unacked: 0,
             storm,
             reasons: PauseReasons::default(),
             paused: false,
@@ -140,10 +144,28 @@ impl<S: Stage> Engine<S> {
         self.drain().await
     }
 
-    /// Take records while below the bound; while paused, poll anyway so rebalance callbacks run
-    /// (paused partitions deliver nothing new).
+    /// Take records while below the bounds; while paused, poll anyway so rebalance callbacks
+    /// run (paused partitions deliver nothing new).
     fn polling(&self) -> bool {
-        self.in_flight < self.jobs.cfg.runtime.max_in_flight || self.paused
+        !self.full() || self.paused
+    }
+
+    /// At either bound: records being processed, or records waiting for acknowledgements.
+    fn full(&self) -> bool {
+        let rt = &self.jobs.cfg.runtime;
+        self.in_flight >= rt.max_in_flight || self.unacked >= rt.max_unacked
+    }
+
+    /// Records in the stage and not done: what `galley_in_flight` shows and a drain waits for.
+    fn unfinished(&self) -> usize {
+        self.in_flight + self.unacked
+    }
+
+    fn show_in_flight(&self) {
+        self.metrics
+            .in_flight
+            .with_label_values(&[self.stage()])
+            .set(self.unfinished() as i64);
     }
 
     fn on_message(&mut self, mut record: Record) {
@@ -163,10 +185,7 @@ impl<S: Stage> Engine<S> {
         if let Some(job) = self.queues.offer(JobKey::of(&job), job) {
             self.launch(job);
         }
-        self.metrics
-            .in_flight
-            .with_label_values(&[self.stage()])
-            .set(self.in_flight as i64);
+        self.show_in_flight();
     }
 
     /// Starts `job`; a job whose partition was revoked while it queued is dropped (it is
@@ -195,37 +214,51 @@ impl<S: Stage> Engine<S> {
                 }
                 self.reasons.dependency = true;
             }
-            Event::Done {
-                key,
-                dead_lettered,
-                stage_ok,
-            } => {
+            Event::Enqueued(judged) => {
                 self.in_flight -= 1;
-                if stage_ok && self.reasons.dependency {
-                    info!(message = "Dependency recovered; resuming intake.", stage = self.stage());
-                    self.reasons.dependency = false;
-                }
-                if (stage_ok || dead_lettered)
-                    && self.storm.record(Instant::now(), dead_lettered)
-                    && self.reasons.storm_until.is_none()
-                {
-                    let pause = ms(self.jobs.cfg.runtime.dlq_storm.pause_ms);
-                    error!(
-                        message = "DLQ storm: too many records dead-lettered; pausing intake.",
-                        stage = self.stage(),
-                        ?pause
-                    );
-                    self.reasons.storm_until = Some(Instant::now() + pause);
-                    self.jobs.health.set_storm(true);
+                self.unacked += 1;
+                self.judge(judged);
+            }
+            Event::Done { key, judged } => {
+                match judged {
+                    Some(judged) => {
+                        self.in_flight -= 1;
+                        self.judge(judged);
+                    }
+                    None => self.unacked -= 1,
                 }
                 if let Some(next) = self.queues.finish(&key) {
                     self.launch(next);
                 }
-                self.metrics
-                    .in_flight
-                    .with_label_values(&[self.stage()])
-                    .set(self.in_flight as i64);
+                self.show_in_flight();
             }
+        }
+    }
+
+    /// The DLQ-storm guard and the dependency's recovery, from how one record went.
+    fn judge(
+        &mut self,
+        Judged {
+            dead_lettered,
+            stage_ok,
+        }: Judged,
+    ) {
+        if stage_ok && self.reasons.dependency {
+            info!(message = "Dependency recovered; resuming intake.", stage = self.stage());
+            self.reasons.dependency = false;
+        }
+        if (stage_ok || dead_lettered)
+            && self.storm.record(Instant::now(), dead_lettered)
+            && self.reasons.storm_until.is_none()
+        {
+            let pause = ms(self.jobs.cfg.runtime.dlq_storm.pause_ms);
+            error!(
+                message = "DLQ storm: too many records dead-lettered; pausing intake.",
+                stage = self.stage(),
+                ?pause
+            );
+            self.reasons.storm_until = Some(Instant::now() + pause);
+            self.jobs.health.set_storm(true);
         }
     }
 
@@ -270,16 +303,16 @@ impl<S: Stage> Engine<S> {
     /// A capacity pause, once taken, holds until three quarters of the bound is free, so a
     /// saturated runtime does not flap.
     fn apply_pause(&mut self) {
-        let max = self.jobs.cfg.runtime.max_in_flight;
+        let rt = &self.jobs.cfg.runtime;
         let now = Instant::now();
-        if self.in_flight >= max {
+        if self.full() {
             let since = *self.full_since.get_or_insert(now);
             if now.duration_since(since) >= LONG_FULL {
                 self.reasons.capacity = true;
             }
         } else {
             self.full_since = None;
-            if self.in_flight <= max * 3 / 4 {
+            if self.in_flight <= rt.max_in_flight * 3 / 4 && self.unacked <= rt.max_unacked * 3 / 4 {
                 self.reasons.capacity = false;
             }
         }
@@ -327,21 +360,21 @@ impl<S: Stage> Engine<S> {
         if let Ok(assignment) = self.consumer.assignment() {
             let _ = self.consumer.pause(&assignment);
         }
-        info!(message = "Draining.", stage, in_flight = self.in_flight);
+        info!(message = "Draining.", stage, in_flight = self.unfinished());
         let deadline = tokio::time::sleep(ms(self.jobs.cfg.runtime.drain_timeout_ms));
         tokio::pin!(deadline);
-        while self.in_flight > 0 {
+        while self.unfinished() > 0 {
             tokio::select! {
                 biased;
                 Some(event) = self.events.recv() => self.on_event(event),
                 _ = &mut deadline => break,
             }
         }
-        if self.in_flight > 0 {
+        if self.unfinished() > 0 {
             warn!(
                 message = "Drain deadline reached; abandoning unfinished records (they will be redelivered).",
                 stage,
-                in_flight = self.in_flight
+                in_flight = self.unfinished()
             );
             self.jobs.abandon.cancel();
         }
@@ -353,7 +386,7 @@ impl<S: Stage> Engine<S> {
         if !matches!(flushed, Ok(Ok(()))) {
             warn!(message = "Producer flush did not complete.", stage);
         }
-        info!(message = "Drained.", stage, took = ?started.elapsed(), abandoned = self.in_flight);
+        info!(message = "Drained.", stage, took = ?started.elapsed(), abandoned = self.unfinished());
         Ok(())
     }
 }

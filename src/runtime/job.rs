@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use backon::{ExponentialBuilder, Retryable};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -31,14 +32,33 @@ pub(crate) struct Job {
 
 /// What a task tells the loop.
 pub(crate) enum Event {
+    /// At-least-once: the record's outputs are all queued in the producer, and it only waits
+    /// for their acknowledgements: it gives its `max_in_flight` slot back and counts against
+    /// `max_unacked` until `Done`. Its key stays held, so the key's next record still waits.
+    Enqueued(Judged),
     /// The record is done (finished or abandoned); its key may run the next record.
     Done {
         key: JobKey,
-        dead_lettered: bool,
-        stage_ok: bool,
+        /// How it went, unless `Enqueued` told already.
+        judged: Option<Judged>,
     },
     /// The stage reported a dependency down; pause intake.
     DependencyDown,
+}
+
+/// How a record went, for the DLQ-storm guard and the dependency's recovery: told as soon as
+/// it is known, so a storm of dead letters is judged before they are acknowledged.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Judged {
+    pub(crate) dead_lettered: bool,
+    pub(crate) stage_ok: bool,
+}
+
+/// How a record's task ended, for its `Done`.
+#[derive(Clone, Copy, Default)]
+struct Ended {
+    judged: Judged,
+    enqueued: bool,
 }
 
 /// Scheduling key: the record key, or a unique slot for keyless records (no order to keep).
@@ -100,15 +120,14 @@ impl<S: Stage> JobContext<S> {
             key = %job.record.key_str(),
             trace_id = %trace.trace_hex(),
         );
-        let (dead_lettered, stage_ok) = self.clone().run_inner(&job, trace).instrument(span).await;
+        let ended = self.clone().run_inner(&job, trace).instrument(span).await;
         let _ = self.events.send(Event::Done {
             key,
-            dead_lettered,
-            stage_ok,
+            judged: (!ended.enqueued).then_some(ended.judged),
         });
     }
 
-    async fn run_inner(self: Arc<Self>, job: &Job, trace: TraceParent) -> (bool, bool) {
+    async fn run_inner(self: Arc<Self>, job: &Job, trace: TraceParent) -> Ended {
         let stage = self.stage.name();
         let verdict = self.decide(job).await;
         let (label, mut outputs, dead_lettered) = match verdict {
@@ -117,7 +136,7 @@ impl<S: Stage> JobContext<S> {
                 outputs,
                 dead_lettered,
             } => (label, outputs, dead_lettered),
-            Verdict::Abandoned => return self.abandon(job),
+            Verdict::Abandoned => return self.abandon(job, false),
         };
         if !dead_lettered {
             for out in &mut outputs {
@@ -127,13 +146,27 @@ impl<S: Stage> JobContext<S> {
             }
         }
         let (tp, epoch, offset) = (&job.tp, job.epoch, job.record.offset);
+        let judged = Judged {
+            dead_lettered,
+            stage_ok: !dead_lettered,
+        };
+        let mut enqueued = false;
         let finished = if self.cfg.runtime.exactly_once {
             // Produced by the loop, in the transaction that commits this offset.
             self.partitions.finish_staged(tp, epoch, offset, outputs)
         } else {
+            let mut deliveries = self.enqueue(&outputs).await.into_iter();
+            if deliveries.len() == outputs.len() {
+                enqueued = self.events.send(Event::Enqueued(judged)).is_ok();
+            }
             for out in &outputs {
-                if !self.produce(out).await {
-                    return self.abandon(job);
+                let delivered = match deliveries.next() {
+                    Some(d) => self.acknowledged(out, d).await,
+                    None => false,
+                };
+                // A failed or unqueued output is sent again (and again) until acknowledged.
+                if !delivered && !self.produce(out).await {
+                    return self.abandon(job, enqueued);
                 }
             }
             self.partitions.finish(tp, epoch, offset)
@@ -146,13 +179,16 @@ impl<S: Stage> JobContext<S> {
             .process_seconds
             .with_label_values(&[stage])
             .observe(job.received.elapsed().as_secs_f64());
-        (dead_lettered, !dead_lettered)
+        Ended { judged, enqueued }
     }
 
-    fn abandon(&self, job: &Job) -> (bool, bool) {
+    fn abandon(&self, job: &Job, enqueued: bool) -> Ended {
         self.partitions.stop_running(&job.tp, job.epoch);
         self.metrics.abandoned.with_label_values(&[self.stage.name()]).inc();
-        (false, false)
+        Ended {
+            enqueued,
+            ..Ended::default()
+        }
     }
 
     /// Guard rails, then the stage with retries; dependency-down waits and tries again.
@@ -244,6 +280,59 @@ impl<S: Stage> JobContext<S> {
             label: "dlq",
             outputs: vec![out],
             dead_lettered: true,
+        }
+    }
+
+    /// Queues the outputs in the producer in order, waiting while its queue is full; stops at
+    /// the first one it cannot queue (or when the task is abandoned), so only a prefix of the
+    /// outputs may be queued. librdkafka keeps their order within a partition.
+    async fn enqueue(&self, outputs: &[Output]) -> Vec<DeliveryFuture> {
+        let mut deliveries = Vec::with_capacity(outputs.len());
+        for out in outputs {
+            let headers = owned_headers(&out.headers);
+            let mut record = FutureRecord::to(&out.topic).headers(headers);
+            if let Some(p) = &out.payload {
+                record = record.payload(p);
+            }
+            if let Some(k) = &out.key {
+                record = record.key(k);
+            }
+            if let Some(p) = out.partition {
+                record = record.partition(p);
+            }
+            loop {
+                match self.producer.send_result(record) {
+                    Ok(d) => break deliveries.push(d),
+                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                        record = back;
+                        tokio::select! {
+                            _ = tokio::time::sleep(Duration::from_millis(5)) => {}
+                            _ = self.abandon.cancelled() => return deliveries,
+                        }
+                    }
+                    Err((error, _)) => {
+                        warn!(message = "Produce failed; retrying.", %error, topic = %out.topic);
+                        return deliveries;
+                    }
+                }
+            }
+        }
+        deliveries
+    }
+
+    /// Waits for a queued output's acknowledgement; false when the broker refused it (after
+    /// librdkafka's own retries) or the task was abandoned.
+    async fn acknowledged(&self, out: &Output, delivery: DeliveryFuture) -> bool {
+        tokio::select! {
+            d = delivery => match d {
+                Ok(Ok(_)) => true,
+                Ok(Err((error, _))) => {
+                    warn!(message = "Produce failed; retrying.", %error, topic = %out.topic);
+                    false
+                }
+                Err(_canceled) => false,
+            },
+            _ = self.abandon.cancelled() => false,
         }
     }
 

@@ -5,7 +5,10 @@
 //! partition have finished: every output produced and acknowledged by the broker (or the record
 //! dead-lettered, which is an acknowledged output too). A crash therefore never loses a record;
 //! it can only redeliver records that were in flight or finished after the last commit
-//! (at-least-once; duplicates are bounded by `max_in_flight` plus one commit interval).
+//! (at-least-once; duplicates are bounded by `max_in_flight` plus `max_unacked` plus one commit
+//! interval). A record waiting only for its acknowledgements gives its `max_in_flight` slot back
+//! (it counts against `max_unacked` instead) but keeps its key, so throughput is not bounded by
+//! `max_in_flight` over the producer's linger and round trip.
 //! With `runtime.exactly_once` the outputs are staged instead and each commit writes a
 //! partition's finished prefix and its offsets in one transaction ([`transaction`]), so a crash
 //! repeats nothing that was committed.

@@ -62,6 +62,7 @@ pub fn child_env(group: &str, input: &str, output: &str, dlq: &str) -> Vec<(Stri
         ("GALLEY_KAFKA__GROUP_PREFIX", group.to_string()),
         ("GALLEY_RUNTIME__COMMIT_INTERVAL_MS", "50".to_string()),
         ("GALLEY_RUNTIME__MAX_IN_FLIGHT", "64".to_string()),
+        ("GALLEY_RUNTIME__MAX_UNACKED", "64".to_string()),
         // Tansu holds each group join for about half the session timeout (docs/BROKERS.md).
         ("GALLEY_KAFKA__SESSION_TIMEOUT_MS", "6000".to_string()),
         ("GALLEY_RUNTIME__DRAIN_TIMEOUT_MS", "4000".to_string()),

@@ -21,12 +21,15 @@ const MINUTE: Duration = Duration::from_secs(60);
 
 /// `runtime.max_in_flight` of the quality children (`QualityTopics::env`).
 pub const MAX_IN_FLIGHT: usize = 64;
+/// `runtime.max_unacked` of the quality children.
+pub const MAX_UNACKED: usize = 64;
 
-/// What one stage crash may legitimately redeliver: everything in flight plus what finished
-/// since its last acknowledged commit. Commits go out every 50 ms and take a broker round trip;
-/// 0.3 s of a feed at `rate`/s covers that with room (as in runtime_process.rs).
+/// What one stage crash may legitimately redeliver: every record in flight or waiting for its
+/// acknowledgements, plus what finished since the last acknowledged commit. Commits go out
+/// every 50 ms and take a broker round trip; 0.3 s of a feed at `rate`/s covers that with room
+/// (as in runtime_process.rs).
 pub fn redelivery_bound(rate: usize) -> usize {
-    MAX_IN_FLIGHT + rate * 3 / 10
+    MAX_IN_FLIGHT + MAX_UNACKED + rate * 3 / 10
 }
 
 /// Group settings that keep evictions and joins to seconds on Tansu (docs/BROKERS.md): session
