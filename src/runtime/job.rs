@@ -155,19 +155,12 @@ impl<S: Stage> JobContext<S> {
             // Produced by the loop, in the transaction that commits this offset.
             self.partitions.finish_staged(tp, epoch, offset, outputs)
         } else {
-            let mut deliveries = self.enqueue(&outputs).await.into_iter();
-            if deliveries.len() == outputs.len() {
-                enqueued = self.events.send(Event::Enqueued(judged)).is_ok();
-            }
-            for out in &outputs {
-                let delivered = match deliveries.next() {
-                    Some(d) => self.acknowledged(out, d).await,
-                    None => false,
-                };
-                // A failed or unqueued output is sent again (and again) until acknowledged.
-                if !delivered && !self.produce(out).await {
-                    return self.abandon(job, enqueued);
-                }
+            // Boxed, so the sending state is allocated only once the record gets here instead of
+            // enlarging the task of every record still being processed.
+            let delivered;
+            (delivered, enqueued) = Box::pin(self.deliver(&outputs, judged)).await;
+            if !delivered {
+                return self.abandon(job, enqueued);
             }
             self.partitions.finish(tp, epoch, offset)
         };
@@ -281,6 +274,24 @@ impl<S: Stage> JobContext<S> {
             outputs: vec![out],
             dead_lettered: true,
         }
+    }
+
+    /// At-least-once: queues the outputs, tells the loop (`Enqueued`) once all are queued, and
+    /// waits until every one is acknowledged, sending a failed or unqueued one again (and again).
+    /// Returns (all acknowledged, `Enqueued` sent); not acknowledged only when abandoned.
+    async fn deliver(&self, outputs: &[Output], judged: Judged) -> (bool, bool) {
+        let mut deliveries = self.enqueue(outputs).await.into_iter();
+        let enqueued = deliveries.len() == outputs.len() && self.events.send(Event::Enqueued(judged)).is_ok();
+        for out in outputs {
+            let delivered = match deliveries.next() {
+                Some(d) => self.acknowledged(out, d).await,
+                None => false,
+            };
+            if !delivered && !self.produce(out).await {
+                return (false, enqueued);
+            }
+        }
+        (true, enqueued)
     }
 
     /// Queues the outputs in the producer in order, waiting while its queue is full; stops at
