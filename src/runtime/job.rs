@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use backon::{ExponentialBuilder, Retryable};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
+use rdkafka::producer::{DeliveryFuture, FutureProducer};
 use rdkafka::util::Timeout;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -300,17 +300,7 @@ impl<S: Stage> JobContext<S> {
     async fn enqueue(&self, outputs: &[Output]) -> Vec<DeliveryFuture> {
         let mut deliveries = Vec::with_capacity(outputs.len());
         for out in outputs {
-            let headers = owned_headers(&out.headers);
-            let mut record = FutureRecord::to(&out.topic).headers(headers);
-            if let Some(p) = &out.payload {
-                record = record.payload(p);
-            }
-            if let Some(k) = &out.key {
-                record = record.key(k);
-            }
-            if let Some(p) = out.partition {
-                record = record.partition(p);
-            }
+            let mut record = out.record(owned_headers(&out.headers));
             loop {
                 match self.producer.send_result(record) {
                     Ok(d) => break deliveries.push(d),
@@ -359,16 +349,7 @@ impl<S: Stage> JobContext<S> {
             .with_jitter()
             .without_max_times();
         let send = || async {
-            let mut record = FutureRecord::to(&out.topic).headers(headers.clone());
-            if let Some(p) = &out.payload {
-                record = record.payload(p);
-            }
-            if let Some(k) = &out.key {
-                record = record.key(k);
-            }
-            if let Some(p) = out.partition {
-                record = record.partition(p);
-            }
+            let record = out.record(headers.clone());
             let timeout = Timeout::After(ms(self.cfg.runtime.produce_timeout_ms));
             self.producer.send(record, timeout).await.map_err(|(error, _)| error)
         };

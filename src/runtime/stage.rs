@@ -3,6 +3,7 @@
 use std::future::Future;
 
 use rdkafka::message::{Header, Headers, OwnedHeaders};
+use rdkafka::producer::FutureRecord;
 
 use crate::error::StageError;
 use crate::runtime::breaker::CircuitBreaker;
@@ -129,6 +130,23 @@ pub fn header_pairs(headers: Option<&impl Headers>) -> Vec<(String, Vec<u8>)> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+impl Output {
+    /// The record to produce, with `headers` (the output's own, plus any the sender adds).
+    pub(crate) fn record(&self, headers: OwnedHeaders) -> FutureRecord<'_, [u8], [u8]> {
+        let mut record = FutureRecord::to(&self.topic).headers(headers);
+        if let Some(p) = &self.payload {
+            record = record.payload(p.as_slice());
+        }
+        if let Some(k) = &self.key {
+            record = record.key(k.as_slice());
+        }
+        if let Some(p) = self.partition {
+            record = record.partition(p);
+        }
+        record
+    }
 }
 
 /// Header pairs as librdkafka headers for producing.

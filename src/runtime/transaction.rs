@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use rdkafka::consumer::ConsumerGroupMetadata;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, Producer};
 use rdkafka::{ClientConfig, TopicPartitionList};
 use thiserror::Error;
 
@@ -169,17 +169,7 @@ impl Transactions {
     async fn send(&self, out: &Output, tag: &str) -> Result<DeliveryFuture, KafkaError> {
         let mut headers = out.headers.clone();
         headers.push((TXN_HEADER.to_owned(), tag.as_bytes().to_vec()));
-        let headers = owned_headers(&headers);
-        let mut record = FutureRecord::to(&out.topic).headers(headers);
-        if let Some(v) = &out.payload {
-            record = record.payload(v);
-        }
-        if let Some(k) = &out.key {
-            record = record.key(k);
-        }
-        if let Some(n) = out.partition {
-            record = record.partition(n);
-        }
+        let mut record = out.record(owned_headers(&headers));
         let started = Instant::now();
         loop {
             match self.producer.send_result(record) {
