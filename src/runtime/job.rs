@@ -287,7 +287,8 @@ impl<S: Stage> JobContext<S> {
                 Some(d) => self.acknowledged(out, d).await,
                 None => false,
             };
-            if !delivered && !self.produce(out).await {
+            // Abandoned: not sent again (the record stays uncommitted and is redelivered).
+            if !delivered && (self.abandon.is_cancelled() || !self.produce(out).await) {
                 return (false, enqueued);
             }
         }
