@@ -1,7 +1,8 @@
 //! Fault injection on a real broker (issue 9): the broker restarting and freezing mid-stream,
 //! `kill -9` of a stage mid-batch and restart (at-least-once, and exactly-once), a model outage
-//! and recovery, repeated rebalances, and 1% poison records. The quality stage runs as the `galley` binary (as operators run it);
-//! the generate stage in process against the fake model (whose failures the test scripts).
+//! and recovery, repeated rebalances, and 1% poison records. The quality stage runs as the
+//! `galley` binary (as operators run it); the generate stage in process against the fake model
+//! (whose failures the test scripts).
 //!
 //! Each test ends with the books: every input must reach at least one terminal outcome, of the
 //! kind it should (validated, needs-enrichment, drafted, skipped, dlq); outcomes beyond the first

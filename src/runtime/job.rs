@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use backon::{ExponentialBuilder, Retryable};
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{DeliveryFuture, FutureProducer};
 use rdkafka::util::Timeout;
 use tokio::sync::mpsc;
@@ -14,6 +13,7 @@ use tracing::{Instrument, debug, info_span, warn};
 
 use super::dlq::DeadLetter;
 use super::health::StageHealth;
+use super::kafka::send_queued;
 use super::partitions::{Partitions, Tp};
 use super::retry::with_retries;
 use super::stage::{Output, Record, Stage, owned_headers};
@@ -301,21 +301,13 @@ impl<S: Stage> JobContext<S> {
     async fn enqueue(&self, outputs: &[Output]) -> Vec<DeliveryFuture> {
         let mut deliveries = Vec::with_capacity(outputs.len());
         for out in outputs {
-            let mut record = out.record(owned_headers(&out.headers));
-            loop {
-                match self.producer.send_result(record) {
-                    Ok(d) => break deliveries.push(d),
-                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
-                        record = back;
-                        tokio::select! {
-                            _ = tokio::time::sleep(Duration::from_millis(5)) => {}
-                            _ = self.abandon.cancelled() => return deliveries,
-                        }
-                    }
-                    Err((error, _)) => {
-                        warn!(message = "Produce failed; retrying.", %error, topic = %out.topic);
-                        return deliveries;
-                    }
+            let record = out.record(owned_headers(&out.headers));
+            match send_queued(&self.producer, record, self.abandon.cancelled()).await {
+                Ok(d) => deliveries.push(d),
+                Err(_) if self.abandon.is_cancelled() => break,
+                Err(error) => {
+                    warn!(message = "Produce failed; retrying.", %error, topic = %out.topic);
+                    break;
                 }
             }
         }

@@ -5,8 +5,8 @@ use std::time::Duration;
 use backon::{ExponentialBuilder, Retryable};
 use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::error::KafkaError;
-use rdkafka::producer::FutureProducer;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
 use thiserror::Error;
 use tracing::{info, warn};
 
@@ -65,6 +65,30 @@ fn producer_config(kafka: &KafkaConfig, role: &str, produce_timeout: Duration) -
         c.set(k, v);
     }
     c
+}
+
+/// Queues `record` in the producer, waiting while its local queue is full until `give_up`
+/// completes (then the error is `QueueFull`); any other refusal is returned at once.
+pub(crate) async fn send_queued(
+    producer: &FutureProducer,
+    mut record: FutureRecord<'_, [u8], [u8]>,
+    give_up: impl Future<Output = ()>,
+) -> Result<DeliveryFuture, KafkaError> {
+    let full = || KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull);
+    tokio::pin!(give_up);
+    loop {
+        match producer.send_result(record) {
+            Ok(delivery) => return Ok(delivery),
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                record = back;
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_millis(5)) => {}
+                    _ = &mut give_up => return Err(full()),
+                }
+            }
+            Err((error, _)) => return Err(error),
+        }
+    }
 }
 
 /// Waits until the brokers answer a metadata request and every topic in `topics` exists,

@@ -12,11 +12,12 @@
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::ConsumerGroupMetadata;
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::error::KafkaError;
 use rdkafka::producer::{DeliveryFuture, FutureProducer, Producer};
 use rdkafka::{ClientConfig, TopicPartitionList};
 use thiserror::Error;
 
+use super::kafka::send_queued;
 use super::stage::{Output, owned_headers};
 use crate::config::{GalleyConfig, ms};
 
@@ -169,20 +170,8 @@ impl Transactions {
     async fn send(&self, out: &Output, tag: &str) -> Result<DeliveryFuture, KafkaError> {
         let mut headers = out.headers.clone();
         headers.push((TXN_HEADER.to_owned(), tag.as_bytes().to_vec()));
-        let mut record = out.record(owned_headers(&headers));
-        let started = Instant::now();
-        loop {
-            match self.producer.send_result(record) {
-                Ok(delivery) => return Ok(delivery),
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back))
-                    if started.elapsed() < self.timeout =>
-                {
-                    record = back;
-                    tokio::time::sleep(Duration::from_millis(5)).await;
-                }
-                Err((e, _)) => return Err(e),
-            }
-        }
+        let record = out.record(owned_headers(&headers));
+        send_queued(&self.producer, record, tokio::time::sleep(self.timeout)).await
     }
 }
 
