@@ -162,6 +162,18 @@ pub(crate) async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                         report.unroutable
                     );
                 }
+                if report.by_reference > 0 {
+                    println!(
+                        "{} dead letters held a reference to an oversized value; their originals were read back from the origin topic",
+                        report.by_reference
+                    );
+                }
+                if report.missing_original > 0 {
+                    println!(
+                        "{} referenced originals are gone from the origin topic (retention) or changed; they stay in the DLQ",
+                        report.missing_original
+                    );
+                }
                 for (origin, n) in &report.by_origin {
                     println!("  {n:>8}  {origin}");
                 }

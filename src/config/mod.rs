@@ -16,7 +16,7 @@ mod generate;
 mod quality;
 mod review;
 mod rollout;
-pub use console::{Account, ConsoleConfig, Role};
+pub use console::{Account, ConsoleConfig, LoginConfig, Role};
 pub use generate::{FallbackKind, GenerateConfig, ModelConfig, UseCaseConfig};
 pub use quality::QualityConfig;
 pub use review::ReviewConfig;
@@ -141,6 +141,7 @@ pub struct RuntimeConfig {
     pub drain_timeout_ms: u64,
     pub rebalance_drain_timeout_ms: u64,
     pub max_message_bytes: usize,
+    pub max_output_bytes: usize,
     pub produce_timeout_ms: u64,
     pub exactly_once: bool,
     pub instance_id: String,
@@ -306,6 +307,22 @@ impl GalleyConfig {
             "runtime.rebalance_drain_timeout_ms must be below kafka.session_timeout_ms".into(),
         );
         need(
+            rt.max_output_bytes >= 16 * 1024,
+            format!(
+                "runtime.max_output_bytes ({}) must be at least 16384: a dead letter's headers alone may need that",
+                rt.max_output_bytes
+            ),
+        );
+        if let Some(v) = self.kafka.properties.get("message.max.bytes") {
+            need(
+                v.parse::<usize>().is_ok_and(|m| m >= rt.max_output_bytes),
+                format!(
+                    "runtime.max_output_bytes ({}) must not exceed kafka.properties.\"message.max.bytes\" ({v}): the producer would refuse such outputs",
+                    rt.max_output_bytes
+                ),
+            );
+        }
+        need(
             rt.retry.initial_delay_ms <= rt.retry.max_delay_ms,
             "runtime.retry.initial_delay_ms must not exceed runtime.retry.max_delay_ms".into(),
         );
@@ -314,6 +331,7 @@ impl GalleyConfig {
             ("runtime.max_unacked", rt.max_unacked as u64),
             ("runtime.commit_interval_ms", rt.commit_interval_ms),
             ("runtime.max_message_bytes", rt.max_message_bytes as u64),
+            ("runtime.max_output_bytes", rt.max_output_bytes as u64),
             ("runtime.retry.max_attempts", rt.retry.max_attempts as u64),
             (
                 "runtime.breaker.consecutive_failures",

@@ -6,6 +6,8 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+use super::stage::Output;
+
 /// Header names, as Kafka Connect writes them (`errors.deadletterqueue.context.headers.enable`).
 pub mod headers {
     /// Origin topic.
@@ -30,6 +32,17 @@ pub mod headers {
     pub const PROMPT: &str = "galley.prompt";
     /// Set on records re-published by `galley dlq replay`.
     pub const REPLAYED: &str = "galley.replayed";
+    /// `reference` when the value is not the original's but a small JSON reference to it (the
+    /// original did not fit under `runtime.max_output_bytes`); absent when it is the original.
+    pub const VALUE: &str = "galley.dlq.value";
+    /// Size in bytes of the original value a reference stands for.
+    pub const VALUE_BYTES: &str = "galley.dlq.value.bytes";
+    /// SHA-256 (hex) of the original value a reference stands for, so replay can check it.
+    pub const VALUE_SHA256: &str = "galley.dlq.value.sha256";
+    /// `omitted` when the original headers were left out to fit the limit.
+    pub const ORIGINAL_HEADERS: &str = "galley.dlq.headers";
+    /// `sha256` when the key is the SHA-256 (hex) of an original key too large to keep.
+    pub const KEY: &str = "galley.dlq.key";
 }
 
 /// Why and where a record failed: becomes the added headers.
@@ -89,8 +102,69 @@ pub fn is_dlq_header(name: &str) -> bool {
             headers::ERROR_KIND,
             headers::MODEL,
             headers::PROMPT,
+            headers::VALUE,
+            headers::VALUE_BYTES,
+            headers::VALUE_SHA256,
+            headers::ORIGINAL_HEADERS,
+            headers::KEY,
         ]
         .contains(&name)
+}
+
+/// Bytes a record counts against librdkafka's `message.max.bytes`: key, value, header names
+/// and values.
+pub fn record_bytes(out: &Output) -> usize {
+    let headers: usize = out.headers.iter().map(|(k, v)| k.len() + v.len()).sum();
+    out.key.as_ref().map_or(0, Vec::len) + out.payload.as_ref().map_or(0, Vec::len) + headers
+}
+
+/// Makes a dead letter fit under `limit` bytes, so it can always be written and its record
+/// always ends: a value that does not fit is replaced by a JSON reference to the original (its
+/// topic, partition, offset, size and SHA-256; `galley dlq replay` fetches the original from
+/// there while the origin topic retains it), then, if still too large, the original headers are
+/// left out, then a key over a kilobyte is replaced by its SHA-256. Each step is marked with a
+/// header. Returns whether anything was replaced.
+pub fn fit(out: &mut Output, dl: &DeadLetter, limit: usize) -> bool {
+    if record_bytes(out) <= limit {
+        return false;
+    }
+    let original = out.payload.take().unwrap_or_default();
+    let sha = hex_sha256(&original);
+    let reference = serde_json::json!({
+        "galley_dlq_reference": {
+            "topic": dl.topic,
+            "partition": dl.partition,
+            "offset": dl.offset,
+            "bytes": original.len(),
+            "sha256": sha,
+        }
+    });
+    out.payload = Some(reference.to_string().into_bytes());
+    out.headers
+        .retain(|(k, _)| ![headers::VALUE, headers::VALUE_BYTES, headers::VALUE_SHA256].contains(&k.as_str()));
+    out.headers.push((headers::VALUE.to_owned(), b"reference".to_vec()));
+    out.headers
+        .push((headers::VALUE_BYTES.to_owned(), original.len().to_string().into_bytes()));
+    out.headers.push((headers::VALUE_SHA256.to_owned(), sha.into_bytes()));
+    if record_bytes(out) > limit {
+        out.headers.retain(|(k, _)| is_dlq_header(k));
+        out.headers
+            .push((headers::ORIGINAL_HEADERS.to_owned(), b"omitted".to_vec()));
+    }
+    if record_bytes(out) > limit && out.key.as_ref().is_some_and(|k| k.len() > MAX_KEY) {
+        let key = out.key.take().unwrap_or_default();
+        out.key = Some(hex_sha256(&key).into_bytes());
+        out.headers.push((headers::KEY.to_owned(), b"sha256".to_vec()));
+    }
+    true
+}
+
+/// Longest key a dead letter keeps when it must shrink; longer ones become their hash.
+const MAX_KEY: usize = 1024;
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Trips when the share of dead-lettered records over a sliding window is too high.
@@ -173,6 +247,88 @@ mod tests {
         assert!(get("__connect.errors.exception.message").unwrap().len() <= MAX_MESSAGE);
         assert!(h.iter().all(|(n, _)| is_dlq_header(n)));
         assert!(!is_dlq_header("traceparent"));
+    }
+
+    fn dead_letter(value: usize, header: usize) -> (Output, DeadLetter) {
+        let dl = DeadLetter {
+            topic: "catalog.changes".into(),
+            partition: 1,
+            offset: 7,
+            stage: "quality",
+            code: "oversized",
+            kind: "permanent",
+            message: "too big".into(),
+            attempts: 1,
+        };
+        let mut headers = vec![("traceparent".to_owned(), vec![b'x'; header])];
+        headers.extend(dl.headers().into_iter().map(|(k, v)| (k.to_owned(), v)));
+        let out = Output {
+            topic: "galley.dlq".into(),
+            key: Some(b"sku-1".to_vec()),
+            partition: None,
+            payload: Some(vec![7u8; value]),
+            headers,
+        };
+        (out, dl)
+    }
+
+    fn get<'a>(out: &'a Output, name: &str) -> Option<&'a str> {
+        out.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| std::str::from_utf8(v).unwrap())
+    }
+
+    #[test]
+    fn a_dead_letter_that_fits_is_left_whole() {
+        let (mut out, dl) = dead_letter(1000, 10);
+        let before = out.clone();
+        assert!(!fit(&mut out, &dl, 10_000));
+        assert_eq!((out.payload, out.headers), (before.payload, before.headers));
+    }
+
+    #[test]
+    fn an_oversized_value_becomes_a_reference_the_replay_can_follow() {
+        let (mut out, dl) = dead_letter(1_500_000, 10);
+        assert!(fit(&mut out, &dl, 1_000_000));
+        assert!(record_bytes(&out) <= 1_000_000);
+        let v: serde_json::Value = serde_json::from_slice(out.payload.as_ref().unwrap()).unwrap();
+        let r = &v["galley_dlq_reference"];
+        assert_eq!(
+            (
+                r["topic"].as_str(),
+                r["partition"].as_i64(),
+                r["offset"].as_i64(),
+                r["bytes"].as_u64()
+            ),
+            (Some("catalog.changes"), Some(1), Some(7), Some(1_500_000))
+        );
+        assert_eq!(get(&out, headers::VALUE), Some("reference"));
+        assert_eq!(get(&out, headers::VALUE_BYTES), Some("1500000"));
+        assert_eq!(get(&out, headers::VALUE_SHA256).map(str::len), Some(64));
+        assert_eq!(
+            get(&out, "traceparent").map(str::len),
+            Some(10),
+            "small original headers stay"
+        );
+        assert_eq!(out.key.as_deref(), Some(&b"sku-1"[..]));
+    }
+
+    #[test]
+    fn huge_original_headers_and_keys_are_left_out_last() {
+        let (mut out, dl) = dead_letter(10, 50_000);
+        out.key = Some(vec![b'k'; 20_000]);
+        assert!(fit(&mut out, &dl, 16 * 1024));
+        assert!(record_bytes(&out) <= 16 * 1024, "{}", record_bytes(&out));
+        assert_eq!(get(&out, "traceparent"), None);
+        assert_eq!(get(&out, headers::ORIGINAL_HEADERS), Some("omitted"));
+        assert_eq!(get(&out, headers::KEY), Some("sha256"));
+        assert_eq!(
+            get(&out, headers::TOPIC),
+            Some("catalog.changes"),
+            "the error context stays"
+        );
+        assert!(out.headers.iter().all(|(k, _)| is_dlq_header(k)));
     }
 
     #[test]

@@ -5,13 +5,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use backon::{ExponentialBuilder, Retryable};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{DeliveryFuture, FutureProducer};
 use rdkafka::util::Timeout;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, info_span, warn};
 
-use super::dlq::DeadLetter;
+use super::dlq::{self, DeadLetter, record_bytes};
 use super::health::StageHealth;
 use super::kafka::send_queued;
 use super::partitions::{Partitions, Tp};
@@ -93,11 +94,8 @@ pub(crate) struct JobContext<S> {
 }
 
 enum Verdict {
-    Outputs {
-        label: &'static str,
-        outputs: Vec<Output>,
-        dead_lettered: bool,
-    },
+    Outputs { label: &'static str, outputs: Vec<Output> },
+    DeadLetter { error: StageError, attempts: u32 },
     Abandoned,
 }
 
@@ -130,14 +128,35 @@ impl<S: Stage> JobContext<S> {
     async fn run_inner(self: Arc<Self>, job: &Job, trace: TraceParent) -> Ended {
         let stage = self.stage.name();
         let verdict = self.decide(job).await;
-        let (label, mut outputs, dead_lettered) = match verdict {
-            Verdict::Outputs {
-                label,
-                outputs,
-                dead_lettered,
-            } => (label, outputs, dead_lettered),
+        let limit = self.cfg.runtime.max_output_bytes;
+        let (mut label, mut outputs, cause) = match verdict {
+            Verdict::Outputs { label, outputs } => match outputs.iter().find(|o| record_bytes(o) > limit) {
+                None => (label, outputs, None),
+                Some(big) => {
+                    // The producer would refuse it: the record ends in the DLQ instead.
+                    let e = StageError::permanent(
+                        "output_too_large",
+                        format!(
+                            "an output to {} is {} bytes, over runtime.max_output_bytes {limit}",
+                            big.topic,
+                            record_bytes(big)
+                        ),
+                    );
+                    ("dlq", self.dead_letter(job, &e, 1, limit), Some((e, 1)))
+                }
+            },
+            Verdict::DeadLetter { error, attempts } => (
+                "dlq",
+                self.dead_letter(job, &error, attempts, limit),
+                Some((error, attempts)),
+            ),
             Verdict::Abandoned => return self.abandon(job, false),
         };
+        let dead_lettered = cause.is_some();
+        if let Some((error, attempts)) = &cause {
+            warn!(message = "Record dead-lettered.", code = error.code(), kind = error.kind().as_str(), attempts, %error);
+            self.metrics.dlq.with_label_values(&[stage, error.code()]).inc();
+        }
         if !dead_lettered {
             for out in &mut outputs {
                 out.headers.retain(|(k, _)| k != TRACEPARENT_HEADER);
@@ -157,10 +176,27 @@ impl<S: Stage> JobContext<S> {
         } else {
             // Boxed, so the sending state is allocated only once the record gets here instead of
             // enlarging the task of every record still being processed.
-            let delivered;
-            (delivered, enqueued) = Box::pin(self.deliver(&outputs, judged)).await;
-            if !delivered {
-                return self.abandon(job, enqueued);
+            let delivery;
+            (delivery, enqueued) = Box::pin(self.deliver(&outputs, judged)).await;
+            match delivery {
+                Delivery::Acked => {}
+                Delivery::Abandoned => return self.abandon(job, enqueued),
+                Delivery::TooLarge(topic) => {
+                    // A limit below ours refused it (the producer's message.max.bytes, a
+                    // topic's max.message.bytes): a compact dead letter ends the record instead
+                    // of a retry loop. Outputs acknowledged before the refusal stay written.
+                    let (e, attempts) = cause.unwrap_or_else(|| {
+                        let message = format!("an output to {topic} was refused as too large");
+                        warn!(message = "Record dead-lettered.", code = "output_too_large", topic);
+                        self.metrics.dlq.with_label_values(&[stage, "output_too_large"]).inc();
+                        (StageError::permanent("output_too_large", message), 1)
+                    });
+                    let dlq = self.dead_letter(job, &e, attempts, COMPACT_DEAD_LETTER);
+                    label = "dlq";
+                    if !self.produce_all(&dlq).await {
+                        return self.abandon(job, enqueued);
+                    }
+                }
             }
             self.partitions.finish(tp, epoch, offset)
         };
@@ -191,14 +227,17 @@ impl<S: Stage> JobContext<S> {
         match rec.payload.as_deref() {
             None if self.stage.takes_tombstones() => {}
             None | Some([]) => {
-                return self.dead_letter(job, StageError::permanent("empty_message", "record has no value"), 1);
+                return Verdict::DeadLetter {
+                    error: StageError::permanent("empty_message", "record has no value"),
+                    attempts: 1,
+                };
             }
             Some(p) if p.len() > limit => {
                 let e = StageError::permanent(
                     "oversized",
                     format!("value of {} bytes exceeds runtime.max_message_bytes {limit}", p.len()),
                 );
-                return self.dead_letter(job, e, 1);
+                return Verdict::DeadLetter { error: e, attempts: 1 };
             }
             Some(_) => {}
         }
@@ -219,7 +258,6 @@ impl<S: Stage> JobContext<S> {
                     return Verdict::Outputs {
                         label: o.label,
                         outputs: o.outputs,
-                        dead_lettered: false,
                     };
                 }
                 Err(e) if e.kind() == ErrorKind::DependencyDown => {
@@ -234,12 +272,13 @@ impl<S: Stage> JobContext<S> {
                         _ = self.abandon.cancelled() => return Verdict::Abandoned,
                     }
                 }
-                Err(e) => return self.dead_letter(job, e, attempts),
+                Err(error) => return Verdict::DeadLetter { error, attempts },
             }
         }
     }
 
-    fn dead_letter(&self, job: &Job, error: StageError, attempts: u32) -> Verdict {
+    /// The record's dead letter, made to fit in `limit` bytes ([`dlq::fit`]).
+    fn dead_letter(&self, job: &Job, error: &StageError, attempts: u32, limit: usize) -> Vec<Output> {
         let rec = &job.record;
         let stage = self.stage.name();
         let dl = DeadLetter {
@@ -252,8 +291,6 @@ impl<S: Stage> JobContext<S> {
             message: error.to_string(),
             attempts,
         };
-        warn!(message = "Record dead-lettered.", code = dl.code, kind = dl.kind, attempts, error = %error);
-        self.metrics.dlq.with_label_values(&[stage, dl.code]).inc();
         let mut headers = rec.headers.clone();
         headers.extend(dl.headers().into_iter().map(|(k, v)| (k.to_owned(), v)));
         headers.extend(
@@ -262,37 +299,73 @@ impl<S: Stage> JobContext<S> {
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), v.clone().into_bytes())),
         );
-        let out = Output {
+        let mut out = Output {
             topic: self.cfg.topics.dlq.clone(),
             key: rec.key.clone(),
             partition: None,
             payload: Some(rec.payload.clone().unwrap_or_default()),
             headers,
         };
-        Verdict::Outputs {
-            label: "dlq",
-            outputs: vec![out],
-            dead_lettered: true,
+        if dlq::fit(&mut out, &dl, limit) {
+            warn!(
+                message = "Dead letter carries a reference to its value, which is over the limit.",
+                limit,
+                code = dl.code
+            );
         }
+        vec![out]
     }
 
     /// At-least-once: queues the outputs, tells the loop (`Enqueued`) once all are queued, and
-    /// waits until every one is acknowledged, sending a failed or unqueued one again (and again).
-    /// Returns (all acknowledged, `Enqueued` sent); not acknowledged only when abandoned.
-    async fn deliver(&self, outputs: &[Output], judged: Judged) -> (bool, bool) {
+    /// waits until every one is acknowledged, sending a failed or unqueued one again (and again)
+    /// unless it was refused as too large. Returns how it ended and whether `Enqueued` was sent.
+    async fn deliver(&self, outputs: &[Output], judged: Judged) -> (Delivery, bool) {
         let mut deliveries = self.enqueue(outputs).await.into_iter();
         let enqueued = deliveries.len() == outputs.len() && self.events.send(Event::Enqueued(judged)).is_ok();
         for out in outputs {
-            let delivered = match deliveries.next() {
-                Some(d) => self.acknowledged(out, d).await,
-                None => false,
+            let refused = match deliveries.next() {
+                Some(d) => match self.acknowledged(out, d).await {
+                    Ok(()) => continue,
+                    Err(refused) => refused,
+                },
+                None => None,
             };
+            if refused.as_ref().is_some_and(too_large) {
+                return (Delivery::TooLarge(out.topic.clone()), enqueued);
+            }
             // Abandoned: not sent again (the record stays uncommitted and is redelivered).
-            if !delivered && (self.abandon.is_cancelled() || !self.produce(out).await) {
-                return (false, enqueued);
+            if self.abandon.is_cancelled() {
+                return (Delivery::Abandoned, enqueued);
+            }
+            match self.produce(out).await {
+                Ok(()) => {}
+                Err(Some(error)) if too_large(&error) => return (Delivery::TooLarge(out.topic.clone()), enqueued),
+                Err(_) => return (Delivery::Abandoned, enqueued),
             }
         }
-        (true, enqueued)
+        (Delivery::Acked, enqueued)
+    }
+
+    /// Produces each output until acknowledged (any error retried); false when abandoned.
+    async fn produce_all(&self, outputs: &[Output]) -> bool {
+        for out in outputs {
+            loop {
+                match self.produce(out).await {
+                    Ok(()) => break,
+                    // Refused as too large even so: the DLQ topic's limit is absurdly low, which
+                    // only its operator can fix; keep trying, as for an unreachable broker.
+                    Err(Some(error)) => {
+                        warn!(message = "Compact dead letter refused; retrying.", %error, topic = %out.topic);
+                        tokio::select! {
+                            _ = tokio::time::sleep(ms(self.cfg.runtime.retry.max_delay_ms)) => {}
+                            _ = self.abandon.cancelled() => return false,
+                        }
+                    }
+                    Err(None) => return false,
+                }
+            }
+        }
+        true
     }
 
     /// Queues the outputs in the producer in order, waiting while its queue is full; stops at
@@ -314,25 +387,26 @@ impl<S: Stage> JobContext<S> {
         deliveries
     }
 
-    /// Waits for a queued output's acknowledgement; false when the broker refused it (after
-    /// librdkafka's own retries) or the task was abandoned.
-    async fn acknowledged(&self, out: &Output, delivery: DeliveryFuture) -> bool {
+    /// Waits for a queued output's acknowledgement; the broker's refusal (after librdkafka's
+    /// own retries) when it refused it, `None` when the task was abandoned.
+    async fn acknowledged(&self, out: &Output, delivery: DeliveryFuture) -> Result<(), Option<KafkaError>> {
         tokio::select! {
             d = delivery => match d {
-                Ok(Ok(_)) => true,
+                Ok(Ok(_)) => Ok(()),
                 Ok(Err((error, _))) => {
                     warn!(message = "Produce failed; retrying.", %error, topic = %out.topic);
-                    false
+                    Err(Some(error))
                 }
-                Err(_canceled) => false,
+                Err(_canceled) => Err(None),
             },
-            _ = self.abandon.cancelled() => false,
+            _ = self.abandon.cancelled() => Err(None),
         }
     }
 
     /// Produces one output and waits for the broker's acknowledgement, retrying transient
-    /// failures until it is acknowledged or the task is abandoned (false).
-    async fn produce(&self, out: &Output) -> bool {
+    /// failures until it is acknowledged, refused as too large (that error), or the task is
+    /// abandoned (`None`).
+    async fn produce(&self, out: &Output) -> Result<(), Option<KafkaError>> {
         let headers = owned_headers(&out.headers);
         let retry = &self.cfg.runtime.retry;
         // Unbounded: an unacknowledged output must never let the input's offset be committed.
@@ -346,7 +420,7 @@ impl<S: Stage> JobContext<S> {
             let timeout = Timeout::After(ms(self.cfg.runtime.produce_timeout_ms));
             self.producer.send(record, timeout).await.map_err(|(error, _)| error)
         };
-        let sending = send.retry(policy).notify(|error, retry_in| {
+        let sending = send.retry(policy).when(|e| !too_large(e)).notify(|error, retry_in| {
             warn!(message = "Produce failed; retrying.", %error, topic = %out.topic, ?retry_in);
             self.metrics
                 .retries
@@ -354,8 +428,31 @@ impl<S: Stage> JobContext<S> {
                 .inc();
         });
         tokio::select! {
-            r = sending => r.is_ok(),
-            _ = self.abandon.cancelled() => false,
+            r = sending => r.map(|_| ()).map_err(Some),
+            _ = self.abandon.cancelled() => Err(None),
         }
     }
+}
+
+/// How an at-least-once record's outputs went.
+enum Delivery {
+    /// Every output acknowledged.
+    Acked,
+    /// Given up at the shutdown deadline; the record stays uncommitted.
+    Abandoned,
+    /// The producer or broker refused an output to this topic as too large; sending it again
+    /// would fail the same way forever.
+    TooLarge(String),
+}
+
+/// Bytes a compact dead letter must fit in when the broker refused a record under
+/// `runtime.max_output_bytes`: a reference and the error headers, nothing of the original.
+const COMPACT_DEAD_LETTER: usize = 16 * 1024;
+
+/// A refusal that no retry can change: the record (or its batch) is over a size limit.
+fn too_large(e: &KafkaError) -> bool {
+    matches!(
+        e.rdkafka_error_code(),
+        Some(RDKafkaErrorCode::MessageSizeTooLarge | RDKafkaErrorCode::MessageBatchTooLarge)
+    )
 }

@@ -42,6 +42,12 @@ pub struct ReplayReport {
     pub replayed: u64,
     /// Records without an origin-topic header, which cannot be routed back.
     pub unroutable: u64,
+    /// Dead letters that carried a reference to their value (`galley.dlq.value = reference`):
+    /// their original record was read back from the origin topic to be replayed.
+    pub by_reference: u64,
+    /// Referenced originals no longer in the origin topic (retention removed them) or not
+    /// matching the reference's SHA-256: left in the DLQ, not replayed.
+    pub missing_original: u64,
     /// Matched counts by `origin topic / stage / code`.
     pub by_origin: BTreeMap<String, u64>,
 }
@@ -97,6 +103,62 @@ struct Selected {
     key: Option<Vec<u8>>,
     payload: Vec<u8>,
     headers: Vec<(String, Vec<u8>)>,
+    /// The value is a reference: (origin partition, offset, SHA-256 of the original value).
+    reference: Option<(i32, i64, String)>,
+}
+
+/// Where a dead letter's original value is, when the DLQ record carries a reference to it.
+fn reference_of(hs: &[(String, Vec<u8>)]) -> Option<(i32, i64, String)> {
+    if header(hs, headers::VALUE) != Some("reference") {
+        return None;
+    }
+    let partition = header(hs, headers::PARTITION)?.parse().ok()?;
+    let offset = header(hs, headers::OFFSET)?.parse().ok()?;
+    Some((partition, offset, header(hs, headers::VALUE_SHA256)?.to_owned()))
+}
+
+/// Reads the record at `offset` of `topic`/`partition` back, for a dead letter that kept only
+/// a reference to it: its key, value and headers, if it is still there and matches `sha256`.
+fn read_original(
+    cfg: &GalleyConfig,
+    topic: &str,
+    partition: i32,
+    offset: i64,
+    sha256: &str,
+) -> Result<Option<Selected>, KafkaError> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use sha2::{Digest, Sha256};
+    let mut cc = super::kafka::client_config(&cfg.kafka, "dlq-replay-original");
+    cc.set("group.id", format!("{}-dlq-replay", cfg.kafka.group_prefix))
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "error");
+    let consumer: BaseConsumer = cc.create()?;
+    let mut tpl = rdkafka::TopicPartitionList::new();
+    tpl.add_partition_offset(topic, partition, rdkafka::Offset::Offset(offset))?;
+    consumer.assign(&tpl)?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::time::Instant::now() < deadline {
+        match consumer.poll(Duration::from_millis(200)) {
+            None => {}
+            // Out of range: retention has removed it.
+            Some(Err(_)) => return Ok(None),
+            Some(Ok(m)) => {
+                let value = m.payload().unwrap_or_default();
+                let hex: String = Sha256::digest(value).iter().map(|b| format!("{b:02x}")).collect();
+                if m.offset() != offset || hex != sha256 {
+                    return Ok(None);
+                }
+                return Ok(Some(Selected {
+                    origin: topic.to_owned(),
+                    key: m.key().map(<[u8]>::to_vec),
+                    payload: value.to_vec(),
+                    headers: replay_headers(&header_pairs(m.headers())),
+                    reference: None,
+                }));
+            }
+        }
+    }
+    Ok(None)
 }
 
 /// Scans `dlq_topic` to its end and re-publishes matching records (or only counts them when
@@ -145,17 +207,53 @@ pub async fn replay(
                     key: msg.key().map(<[u8]>::to_vec),
                     payload: msg.payload().unwrap_or_default().to_vec(),
                     headers: replay_headers(&hs),
+                    reference: reference_of(&hs),
                 });
             }
             true
         })?;
         Ok::<_, KafkaError>((report, selected))
     });
-    let (mut report, selected) = scan.await.map_err(|_| KafkaError::Canceled)??;
+    let (mut report, mut selected) = scan.await.map_err(|_| KafkaError::Canceled)??;
     if selected.is_empty() {
         return Ok(report);
     }
-    let producer = producer(&cfg.kafka, "dlq-replay", ms(cfg.runtime.produce_timeout_ms))?;
+    if selected.iter().any(|s| s.reference.is_some()) {
+        let cfg2 = cfg.clone();
+        let resolved = tokio::task::spawn_blocking(move || {
+            let mut out = Vec::with_capacity(selected.len());
+            let (mut found, mut missing) = (0, 0);
+            for s in selected {
+                let Some((partition, offset, sha)) = &s.reference else {
+                    out.push(s);
+                    continue;
+                };
+                match read_original(&cfg2, &s.origin, *partition, *offset, sha)? {
+                    Some(original) => {
+                        found += 1;
+                        out.push(original);
+                    }
+                    None => missing += 1,
+                }
+            }
+            Ok::<_, KafkaError>((out, found, missing))
+        });
+        let (found, missing);
+        (selected, found, missing) = resolved.await.map_err(|_| KafkaError::Canceled)??;
+        report.by_reference = found;
+        report.missing_original = missing;
+    }
+    // An original read back by reference may be larger than librdkafka's default limit (that
+    // is why it was referenced): the origin topic took it once, so allow it, unless the
+    // operator set a limit of their own.
+    let mut kafka = cfg.kafka.clone();
+    let largest = selected.iter().map(|s| s.payload.len()).max().unwrap_or(0);
+    if largest > 900_000 && !kafka.properties.contains_key("message.max.bytes") {
+        kafka
+            .properties
+            .insert("message.max.bytes".into(), (largest + 64 * 1024).to_string());
+    }
+    let producer = producer(&kafka, "dlq-replay", ms(cfg.runtime.produce_timeout_ms))?;
     // In order per origin partition: one send at a time keeps a key's replayed records in order.
     for rec in &selected {
         let mut record = FutureRecord::to(&rec.origin)
