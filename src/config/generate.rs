@@ -27,6 +27,7 @@ pub struct ModelConfig {
     pub requests_per_minute: u32,
     pub tokens_per_minute: u32,
     pub max_concurrent_requests: usize,
+    pub max_response_bytes: usize,
     pub input_price_per_mtok: f64,
     pub output_price_per_mtok: f64,
 }
@@ -55,6 +56,12 @@ impl ModelConfig {
         }
         if self.model.trim().is_empty() {
             bad.push("model.model must name the model to ask for".into());
+        }
+        if self.max_response_bytes < 1024 {
+            bad.push(format!(
+                "model.max_response_bytes ({}) must be at least 1024: no completion fits in less",
+                self.max_response_bytes
+            ));
         }
         if self.timeout_ms == 0 || self.max_attempts == 0 || self.initial_backoff_ms > self.max_backoff_ms {
             bad.push("model.timeout_ms and model.max_attempts must be at least 1, and model.initial_backoff_ms at most model.max_backoff_ms".into());

@@ -98,14 +98,17 @@ impl Budgets {
         if u.day != day {
             *u = Used { day, ..Used::default() };
         }
-        if limits.tokens.is_some_and(|l| u.tokens + tokens > l) {
+        if limits.tokens.is_some_and(|l| u.tokens.saturating_add(tokens) > l) {
             return Err(BudgetExceeded::Tokens);
         }
-        if limits.cost_micros.is_some_and(|l| u.cost_micros + cost_micros > l) {
+        if limits
+            .cost_micros
+            .is_some_and(|l| u.cost_micros.saturating_add(cost_micros) > l)
+        {
             return Err(BudgetExceeded::Cost);
         }
-        u.tokens += tokens;
-        u.cost_micros += cost_micros;
+        u.tokens = u.tokens.saturating_add(tokens);
+        u.cost_micros = u.cost_micros.saturating_add(cost_micros);
         Ok(Reservation {
             use_case,
             day,
@@ -127,8 +130,8 @@ impl Budgets {
             u.tokens = u.tokens.saturating_sub(r.tokens);
             u.cost_micros = u.cost_micros.saturating_sub(r.cost_micros);
         }
-        u.tokens += tokens;
-        u.cost_micros += cost_micros;
+        u.tokens = u.tokens.saturating_add(tokens);
+        u.cost_micros = u.cost_micros.saturating_add(cost_micros);
     }
 
     /// Share of today's budget used (the larger of tokens and cost), 0 when unlimited; for the

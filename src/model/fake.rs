@@ -33,6 +33,12 @@ pub enum Behaviour {
     Malformed,
     /// 200 with this exact content.
     Reply(String),
+    /// 200 whose chunked body never ends (a broken proxy, a model streaming forever).
+    Endless,
+    /// This status with a body of this many bytes (declared in Content-Length).
+    Huge(u16, usize),
+    /// A completion reporting these prompt and completion token counts.
+    Usage(u64, u64),
 }
 
 /// One request the server saw.
@@ -214,6 +220,22 @@ async fn complete(State(control): State<Arc<Mutex<Control>>>, headers: HeaderMap
             StatusCode::GATEWAY_TIMEOUT.into_response()
         }
         Behaviour::Malformed => (StatusCode::OK, "{\"choices\": [ this is not json").into_response(),
+        Behaviour::Endless => {
+            let chunk = axum::body::Bytes::from(vec![b' '; 64 * 1024]);
+            let body = futures::stream::repeat_with(move || Ok::<_, std::convert::Infallible>(chunk.clone()));
+            (StatusCode::OK, axum::body::Body::from_stream(body)).into_response()
+        }
+        Behaviour::Huge(code, bytes) => {
+            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::OK);
+            (status, vec![b' '; bytes]).into_response()
+        }
+        Behaviour::Usage(prompt, completion) => {
+            let body = json!({
+                "choices": [{"message": {"role": "assistant", "content": copy_from(&system, &user)}, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": prompt, "completion_tokens": completion},
+            });
+            ([("content-type", "application/json")], body.to_string()).into_response()
+        }
     }
 }
 

@@ -92,12 +92,28 @@ pub enum ModelError {
     /// The answer is not an OpenAI chat completion.
     #[error("malformed answer from the model endpoint: {0}")]
     Malformed(String),
+    /// The answer body was longer than `model.max_response_bytes`; reading stopped there.
+    #[error("the model endpoint's answer is over model.max_response_bytes ({limit} bytes)")]
+    TooLarge {
+        /// The limit that was reached.
+        limit: usize,
+    },
+    /// The answer's token counts are out of any plausible range (a broken or hostile endpoint):
+    /// used for budgets and costs, they would overflow or exhaust them.
+    #[error("the model endpoint reported implausible token usage: {0}")]
+    BadUsage(String),
 }
 
 impl ModelError {
     /// Worth another attempt (and counts against the endpoint's breaker).
     pub fn is_retryable(&self) -> bool {
-        !matches!(self, ModelError::Rejected { .. } | ModelError::Refused(_))
+        !matches!(
+            self,
+            ModelError::Rejected { .. }
+                | ModelError::Refused(_)
+                | ModelError::TooLarge { .. }
+                | ModelError::BadUsage(_)
+        )
     }
 
     /// Bounded code for metrics, DLQ headers and fallback reasons.
@@ -110,6 +126,8 @@ impl ModelError {
             ModelError::Rejected { .. } => "model_rejected",
             ModelError::Refused(_) => "model_refused",
             ModelError::Malformed(_) => "model_malformed",
+            ModelError::TooLarge { .. } => "model_response_too_large",
+            ModelError::BadUsage(_) => "model_usage_out_of_range",
         }
     }
 
@@ -241,7 +259,13 @@ impl ModelClient {
         // carry their space (10k records in flight: galley bench memory).
         let result = match Box::pin(http.send()).await {
             Err(e) => Err(transport_error(&e, ms(inner.cfg.timeout_ms))),
-            Ok(resp) => Box::pin(wire::read_response(resp, ms(inner.cfg.timeout_ms))).await,
+            Ok(resp) => {
+                let limits = wire::Limits {
+                    timeout: ms(inner.cfg.timeout_ms),
+                    body_bytes: inner.cfg.max_response_bytes,
+                };
+                Box::pin(wire::read_response(resp, limits)).await
+            }
         };
         let latency = started.elapsed();
         let outcome = result.as_ref().map_or_else(|e| e.code(), |_| "ok");

@@ -164,3 +164,52 @@ async fn concurrent_calls_are_capped_at_max_concurrent_requests() {
         "never more than the cap at once, and the cap is used"
     );
 }
+
+/// Hardening probe: an endless body is cut off at `max_response_bytes` while it streams in,
+/// long before the request timeout, and is not retried; a body declared longer is refused
+/// unread. Before, the client read 2.75 GB of one before the timeout cut it.
+#[tokio::test]
+async fn answer_bodies_are_read_up_to_the_limit_only() {
+    let fake = FakeModel::start().await.unwrap();
+    let mut cfg = config(&fake.url());
+    cfg.timeout_ms = 30_000;
+    cfg.max_response_bytes = 256 * 1024;
+    let client = ModelClient::new(&cfg, Metrics::new()).unwrap();
+    fake.script([Behaviour::Endless, Behaviour::Huge(200, 10_000_000)]);
+    for _ in 0..2 {
+        let started = Instant::now();
+        let err = client.complete(&request()).await.unwrap_err();
+        assert_eq!(err, ModelError::TooLarge { limit: 256 * 1024 });
+        assert_eq!(err.code(), "model_response_too_large");
+        assert!(!err.is_retryable());
+        assert!(started.elapsed() < Duration::from_secs(20), "cut off, not timed out");
+    }
+    assert_eq!(fake.requests(), 2, "not retried");
+}
+
+/// A huge error body is excerpted from its first 64 kB, not read whole.
+#[tokio::test]
+async fn a_huge_error_body_is_only_excerpted() {
+    let (fake, client, _) = setup().await;
+    fake.set(Behaviour::Huge(502, 50_000_000));
+    match client.complete(&request()).await.unwrap_err() {
+        ModelError::Server { status, body } => assert_eq!((status, body.len()), (502, 300)),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Hardening probe: token counts past any real context window are refused with their own code
+/// instead of overflowing the budget arithmetic (u64::MAX panicked the writer).
+#[tokio::test]
+async fn implausible_token_counts_are_refused() {
+    let (fake, client, _) = setup().await;
+    for (prompt, completion) in [(u64::MAX, 1), (1, i64::MAX as u64), (wire::MAX_PLAUSIBLE_TOKENS + 1, 0)] {
+        fake.script([Behaviour::Usage(prompt, completion)]);
+        let err = client.complete(&request()).await.unwrap_err();
+        assert_eq!(err.code(), "model_usage_out_of_range", "{prompt} {completion}");
+        assert!(!err.is_retryable());
+    }
+    fake.script([Behaviour::Usage(1000, 200)]);
+    let c = client.complete(&request()).await.unwrap();
+    assert_eq!((c.tokens_in, c.tokens_out), (1000, 200));
+}

@@ -10,6 +10,23 @@ use super::{ChatRequest, Completion, ModelError};
 /// Bytes of an error body kept for logs and DLQ headers.
 const BODY_EXCERPT: usize = 300;
 
+/// Bytes of an error body read at most; the rest is never read (only an excerpt is kept).
+const ERROR_BODY_LIMIT: usize = 64 * 1024;
+
+/// Most tokens one call may report in either direction. The largest context windows are a few
+/// million tokens; a count above this is a broken endpoint, and summed into budgets and costs it
+/// would overflow them or spend a day's budget at once.
+pub(super) const MAX_PLAUSIBLE_TOKENS: u64 = 1 << 24;
+
+/// How much of an answer is read.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Limits {
+    /// The request's timeout, for the error that reports it.
+    pub(super) timeout: Duration,
+    /// `model.max_response_bytes`.
+    pub(super) body_bytes: usize,
+}
+
 pub(super) fn request_body(model: &str, req: &ChatRequest) -> Value {
     json!({
         "model": model,
@@ -53,20 +70,27 @@ struct Usage {
     completion_tokens: u64,
 }
 
-pub(super) async fn read_response(resp: reqwest::Response, timeout: Duration) -> Result<Completion, ModelError> {
+pub(super) async fn read_response(resp: reqwest::Response, limits: Limits) -> Result<Completion, ModelError> {
     let status = resp.status().as_u16();
     let retry_after = resp
         .headers()
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| parse_retry_after(v, SystemTime::now()));
-    let bytes = resp.bytes().await.map_err(|e| {
-        if e.is_timeout() {
-            ModelError::Timeout(timeout)
-        } else {
-            ModelError::Malformed(format!("body unreadable: {e}"))
-        }
-    })?;
+    let ok = (200..=299).contains(&status);
+    let limit = if ok { limits.body_bytes } else { ERROR_BODY_LIMIT };
+    // A completion declared longer than the limit is refused unread.
+    if ok && resp.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(ModelError::TooLarge { limit });
+    }
+    let bytes = match read_body(resp, limit).await {
+        Ok(b) => b,
+        // An error body is only excerpted: its start is enough.
+        Err(Body::Over(start)) if !ok => start,
+        Err(Body::Over(_)) => return Err(ModelError::TooLarge { limit }),
+        Err(Body::Failed(e)) if e.is_timeout() => return Err(ModelError::Timeout(limits.timeout)),
+        Err(Body::Failed(e)) => return Err(ModelError::Malformed(format!("body unreadable: {e}"))),
+    };
     let excerpt = || {
         let s = String::from_utf8_lossy(&bytes);
         s.chars().take(BODY_EXCERPT).collect::<String>()
@@ -84,6 +108,28 @@ pub(super) async fn read_response(resp: reqwest::Response, timeout: Duration) ->
             body: excerpt(),
         }),
     }
+}
+
+/// Why a body was not read whole.
+enum Body {
+    /// Longer than the limit: what was read up to it.
+    Over(Vec<u8>),
+    /// The connection failed or timed out.
+    Failed(reqwest::Error),
+}
+
+/// Reads the body chunk by chunk, stopping at `limit` bytes, so an endless or huge answer
+/// costs at most `limit` bytes of memory.
+async fn read_body(mut resp: reqwest::Response, limit: usize) -> Result<Vec<u8>, Body> {
+    let mut buf = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(Body::Failed)? {
+        if buf.len() + chunk.len() > limit {
+            buf.extend_from_slice(&chunk[..limit - buf.len()]);
+            return Err(Body::Over(buf));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf)
 }
 
 pub(super) fn parse_completion(bytes: &[u8]) -> Result<Completion, ModelError> {
@@ -107,6 +153,12 @@ pub(super) fn parse_completion(bytes: &[u8]) -> Result<Completion, ModelError> {
         prompt_tokens: 0,
         completion_tokens: 0,
     });
+    if usage.prompt_tokens.max(usage.completion_tokens) > MAX_PLAUSIBLE_TOKENS {
+        return Err(ModelError::BadUsage(format!(
+            "prompt_tokens {}, completion_tokens {} (at most {MAX_PLAUSIBLE_TOKENS} each)",
+            usage.prompt_tokens, usage.completion_tokens
+        )));
+    }
     Ok(Completion {
         text,
         tokens_in: usage.prompt_tokens,

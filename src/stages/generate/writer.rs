@@ -182,8 +182,12 @@ impl Writer {
         };
         // Tokens were spent whether or not the text is usable.
         let cost = prices.cost_micros(completion.tokens_in, completion.tokens_out);
-        self.budgets
-            .settle(reservation, now_ms, completion.tokens_in + completion.tokens_out, cost);
+        self.budgets.settle(
+            reservation,
+            now_ms,
+            completion.tokens_in.saturating_add(completion.tokens_out),
+            cost,
+        );
         let m = &self.metrics;
         m.model_tokens
             .with_label_values(&[req.use_case, "in"])
