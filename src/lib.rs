@@ -19,6 +19,7 @@
 //!   and auto-halt, followed on galley.control by every stage and the console.
 //! - [`console`]: the reviewer console (`galley console`).
 //! - [`metrics`], [`telemetry`]: Prometheus families; logging and W3C trace context.
+//! - [`printable`]: outside text made safe to show in logs, terminals and pages.
 //!
 //! The binary (`src/main.rs`, `src/cli/`) adds the commands: run, demo, publish, audit, check,
 //! report, console, dlq replay, bench, schema check.
@@ -32,6 +33,7 @@ pub mod import;
 pub mod metrics;
 pub mod model;
 pub mod policy;
+pub mod printable;
 pub mod quality;
 pub mod rollout;
 pub mod runtime;

@@ -71,6 +71,9 @@ pub struct Metrics {
     pub rollout_killed: IntGaugeVec,
     /// `galley_rollout_halts_total{use_case,metric}`: auto-halts fired by this process.
     pub rollout_halts: IntCounterVec,
+    /// `galley_console_logins_total{outcome}`: console login attempts: `ok`, `failed`,
+    /// `throttled` (inside a failure delay, no password check) or `busy` (no check slot free).
+    pub console_logins: IntCounterVec,
 }
 
 impl Metrics {
@@ -254,6 +257,11 @@ impl Metrics {
                 "galley_rollout_halts_total",
                 "Auto-halts fired by this process: a declared success metric breached its threshold and the use case dropped to shadow.",
                 &["use_case", "metric"],
+            ),
+            console_logins: counter(
+                "galley_console_logins_total",
+                "Console login attempts: ok, failed, throttled (refused inside a failure delay, no password check) or busy (every password-check slot taken).",
+                &["outcome"],
             ),
             families: names.take().into(),
             registry,

@@ -45,6 +45,20 @@ pub struct ConsoleConfig {
     pub secure_cookies: bool,
     pub table_load_timeout_ms: u64,
     pub accounts: Vec<Account>,
+    pub login: LoginConfig,
+}
+
+/// Login throttling (`[console.login]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)] // documented in config/default.toml
+pub struct LoginConfig {
+    pub max_concurrent_checks: usize,
+    pub free_failures: u32,
+    pub base_delay_ms: u64,
+    pub max_delay_ms: u64,
+    pub tracked: usize,
+    pub client_ip_header: String,
 }
 
 impl ConsoleConfig {
@@ -67,6 +81,19 @@ impl ConsoleConfig {
             if self.accounts[..i].iter().any(|b| b.user == a.user) {
                 bad.push(format!("console.accounts[{i}].user {:?} appears twice", a.user));
             }
+        }
+        let l = &self.login;
+        if l.max_concurrent_checks == 0 || l.tracked == 0 {
+            bad.push("console.login.max_concurrent_checks and console.login.tracked must be above 0".into());
+        }
+        if l.base_delay_ms > l.max_delay_ms {
+            bad.push("console.login.base_delay_ms must not exceed console.login.max_delay_ms".into());
+        }
+        if !l.client_ip_header.is_empty() && axum::http::HeaderName::try_from(l.client_ip_header.as_str()).is_err() {
+            bad.push(format!(
+                "console.login.client_ip_header {:?} is not a header name",
+                l.client_ip_header
+            ));
         }
         if self.session_ttl_s == 0 {
             bad.push("console.session_ttl_s must be above 0".into());

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use argon2::Argon2;
@@ -34,7 +35,17 @@ pub struct Auth {
     sessions: Mutex<HashMap<String, Session>>,
     ttl: Duration,
     secure: bool,
+    /// Password checks running now, and the most that ever ran at once (the login throttle's
+    /// bound on memory, checked by its probe test).
+    checking: AtomicUsize,
+    peak_checking: AtomicUsize,
+    /// Signs login-form tokens, so a token is one this console issued (per process: a restart
+    /// makes open login forms stale, as it ends sessions).
+    secret: [u8; 32],
 }
+
+/// Longest password checked; a longer one fails without being hashed.
+pub const MAX_PASSWORD: usize = 1024;
 
 fn random<const N: usize>() -> [u8; N] {
     let mut b = [0u8; N];
@@ -82,7 +93,48 @@ impl Auth {
             sessions: Mutex::new(HashMap::new()),
             ttl,
             secure,
+            secret: random::<32>(),
+            checking: AtomicUsize::new(0),
+            peak_checking: AtomicUsize::new(0),
         }
+    }
+
+    /// The most password checks that ever ran at once in this console.
+    pub fn peak_concurrent_checks(&self) -> usize {
+        self.peak_checking.load(Ordering::Relaxed)
+    }
+
+    /// A token for the login form: a random nonce and its keyed hash, 64 hex characters.
+    pub fn login_token(&self) -> String {
+        let nonce = random::<16>();
+        let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+        format!("{}{}", hex(&nonce), hex(&self.tag(&nonce)))
+    }
+
+    /// Whether `t` is a login token this console issued.
+    pub fn valid_login_token(&self, t: &str) -> bool {
+        let bytes: Option<Vec<u8>> = (t.len() == 64 && t.is_ascii())
+            .then(|| {
+                (0..32)
+                    .map(|i| u8::from_str_radix(&t[2 * i..2 * i + 2], 16).ok())
+                    .collect()
+            })
+            .flatten();
+        let Some(bytes) = bytes else { return false };
+        let tag = self.tag(&bytes[..16]);
+        bytes[16..].iter().zip(tag).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+    }
+
+    fn tag(&self, nonce: &[u8]) -> [u8; 16] {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::new()
+            .chain_update(self.secret)
+            .chain_update(nonce)
+            .chain_update(self.secret)
+            .finalize();
+        let mut tag = [0u8; 16];
+        tag.copy_from_slice(&digest[..16]);
+        tag
     }
 
     /// Whether any account exists (without one, nobody can log in, and the console says so).
@@ -93,10 +145,16 @@ impl Auth {
     /// Checks a login; on success opens a session and returns its token. Unknown users cost an
     /// argon2 verification too, so timings do not tell which names exist.
     pub fn login(&self, user: &str, password: &str) -> Option<String> {
+        if password.len() > MAX_PASSWORD {
+            return None;
+        }
         let account = self.accounts.iter().find(|a| a.user == user);
         let hash = account.map_or(DUMMY_HASH, |a| a.password_hash.as_str());
+        let now = self.checking.fetch_add(1, Ordering::Relaxed) + 1;
+        self.peak_checking.fetch_max(now, Ordering::Relaxed);
         let ok =
             PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok());
+        self.checking.fetch_sub(1, Ordering::Relaxed);
         let account = account.filter(|_| ok)?;
         let t = token();
         let session = Session {

@@ -1,17 +1,21 @@
 //! Request handlers: every page but the login form needs a session, every POST a CSRF token
 //! matching it (the login form's matches its own cookie), and admin pages the admin role.
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::Form;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{Extensions, HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::auth::{LOGIN_CSRF_COOKIE, SESSION_COOKIE, Session, cookie, same, token};
+use super::auth::{LOGIN_CSRF_COOKIE, SESSION_COOKIE, Session, cookie, same};
 use super::queue::Filter;
+use super::throttle::{MAX_NAME, Refusal};
 use super::{Console, pages};
+use crate::printable::printable;
 use crate::runtime::now_ms;
 use crate::schema::{DecisionAction, ReviewDecision};
 
@@ -60,7 +64,7 @@ pub(super) fn checked(c: &Console, h: &HeaderMap, csrf: &str) -> Result<Session,
 }
 
 fn login_page(c: &Console, status: StatusCode, error: Option<&str>) -> Response {
-    let t = token();
+    let t = c.auth.login_token();
     let set = c.auth.set_cookie(LOGIN_CSRF_COOKIE, &t);
     (
         status,
@@ -87,24 +91,70 @@ pub(super) struct LoginForm {
     csrf: String,
 }
 
-pub(super) async fn login(State(c): App, h: HeaderMap, Form(f): Form<LoginForm>) -> Response {
+/// The client's address: the TCP peer's, or the last one in `console.login.client_ip_header`
+/// behind a proxy.
+fn client_addr(c: &Console, h: &HeaderMap, ext: &Extensions) -> Option<IpAddr> {
+    match c.client_ip_header.as_deref() {
+        Some(name) => h
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|v| v.trim().parse().ok()),
+        None => ext.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(a)| a.ip()),
+    }
+}
+
+fn too_many(c: &Console, status: StatusCode, wait: Duration, why: &str) -> Response {
+    let mut r = login_page(c, status, Some(why));
+    let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+    if let Ok(v) = secs.to_string().parse() {
+        r.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    r
+}
+
+pub(super) async fn login(State(c): App, h: HeaderMap, ext: Extensions, Form(f): Form<LoginForm>) -> Response {
     let expected = cookie(cookies(&h), LOGIN_CSRF_COOKIE).unwrap_or("");
-    if expected.is_empty() || !same(expected, &f.csrf) {
+    if expected.is_empty() || !same(expected, &f.csrf) || !c.auth.valid_login_token(&f.csrf) {
         return refused(
             StatusCode::FORBIDDEN,
             "The login form is stale or did not come from the console; reload it.",
         );
     }
+    let addr = client_addr(&c, &h, &ext);
+    // Shown in logs and audit events: bounded and with control characters made visible.
+    let name = printable(&f.user, MAX_NAME);
+    let outcome = |o: &str| c.metrics.console_logins.with_label_values(&[o]).inc();
+    let slot = match c.throttle.admit(&f.user, addr, Instant::now()) {
+        Ok(slot) => slot,
+        Err(Refusal::Throttled(wait)) => {
+            outcome("throttled");
+            tracing::debug!(message = "Login refused inside its failure delay.", user = name, ?wait);
+            let why = "Too many failed logins; wait a moment before trying again.";
+            return too_many(&c, StatusCode::TOO_MANY_REQUESTS, wait, why);
+        }
+        Err(Refusal::Busy) => {
+            outcome("busy");
+            let why = "The console is busy checking other logins; try again in a moment.";
+            return too_many(&c, StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(1), why);
+        }
+    };
     let c2 = c.clone();
     let (user, password) = (f.user.clone(), f.password);
-    // Argon2 is deliberately slow: keep it off the async workers.
-    let t = tokio::task::spawn_blocking(move || c2.auth.login(&user, &password))
-        .await
-        .ok()
-        .flatten();
+    // Argon2 is deliberately slow and memory-hard: keep it off the async workers, one check per
+    // slot (the slot is given back when the check ends, even if the client has gone).
+    let t = tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        c2.auth.login(&user, &password)
+    })
+    .await
+    .ok()
+    .flatten();
     match t {
         Some(t) => {
-            tracing::info!(message = "Reviewer logged in.", user = f.user);
+            outcome("ok");
+            c.throttle.succeeded(&f.user, addr);
+            tracing::info!(message = "Reviewer logged in.", user = name);
             c.audit(&f.user, "login", "", String::new()).await;
             let mut headers = HeaderMap::new();
             for v in [
@@ -118,8 +168,10 @@ pub(super) async fn login(State(c): App, h: HeaderMap, Form(f): Form<LoginForm>)
             (StatusCode::SEE_OTHER, headers, [(header::LOCATION, "/")]).into_response()
         }
         None => {
-            tracing::warn!(message = "Failed console login.", user = f.user);
-            c.audit(&f.user, "login_failed", "", String::new()).await;
+            outcome("failed");
+            c.throttle.failed(&f.user, addr, Instant::now());
+            tracing::warn!(message = "Failed console login.", user = name, client = ?addr);
+            c.audit(&name, "login_failed", "", String::new()).await;
             login_page(&c, StatusCode::UNAUTHORIZED, Some("Wrong user or password."))
         }
     }

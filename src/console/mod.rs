@@ -16,6 +16,7 @@ mod handlers;
 pub mod pages;
 pub mod queue;
 pub mod store;
+pub mod throttle;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -28,6 +29,7 @@ use tokio_util::sync::CancellationToken;
 
 use self::auth::Auth;
 use self::store::{DecisionSink, QueueStore};
+use self::throttle::Throttle;
 use crate::config::GalleyConfig;
 use crate::metrics::Metrics;
 use crate::rollout::Control;
@@ -36,6 +38,10 @@ use crate::schema::ConsoleAction;
 /// Everything a request handler needs.
 pub struct Console {
     auth: Auth,
+    /// Bounds password checks and delays repeated failures.
+    throttle: Throttle,
+    /// `console.login.client_ip_header`, when set.
+    client_ip_header: Option<String>,
     store: Arc<dyn QueueStore>,
     sink: Arc<dyn DecisionSink>,
     metrics: Metrics,
@@ -53,11 +59,18 @@ impl Console {
                 Duration::from_secs(c.session_ttl_s),
                 c.secure_cookies,
             ),
+            throttle: Throttle::new(&c.login),
+            client_ip_header: Some(c.login.client_ip_header.to_ascii_lowercase()).filter(|h| !h.is_empty()),
             store,
             sink,
             control: Control::new(cfg, metrics.clone()),
             metrics,
         }
+    }
+
+    /// Accounts and sessions.
+    pub fn auth(&self) -> &Auth {
+        &self.auth
     }
 
     /// The rollout as this console knows it; [`Control::start`] it to follow galley.control.
@@ -114,7 +127,8 @@ impl Console {
     pub async fn serve(self: Arc<Self>, listen: &str, shutdown: CancellationToken) -> std::io::Result<SocketAddr> {
         let listener = TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
-        let app = self.router();
+        // The peer's address feeds the login throttle.
+        let app = self.router().into_make_service_with_connect_info::<SocketAddr>();
         tokio::spawn(async move {
             let serve = axum::serve(listener, app).with_graceful_shutdown(async move { shutdown.cancelled().await });
             if let Err(error) = serve.await {

@@ -83,6 +83,7 @@ fn outcome(key: &str, use_case: &str, text: &str) -> ReviewOutcome {
 
 struct Fixture {
     mem: Arc<Mem>,
+    console: Arc<Console>,
     base: String,
     http: reqwest::Client,
     _stop: tokio_util::sync::DropGuard,
@@ -116,9 +117,10 @@ async fn fixture() -> Fixture {
     );
     let console = Arc::new(Console::new(&cfg, mem.clone(), mem.clone(), Metrics::new()));
     let stop = CancellationToken::new();
-    let addr = console.serve("127.0.0.1:0", stop.clone()).await.unwrap();
+    let addr = console.clone().serve("127.0.0.1:0", stop.clone()).await.unwrap();
     Fixture {
         mem,
+        console,
         base: format!("http://{addr}"),
         http: reqwest::Client::builder().redirect(Policy::none()).build().unwrap(),
         _stop: stop.drop_guard(),
@@ -315,3 +317,4 @@ async fn a_reviewer_filters_the_queue_opens_an_item_and_decides_it() {
 }
 
 mod admin;
+mod login;

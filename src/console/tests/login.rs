@@ -1,0 +1,126 @@
+//! Hardening probes of the login: a flood of logins runs at most the configured number of
+//! password checks at once (each costs argon2's 19 MiB; unbounded, 1000 parallel logins took
+//! the console to 4.9 GB), and wrong passwords in a row are delayed, then refused unchecked.
+
+use super::*;
+
+impl Fixture {
+    /// A fresh login form: its cookie pair and its token.
+    async fn login_form(&self) -> (String, String) {
+        let form = self.http.get(format!("{}/login", self.base)).send().await.unwrap();
+        let pair = set_cookie(&form, "galley_login_csrf")
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        (pair, hidden_csrf(&form.text().await.unwrap()))
+    }
+
+    async fn wrong_login(&self, user: &str) -> reqwest::Response {
+        let (pair, csrf) = self.login_form().await;
+        self.post(
+            "/login",
+            &pair,
+            &[("user", user), ("password", "wrong"), ("csrf", &csrf)],
+        )
+        .await
+    }
+
+    fn logins(&self, outcome: &str) -> u64 {
+        self.console.metrics.console_logins.with_label_values(&[outcome]).get()
+    }
+}
+
+#[tokio::test]
+async fn a_login_flood_runs_at_most_the_configured_checks_at_once_and_the_rest_are_turned_away() {
+    let f = Arc::new(fixture().await);
+    let forms = futures::future::join_all((0..48).map(|_| f.login_form())).await;
+    let floods = forms.into_iter().enumerate().map(|(i, (pair, csrf))| {
+        let f = f.clone();
+        async move {
+            let user = format!("user-{i}");
+            let form = [("user", user.as_str()), ("password", "wrong"), ("csrf", &csrf)];
+            f.post("/login", &pair, &form).await.status()
+        }
+    });
+    let statuses = futures::future::join_all(floods).await;
+    let checked = statuses.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count();
+    let busy = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::SERVICE_UNAVAILABLE)
+        .count();
+    // All come from one address: once four have failed, the rest wait out its delay.
+    let throttled = statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+    assert_eq!(checked + busy + throttled, 48, "{statuses:?}");
+    assert!(busy + throttled > 0, "a flood meets the bound: {statuses:?}");
+    assert!(
+        f.console.auth().peak_concurrent_checks() <= 2,
+        "at most max_concurrent_checks at once"
+    );
+    let counted = (f.logins("failed"), f.logins("busy"), f.logins("throttled"));
+    assert_eq!(counted, (checked as u64, busy as u64, throttled as u64));
+}
+
+#[tokio::test]
+async fn wrong_passwords_in_a_row_wait_longer_and_longer_and_are_refused_unchecked_meanwhile() {
+    let f = fixture().await;
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        statuses.push(f.wrong_login("ana").await.status());
+    }
+    assert_eq!(
+        statuses,
+        [401, 401, 401, 401, 429, 429].map(|s| StatusCode::from_u16(s).unwrap()),
+        "three free failures, the fourth starts a delay"
+    );
+    assert_eq!(f.console.auth().peak_concurrent_checks(), 1);
+    let refused = f.wrong_login("ana").await;
+    assert_eq!(refused.headers()["retry-after"], "1");
+    assert!(refused.text().await.unwrap().contains("Too many failed logins"));
+    assert_eq!(
+        (f.logins("failed"), f.logins("throttled")),
+        (4, 3),
+        "refused ones are not checked"
+    );
+
+    // After the wait one more attempt is checked, and the next wait doubles.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(f.wrong_login("ana").await.status(), StatusCode::UNAUTHORIZED);
+    let again = f.wrong_login("ana").await;
+    assert_eq!(
+        (again.status(), again.headers()["retry-after"].to_str().unwrap()),
+        (StatusCode::TOO_MANY_REQUESTS, "2")
+    );
+
+    // The right password is refused too while the account waits (no guessing through the
+    // delay), and it logs in once the delay is over, which clears it.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let (_cookie, _csrf) = f.login("ana").await;
+    assert_eq!(f.wrong_login("ana").await.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_forged_login_token_and_a_huge_name_are_refused_and_logged_bounded() {
+    let f = fixture().await;
+    let (pair, _) = f.login_form().await;
+    let forged = "a".repeat(64);
+    let cookie = format!("galley_login_csrf={forged}");
+    let r = f
+        .post(
+            "/login",
+            &cookie,
+            &[("user", "ana"), ("password", "pw-ana"), ("csrf", &forged)],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "a token the console did not issue");
+    drop(pair);
+    let huge = format!("{}\u{1b}[2J", "x".repeat(900_000));
+    assert_eq!(f.wrong_login(&huge).await.status(), StatusCode::UNAUTHORIZED);
+    let audit = f.mem.audit.lock().unwrap();
+    let failed = audit.iter().find(|a| a.action == "login_failed").unwrap();
+    assert!(
+        failed.user.chars().count() <= 65,
+        "the audit event names at most 64 characters"
+    );
+}
