@@ -179,7 +179,7 @@ proptest! {
             "[terms]\nbanned = {}\ncompetitors = {}\nmedical = {}\nsuperlatives = {}\nprofanity = {}\n\
              [claims]\nmaterials = {}\ncertifications = {}\n[length]\n{}\n\
              [language]\nmin_confidence = {}\nmin_chars = 10\n\
-             [risk]\nreject_at = \"{}\"\nhuman_at = \"{}\"\nhuman_use_cases = {}\nhuman_above_price_minor = 50000\n\
+             [risk]\nreject_at = \"{}\"\nhuman_at = \"{}\"\nhuman_use_cases = {}\nhuman_above_price = {{ USD = 500 }}\n\
              sensitive_categories = [\"Health\"]\nhuman_generators = []\naudit_rate = {}\n",
             toml_list(&terms[0]), toml_list(&terms[1]), toml_list(&terms[2]), toml_list(&terms[3]),
             toml_list(&terms[4]), toml_list(&terms[5]), toml_list(&terms[6]), lengths.join("\n"),

@@ -56,8 +56,8 @@ pub struct Risk {
     pub human_at: CheckSeverity,
     /// Use cases always reviewed by a human.
     pub human_use_cases: Vec<String>,
-    /// Products above this price (minor units) go to a human.
-    pub human_above_price_minor: i64,
+    /// Per currency, products priced above this many major units go to a human.
+    pub human_above_price: std::collections::BTreeMap<String, f64>,
     /// Category prefixes that always go to a human.
     pub sensitive_categories: Vec<String>,
     /// Generators whose drafts always go to a human.
@@ -102,6 +102,18 @@ impl PolicyConfig {
                 "risk.human_use_cases must list support_reply: customer-service replies are always human-tier"
                     .to_owned(),
             );
+        }
+        for (currency, limit) in &cfg.risk.human_above_price {
+            if !crate::quality::is_iso4217(currency) {
+                bad.push(format!(
+                    "risk.human_above_price.{currency}: not an ISO-4217 currency code"
+                ));
+            }
+            if !(limit.is_finite() && *limit >= 0.0) {
+                bad.push(format!(
+                    "risk.human_above_price.{currency} {limit} must be a non-negative amount"
+                ));
+            }
         }
         if !(0.0..=1.0).contains(&cfg.language.min_confidence) {
             bad.push(format!(

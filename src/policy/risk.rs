@@ -58,8 +58,17 @@ pub fn decide(d: &Draft<'_>, findings: &[CheckResult], risk: &Risk) -> Decision 
         why.push(format!("{} always goes to a human", d.use_case));
     }
     if let Some(p) = d.product {
-        if p.price_minor.is_some_and(|v| v > risk.human_above_price_minor) {
-            why.push("high-value product".to_owned());
+        if let Some(price) = p.price_minor {
+            let currency = p.currency.as_deref().unwrap_or("");
+            match risk.human_above_price.get(currency) {
+                Some(limit) if (price as f64) > limit * 100.0 => {
+                    why.push(format!("high-value product (above {limit} {currency})"));
+                }
+                Some(_) => {}
+                None => why.push(format!(
+                    "no price threshold for currency {currency:?} (risk.human_above_price)"
+                )),
+            }
         }
         let path = p.category_path.join(" > ").to_lowercase();
         if risk
