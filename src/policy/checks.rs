@@ -365,29 +365,3 @@ pub(super) fn repetition(d: &Draft<'_>, out: &mut Vec<CheckResult>) {
         ));
     }
 }
-
-static DANGEROUS: LazyLock<Regex> =
-    LazyLock::new(|| re(r"(?i)<\s*(script|iframe|object|embed|style)|javascript:|\son[a-z]+\s*="));
-
-/// Markup: dangerous markup is critical; any other markup in a plain-text channel is low.
-/// ammonia (a whitelist sanitiser) decides what a browser would run or show differently.
-pub(super) fn markup(d: &Draft<'_>, out: &mut Vec<CheckResult>) {
-    if !d.text.contains('<') {
-        return;
-    }
-    if let Some(m) = DANGEROUS.find(d.text) {
-        let msg = "unsafe markup (script, frame or event handler)".to_owned();
-        out.push(finding(
-            "markup",
-            CheckSeverity::Critical,
-            msg,
-            Some((m.start(), m.end())),
-        ));
-        return;
-    }
-    let sanitised = ammonia::clean(d.text);
-    if sanitised != d.text || normalize::strip_html(d.text) != d.text {
-        let msg = "markup in a plain-text channel (or broken markup)".to_owned();
-        out.push(finding("markup", CheckSeverity::Low, msg, None));
-    }
-}

@@ -7,6 +7,7 @@
 
 mod checks;
 mod config;
+mod markup;
 mod risk;
 pub mod success;
 
@@ -68,7 +69,7 @@ impl Checker {
         checks::length(d, &self.config, &mut out);
         checks::language(d, &self.config, &mut out);
         checks::repetition(d, &mut out);
-        checks::markup(d, &mut out);
+        markup::markup(d, &mut out);
         out
     }
 

@@ -98,17 +98,22 @@ pub fn strip_html(s: &str) -> Cow<'_, str> {
         return Cow::Borrowed(s);
     }
     let mut current = Cow::Borrowed(s);
-    // Decoding can expose markup that was escaped in the source ("&lt;b&gt;"), so strip until
-    // stable; three rounds cover double escaping.
-    for _ in 0..3 {
+    // Decoding can expose markup that was escaped in the source ("&lt;b&gt;", or escaped three
+    // times over: "&amp;amp;lt;img"), so strip and decode until nothing changes. Every round
+    // that changes the text shortens it; past MAX_ROUNDS (only a deliberately nested input gets
+    // there) the angle brackets left are dropped, so no tag can survive in any case.
+    for _ in 0..MAX_ROUNDS {
         let decoded = html_escape::decode_html_entities(&strip_tags(&current)).into_owned();
         if decoded == *current {
-            break;
+            return current;
         }
         current = Cow::Owned(decoded);
     }
-    current
+    Cow::Owned(strip_tags(&current).replace(['<', '>'], ""))
 }
+
+/// Rounds of strip-and-decode before [`strip_html`] gives up on a fixed point.
+const MAX_ROUNDS: usize = 16;
 
 /// Unicode NFC, so "é" typed two ways compares and fingerprints equal.
 pub fn nfc(s: &str) -> Cow<'_, str> {
@@ -253,6 +258,20 @@ mod tests {
         assert_eq!(text("Tom &amp; Jerry &lt;3"), "Tom & Jerry <3");
         assert_eq!(text("Fish &amp;lt;b&amp;gt;"), text(&text("Fish &amp;lt;b&amp;gt;")));
         assert_eq!(strip_html("plain text"), Cow::Borrowed("plain text"));
+    }
+
+    /// Hardening probe: markup escaped any number of times never comes out as a live tag
+    /// (three rounds of decoding let `&amp;amp;lt;img …` through as `<img …`).
+    #[test]
+    fn escaped_markup_is_stripped_at_any_depth() {
+        let tag = "<img src=x onerror=alert(1)>";
+        let mut escaped = tag.to_owned();
+        for depth in 0..40 {
+            let out = text(&format!("Nice {escaped} lamp"));
+            assert!(!out.contains('<') && !out.contains('>'), "depth {depth}: {out}");
+            assert!(out.starts_with("Nice") && out.ends_with("lamp"), "{out}");
+            escaped = escaped.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+        }
     }
 
     #[test]
