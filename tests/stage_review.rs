@@ -5,119 +5,18 @@
 #![cfg(feature = "kafka-it")]
 
 mod common;
+#[path = "common/review.rs"]
+mod review;
 
 use std::time::Duration;
 
 use common::draft_record as draft;
 use common::*;
-use galley::config::GalleyConfig;
 use galley::schema::{
-    AuditEvent, ContentDraft, DecisionAction, Registry, ReviewDecision, ReviewOutcome, Route, ValidatedProduct, encode,
-    names,
+    AuditEvent, ContentDraft, DecisionAction, Registry, ReviewDecision, ReviewOutcome, Route, encode, names,
 };
 use rdkafka::Message;
-
-struct Topics {
-    products: String,
-    drafts: String,
-    decisions: String,
-    approved: String,
-    review: String,
-    rejected: String,
-    audit: String,
-    dlq: String,
-}
-
-async fn topics(name: &str) -> Topics {
-    let t = |s: &str| unique(&format!("{name}-{s}"));
-    let t = Topics {
-        products: t("prod"),
-        drafts: t("drafts"),
-        decisions: t("dec"),
-        approved: t("appr"),
-        review: t("rev"),
-        rejected: t("rej"),
-        audit: t("audit"),
-        dlq: t("dlq"),
-    };
-    let all = [
-        &t.products,
-        &t.drafts,
-        &t.decisions,
-        &t.approved,
-        &t.review,
-        &t.rejected,
-        &t.audit,
-        &t.dlq,
-    ];
-    create_topics(&all.map(String::as_str), 2).await;
-    t
-}
-
-/// The review stage's config on `t`, with the built-in policy at `audit_rate`.
-fn review_config(t: &Topics, audit_rate: f64, dir: &tempfile::TempDir) -> GalleyConfig {
-    let mut cfg = config(&unique("review"));
-    cfg.topics.dlq = t.dlq.clone();
-    cfg.runtime.retry.max_attempts = 3;
-    cfg.runtime.retry.initial_delay_ms = 50;
-    cfg.runtime.retry.max_delay_ms = 100;
-    // Support replies are in shadow by default; these tests review them live.
-    let live = cfg.rollout["product_description"].clone();
-    cfg.rollout.insert("support_reply".into(), live);
-    let r = &mut cfg.stages.review;
-    r.drafts = t.drafts.clone();
-    r.decisions = t.decisions.clone();
-    r.approved = t.approved.clone();
-    r.review = t.review.clone();
-    r.rejected = t.rejected.clone();
-    r.audit = t.audit.clone();
-    r.products = t.products.clone();
-    r.table_load_timeout_ms = 10_000;
-    let policy = include_str!("../config/review-policy.toml")
-        .replace("audit_rate = 0.05", &format!("audit_rate = {audit_rate}"));
-    assert!(
-        policy.contains(&format!("audit_rate = {audit_rate}")),
-        "the built-in policy changed"
-    );
-    let path = dir.path().join("policy.toml");
-    std::fs::write(&path, policy).unwrap();
-    r.policy_file = Some(path);
-    cfg
-}
-
-/// The sample power bank (10000 mAh, 210 g) under each of `skus`, on the products topic.
-async fn power_banks(t: &Topics, skus: &[&str]) {
-    let base = sample_products().swap_remove(0);
-    assert_eq!(base.attributes["capacity"], "10000 mAh");
-    let banks: Vec<ValidatedProduct> = skus
-        .iter()
-        .map(|sku| ValidatedProduct {
-            sku: (*sku).to_string(),
-            ..base.clone()
-        })
-        .collect();
-    produce(&producer(), &t.products, &product_records(&banks)).await;
-}
-
-const GOOD: &str = "A slim VoltCell power bank that holds 10000 mAh, enough to top up a phone on a long day out. \
-                    It weighs 210 g and slips into a jacket pocket.";
-const CLAIM: &str = "A slim VoltCell power bank that holds 20000 mAh, enough to top up a phone on a long day out. \
-                     It weighs 210 g and slips into a jacket pocket.";
-
-fn decision(key: &str, action: DecisionAction, edited: Option<&str>, reason: Option<&str>) -> (String, Vec<u8>) {
-    let d = ReviewDecision {
-        draft_id: format!("d-{key}"),
-        reviewer: "ana".into(),
-        action,
-        edited_text: edited.map(str::to_owned),
-        reason: reason.map(str::to_owned),
-        decided_ms: 1_764_000_060_000,
-    };
-    (
-        key.into(),
-        encode(Registry::builtin(), names::REVIEW_DECISION, &d).unwrap(),
-    )
-}
+use review::*;
 
 #[tokio::test]
 async fn drafts_are_routed_human_decisions_settle_them_and_every_outcome_is_audited() {
@@ -329,11 +228,17 @@ async fn a_rejected_audit_sample_is_taken_down_and_a_confirmed_one_is_not_publis
         [("kept", true), ("taken-down", false), ("taken-down", true)].map(|(k, v)| (k.to_string(), v)),
         "one publication each, and a tombstone for the rejected sample"
     );
-    assert_eq!(
-        read_at_least(&t.review, 3, Duration::from_secs(5)).await.len(),
-        2,
-        "decided samples are not queued again"
+    // The queue holds the two samples, then each one's record as decided: none waits again.
+    let queue: Vec<(String, ReviewOutcome)> = decoded(
+        &read_at_least(&t.review, 5, Duration::from_secs(5)).await,
+        names::REVIEW_OUTCOME,
     );
+    assert_eq!(queue.len(), 4, "decided samples are not queued again");
+    let decided = queue
+        .iter()
+        .filter(|(_, o)| galley::stages::review::is_decided(o))
+        .count();
+    assert_eq!(decided, 2, "{queue:?}");
     let audit: Vec<(String, AuditEvent)> = decoded(
         &read_at_least(&t.audit, 4, Duration::from_secs(30)).await,
         names::AUDIT_EVENT,
@@ -353,5 +258,94 @@ async fn a_rejected_audit_sample_is_taken_down_and_a_confirmed_one_is_not_publis
     assert!(
         text.contains(r#"galley_success_metric{metric="approval_rate",use_case="product_description"} 1"#),
         "{text}"
+    );
+}
+
+/// Hardening probe: of two decisions for one queued draft only the first applies, also when
+/// they conflict, and a decision by a name that is no console account is refused; each refusal
+/// is a `decision_refused` action on the audit topic, and the books still balance.
+#[tokio::test]
+async fn the_first_decision_of_a_draft_wins_and_strangers_are_refused() {
+    let t = topics("rev-first").await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = review_config(&t, 0.0, &dir);
+    cfg.console.accounts = vec![galley::config::Account {
+        user: "ana".into(),
+        password_hash: "$argon2id$unused".into(),
+        role: galley::config::Role::Reviewer,
+    }];
+    power_banks(&t, &["twice", "stranger"]).await;
+    let (run, metrics) = start_review(&cfg);
+    let p = producer();
+    produce(
+        &p,
+        &t.drafts,
+        &[
+            draft("product_description", "twice", CLAIM),
+            draft("product_description", "stranger", CLAIM),
+        ],
+    )
+    .await;
+    assert!(wait_until(Duration::from_secs(60), || finished(&metrics, "review") >= 2).await);
+    let mut mallory = decision("stranger", DecisionAction::Approve, None, None);
+    let d: ReviewDecision = galley::schema::decode(Registry::builtin(), names::REVIEW_DECISION, &mallory.1).unwrap();
+    mallory.1 = encode(
+        Registry::builtin(),
+        names::REVIEW_DECISION,
+        &ReviewDecision {
+            reviewer: "mallory".into(),
+            ..d
+        },
+    )
+    .unwrap();
+    produce(
+        &p,
+        &t.decisions,
+        &[
+            decision("twice", DecisionAction::Approve, None, None),
+            decision("twice", DecisionAction::Reject, None, Some("changed my mind")),
+            mallory,
+        ],
+    )
+    .await;
+    assert!(wait_until(Duration::from_secs(60), || finished(&metrics, "review") >= 5).await);
+    // A third, later decision for the decided draft, after the queue table has caught up.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    produce(
+        &p,
+        &t.decisions,
+        &[decision("twice", DecisionAction::Reject, None, Some("again"))],
+    )
+    .await;
+    assert!(wait_until(Duration::from_secs(60), || finished(&metrics, "review") >= 6).await);
+    run.stop().await;
+
+    let mut outcomes = metrics.outcomes("review");
+    outcomes.sort();
+    assert_eq!(
+        outcomes,
+        [("approved", 1), ("review", 2), ("skipped", 3)].map(|(o, n)| (o.to_string(), n))
+    );
+    let approved = read_at_least(&t.approved, 1, Duration::from_secs(10)).await;
+    assert_eq!(approved.iter().map(key).collect::<Vec<_>>(), ["twice"]);
+    assert!(
+        read_at_least(&t.rejected, 1, Duration::from_secs(3)).await.is_empty(),
+        "the reject did not apply"
+    );
+    let audit = read_at_least(&t.audit, 7, Duration::from_secs(10)).await;
+    let refused: Vec<galley::schema::ConsoleAction> = audit
+        .iter()
+        .filter_map(|m| galley::schema::decode(Registry::builtin(), names::CONSOLE_ACTION, m.payload()?).ok())
+        .filter(|a: &galley::schema::ConsoleAction| a.action == "decision_refused")
+        .collect();
+    assert_eq!(refused.len(), 3, "{refused:?}");
+    assert!(
+        refused
+            .iter()
+            .any(|a| a.user == "mallory" && a.detail.contains("not a console account"))
+    );
+    assert_eq!(
+        refused.iter().filter(|a| a.detail.contains("already decided")).count(),
+        2
     );
 }

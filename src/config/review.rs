@@ -21,6 +21,7 @@ pub struct ReviewConfig {
     pub products: String,
     pub policy_file: Option<PathBuf>,
     pub table_load_timeout_ms: u64,
+    pub decision_key_env: String,
 }
 
 impl ReviewConfig {

@@ -275,6 +275,15 @@ pub(super) async fn decide(
         other => return refused(StatusCode::BAD_REQUEST, &format!("Unknown action {other:?}.")),
     };
     let decided_ms = now_ms();
+    // The first decision wins, also against a request racing this one.
+    if !c.store.claim(&key, &draft_id, decided_ms) {
+        c.audit(&s.user, "decision_refused", &draft_id, "already decided".into())
+            .await;
+        return refused(
+            StatusCode::CONFLICT,
+            "This draft was decided a moment ago by someone else; nothing was changed.",
+        );
+    }
     let d = ReviewDecision {
         draft_id: draft_id.clone(),
         reviewer: s.user.clone(),
@@ -284,6 +293,7 @@ pub(super) async fn decide(
         decided_ms,
     };
     if let Err(error) = c.sink.send(key.clone(), d).await {
+        c.store.release(&key, &draft_id, decided_ms);
         tracing::error!(message = "Decision not produced.", draft_id, %error);
         return redo(
             &c,
@@ -292,7 +302,6 @@ pub(super) async fn decide(
             &format!("The decision could not be saved ({error}); nothing was changed. Try again."),
         );
     }
-    c.store.decided(&key, &draft_id, decided_ms);
     c.audit(&s.user, action.as_str(), &draft_id, key.clone()).await;
     tracing::info!(
         message = "Decision produced.",

@@ -62,9 +62,11 @@ impl Filter {
     }
 }
 
-/// Whether `o` still waits for a human, given the decisions of its subject.
+/// Whether `o` still waits for a human, given the decisions of its subject: not the review
+/// stage's record of a decided draft, and no decision since it was queued.
 pub fn is_pending(o: &ReviewOutcome, decided: Option<&Vec<(String, i64)>>) -> bool {
-    !decided.is_some_and(|ds| ds.iter().any(|(id, at)| *id == o.draft.draft_id && *at >= o.decided_ms))
+    !crate::stages::review::is_decided(o)
+        && !decided.is_some_and(|ds| ds.iter().any(|(id, at)| *id == o.draft.draft_id && *at >= o.decided_ms))
 }
 
 /// Every pending outcome, oldest first.

@@ -17,6 +17,7 @@ use crate::schema::{
     ConsoleAction, Registry, ReviewDecision, ReviewOutcome, RolloutControl, ValidatedProduct, decode, encode, names,
 };
 use crate::stages::review::apply_queued;
+use crate::stages::review::signature::{DecisionKey, HEADER as SIGNATURE_HEADER};
 
 /// The queue and the product records, read side.
 pub trait QueueStore: Send + Sync {
@@ -26,9 +27,12 @@ pub trait QueueStore: Send + Sync {
     fn find(&self, key: &str, draft_id: &str) -> Option<ReviewOutcome>;
     /// The product record of `sku`, for the attributes shown beside the draft.
     fn product(&self, sku: &str) -> Option<ValidatedProduct>;
-    /// Remembers a decision this console just produced, so the item leaves the queue before the
-    /// decisions topic is read back.
-    fn decided(&self, key: &str, draft_id: &str, at_ms: i64);
+    /// Claims the pending item for a decision at `at_ms`: false when it is no longer pending
+    /// (decided meanwhile, also by a request racing this one). A claimed item leaves the queue
+    /// at once, before the decisions topic is read back.
+    fn claim(&self, key: &str, draft_id: &str, at_ms: i64) -> bool;
+    /// Gives a claim back, when its decision could not be produced.
+    fn release(&self, key: &str, draft_id: &str, at_ms: i64);
 }
 
 /// Produces decisions (keyed by subject) and rollout overrides (keyed by use case).
@@ -131,18 +135,40 @@ impl QueueStore for KafkaStore {
         self.products.as_ref()?.with(sku, |p| p.cloned())
     }
 
-    fn decided(&self, key: &str, draft_id: &str, at_ms: i64) {
+    fn claim(&self, key: &str, draft_id: &str, at_ms: i64) -> bool {
         let mut local = self.local.lock().unwrap_or_else(|p| p.into_inner());
-        local
-            .entry(key.to_owned())
-            .or_default()
-            .push((draft_id.to_owned(), at_ms));
+        let mut decided: Decided = HashMap::new();
+        let mine = decided.entry(key.to_owned()).or_default();
+        mine.extend(self.decided.with(key, |d| d.cloned()).unwrap_or_default());
+        mine.extend(local.get(key).into_iter().flatten().cloned());
+        let pending = self.queued.with(key, |os| {
+            os.is_some_and(|os| {
+                os.iter()
+                    .any(|o| o.draft.draft_id == draft_id && is_pending(o, decided.get(key)))
+            })
+        });
+        if pending {
+            local
+                .entry(key.to_owned())
+                .or_default()
+                .push((draft_id.to_owned(), at_ms));
+        }
+        pending
+    }
+
+    fn release(&self, key: &str, draft_id: &str, at_ms: i64) {
+        let mut local = self.local.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(ds) = local.get_mut(key) {
+            ds.retain(|(id, at)| !(id == draft_id && *at == at_ms));
+        }
     }
 }
 
 /// Decisions and rollout overrides to Kafka.
 pub struct KafkaSink {
     producer: FutureProducer,
+    /// Signs decisions when `stages.review.decision_key_env` names a set variable.
+    key: Option<DecisionKey>,
     topic: String,
     control: String,
     audit: String,
@@ -155,6 +181,7 @@ impl KafkaSink {
         let producer = crate::runtime::producer(&cfg.kafka, "console", Duration::from_secs(30))?;
         Ok(KafkaSink {
             producer,
+            key: DecisionKey::from_env(&cfg.stages.review.decision_key_env),
             topic: cfg.stages.review.decisions.clone(),
             control: cfg.topics.control.clone(),
             audit: cfg.stages.review.audit.clone(),
@@ -162,11 +189,25 @@ impl KafkaSink {
     }
 
     async fn produce(&self, topic: &str, key: &str, value: Vec<u8>) -> Result<(), String> {
+        self.produce_with(topic, key, value, None).await
+    }
+
+    async fn produce_with(
+        &self,
+        topic: &str,
+        key: &str,
+        value: Vec<u8>,
+        signature: Option<String>,
+    ) -> Result<(), String> {
+        let mut record = FutureRecord::to(topic).key(key).payload(&value);
+        if let Some(sig) = &signature {
+            record = record.headers(rdkafka::message::OwnedHeaders::new().insert(rdkafka::message::Header {
+                key: SIGNATURE_HEADER,
+                value: Some(sig.as_str()),
+            }));
+        }
         self.producer
-            .send(
-                FutureRecord::to(topic).key(key).payload(&value),
-                Timeout::After(Duration::from_secs(30)),
-            )
+            .send(record, Timeout::After(Duration::from_secs(30)))
             .await
             .map(|_| ())
             .map_err(|(e, _)| e.to_string())
@@ -177,7 +218,8 @@ impl DecisionSink for KafkaSink {
     fn send(&self, key: String, d: ReviewDecision) -> BoxFuture<'_, Result<(), String>> {
         Box::pin(async move {
             let value = encode(Registry::builtin(), names::REVIEW_DECISION, &d).map_err(|e| e.to_string())?;
-            self.produce(&self.topic, &key, value).await
+            let signature = self.key.as_ref().map(|k| k.sign(&key, &d));
+            self.produce_with(&self.topic, &key, value, signature).await
         })
     }
 

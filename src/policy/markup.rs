@@ -95,9 +95,12 @@ fn judge(name: &str, attrs: &str) -> Option<(CheckSeverity, String)> {
     })
 }
 
+/// A finding in the making: severity, message, span.
+type Found = (CheckSeverity, String, Option<(usize, usize)>);
+
 /// The worst finding of the elements of `text`, with its span when `spans`.
-fn worst(text: &str, spans: bool) -> Option<(CheckSeverity, String, Option<(usize, usize)>)> {
-    let mut worst: Option<(CheckSeverity, String, Option<(usize, usize)>)> = None;
+fn worst(text: &str, spans: bool) -> Option<Found> {
+    let mut worst: Option<Found> = None;
     for c in TAG.captures_iter(text) {
         let (Some(all), Some(name)) = (c.get(0), c.get(2)) else {
             continue;

@@ -1,6 +1,7 @@
 //! Hardening probes of the login: a flood of logins runs at most the configured number of
 //! password checks at once (each costs argon2's 19 MiB; unbounded, 1000 parallel logins took
-//! the console to 4.9 GB), and wrong passwords in a row are delayed, then refused unchecked.
+//! the console to 4.9 GB), and wrong passwords in a row are delayed, then refused unchecked;
+//! and racing decisions on one item.
 
 use super::*;
 
@@ -123,4 +124,27 @@ async fn a_forged_login_token_and_a_huge_name_are_refused_and_logged_bounded() {
         failed.user.chars().count() <= 65,
         "the audit event names at most 64 characters"
     );
+}
+
+/// Hardening probe: approve and reject of one item at the same moment from two sessions both
+/// used to succeed; now one decision is produced and the other is refused.
+#[tokio::test]
+async fn of_two_racing_decisions_on_one_item_only_the_first_is_produced() {
+    let f = Arc::new(fixture().await);
+    let ((ana, ana_csrf), (root, root_csrf)) = (f.login("ana").await, f.login("root").await);
+    let sku = crate::fixtures::sample_products()[0].sku.clone();
+    let path = format!("/item/{sku}/d-{sku}");
+    f.mem.send_delay_ms.store(300, std::sync::atomic::Ordering::Relaxed);
+    let approve = [("action", "approve"), ("csrf", ana_csrf.as_str())];
+    let reject = [("action", "reject"), ("reason", "no"), ("csrf", root_csrf.as_str())];
+    let (a, b) = tokio::join!(f.post(&path, &ana, &approve), f.post(&path, &root, &reject));
+    let mut statuses = [a.status().as_u16(), b.status().as_u16()];
+    statuses.sort_unstable();
+    // The loser finds the item claimed (404 when it looks after the claim, 409 when both looked
+    // before either claimed); before, both found it pending while the first was being produced.
+    assert!(statuses == [303, 404] || statuses == [303, 409], "{statuses:?}");
+    assert_eq!(f.mem.sent.lock().unwrap().len(), 1, "one decision produced");
+    // A later attempt finds the item gone from the queue.
+    f.mem.send_delay_ms.store(0, std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(f.post(&path, &ana, &approve).await.status(), StatusCode::NOT_FOUND);
 }

@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use reqwest::redirect::Policy;
 
 use super::auth::hash_password;
-use super::queue::{Decided, pending};
+use super::queue::{Decided, is_pending, pending};
 use super::*;
 use crate::config::{Account, Role};
 use crate::schema::{
@@ -24,6 +24,8 @@ struct Mem {
     sent: Mutex<Vec<(String, ReviewDecision)>>,
     controls: Mutex<Vec<RolloutControl>>,
     audit: Mutex<Vec<ConsoleAction>>,
+    /// Decisions take this long to be acknowledged (a race needs a window).
+    send_delay_ms: std::sync::atomic::AtomicU64,
 }
 
 impl QueueStore for Mem {
@@ -38,20 +40,33 @@ impl QueueStore for Mem {
     fn product(&self, sku: &str) -> Option<ValidatedProduct> {
         crate::fixtures::sample_products().into_iter().find(|p| p.sku == sku)
     }
-    fn decided(&self, key: &str, draft_id: &str, at_ms: i64) {
-        self.decided
-            .lock()
-            .unwrap()
-            .entry(key.into())
-            .or_default()
-            .push((draft_id.into(), at_ms));
+    fn claim(&self, key: &str, draft_id: &str, at_ms: i64) -> bool {
+        let queued = self.queued.lock().unwrap();
+        let mut decided = self.decided.lock().unwrap();
+        let pending = queued.get(key).is_some_and(|os| {
+            os.iter()
+                .any(|o| o.draft.draft_id == draft_id && is_pending(o, decided.get(key)))
+        });
+        if pending {
+            decided.entry(key.into()).or_default().push((draft_id.into(), at_ms));
+        }
+        pending
+    }
+    fn release(&self, key: &str, draft_id: &str, at_ms: i64) {
+        if let Some(ds) = self.decided.lock().unwrap().get_mut(key) {
+            ds.retain(|(id, at)| !(id == draft_id && *at == at_ms));
+        }
     }
 }
 
 impl DecisionSink for Mem {
     fn send(&self, key: String, d: ReviewDecision) -> BoxFuture<'_, Result<(), String>> {
         self.sent.lock().unwrap().push((key, d));
-        Box::pin(async { Ok(()) })
+        let delay = self.send_delay_ms.load(std::sync::atomic::Ordering::Relaxed);
+        Box::pin(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+            Ok(())
+        })
     }
     fn send_control(&self, rec: RolloutControl) -> BoxFuture<'_, Result<(), String>> {
         self.controls.lock().unwrap().push(rec);

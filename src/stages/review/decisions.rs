@@ -1,16 +1,31 @@
 //! Human decisions: a reviewer approves, edits or rejects a queued draft. An edit is checked
 //! again, and goes back to the queue (with the new findings) when it does not pass.
 //!
+//! The first decision of a queued draft wins: a decided draft is written back to the queue
+//! topic as decided (route approved or rejected, no audit sample), so a later or conflicting
+//! decision, also after a restart, is refused (`skipped`, reason `decision_refused`, with a
+//! `decision_refused` ConsoleAction on the audit topic). So is a decision by a name that is no
+//! console account, and, when decisions are signed, one without a valid signature.
+//!
 //! An audit sample was published when it was queued, so approving it publishes nothing again,
 //! and rejecting it takes it down (a tombstone on the approved topic) if it is still the live
 //! copy of its subject; a newer approved copy stays.
 
-use super::Review;
+use super::{Review, signature};
 use crate::error::StageError;
 use crate::policy::{Draft, edit_distance};
+use crate::printable::printable;
 use crate::runtime::now_ms;
 use crate::runtime::{Outcome, Output, Record};
-use crate::schema::{DecisionAction, Registry, ReviewDecision, ReviewOutcome, RiskTier, Route, decode, names};
+use crate::schema::{
+    ConsoleAction, DecisionAction, Registry, ReviewDecision, ReviewOutcome, RiskTier, Route, decode, names,
+};
+
+/// Whether a queue entry is the written-back record of a decided draft rather than one waiting
+/// for a human (a draft for review, or an auto-approved audit sample).
+pub fn is_decided(o: &ReviewOutcome) -> bool {
+    o.route != Route::Review && !o.audit_sample
+}
 
 impl Review {
     pub(super) fn decision(&self, record: &Record) -> Result<Outcome, StageError> {
@@ -29,6 +44,10 @@ impl Review {
                 format!("no queued draft {} for {key:?}", d.draft_id),
             ));
         };
+        if let Some(why) = self.refusal(record, &key, &d, &o) {
+            return self.refuse(record, &key, &d, why);
+        }
+        let queued_ms = o.decided_ms;
         let product = self.product(&o.draft);
         let actor = format!("reviewer:{}", d.reviewer);
         let mut distance = None;
@@ -86,7 +105,67 @@ impl Review {
         if o.audit_sample {
             self.settle_audit_sample(&o, d.action, &mut outcome);
         }
+        if o.route != Route::Review {
+            // Decided: the queue says so from now on, for every instance and after restarts.
+            let decided = ReviewOutcome {
+                audit_sample: false,
+                ..o.clone()
+            };
+            let marker = self.output(record, &self.cfg.review, &key, names::REVIEW_OUTCOME, &decided)?;
+            outcome.outputs.push(marker);
+            self.recent
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .put((key.clone(), d.draft_id.clone()), queued_ms);
+        }
         Ok(outcome)
+    }
+
+    /// Why decision `d` on queued outcome `o` must not apply, if it must not.
+    fn refusal(&self, record: &Record, key: &str, d: &ReviewDecision, o: &ReviewOutcome) -> Option<String> {
+        if let Some(k) = &self.decision_key {
+            let signature = record.header(signature::HEADER).unwrap_or_default();
+            if !k.verify(key, d, signature) {
+                return Some("the decision is not signed by the console (stages.review.decision_key_env)".into());
+            }
+        }
+        if !self.accounts.is_empty() && !self.accounts.contains(&d.reviewer) {
+            return Some(format!("{} is not a console account", printable(&d.reviewer, 64)));
+        }
+        let decided = is_decided(o)
+            || self
+                .recent
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(&(key.to_owned(), d.draft_id.clone()))
+                == Some(&o.decided_ms);
+        decided.then(|| format!("draft {} was already decided", d.draft_id))
+    }
+
+    /// Ends a refused decision: skipped, with a ConsoleAction saying why on the audit topic.
+    fn refuse(&self, record: &Record, key: &str, d: &ReviewDecision, why: String) -> Result<Outcome, StageError> {
+        tracing::warn!(
+            message = "Decision refused.",
+            draft_id = d.draft_id,
+            reviewer = printable(&d.reviewer, 64),
+            why
+        );
+        self.metrics
+            .skipped
+            .with_label_values(&["review", "decision_refused"])
+            .inc();
+        let action = ConsoleAction {
+            user: printable(&d.reviewer, 64),
+            action: "decision_refused".into(),
+            target: d.draft_id.clone(),
+            detail: format!("{} refused: {why}", d.action.as_str()),
+            time_ms: now_ms(),
+        };
+        let audit = self.output(record, &self.cfg.audit, key, names::CONSOLE_ACTION, &action)?;
+        Ok(Outcome {
+            label: "skipped",
+            outputs: vec![audit],
+        })
     }
 
     fn settle_audit_sample(&self, o: &ReviewOutcome, action: DecisionAction, outcome: &mut Outcome) {

@@ -15,6 +15,8 @@
 //! galley.control, applied here at once and by every other stage as it reads it.
 
 mod decisions;
+pub use decisions::is_decided;
+pub mod signature;
 
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -35,6 +37,9 @@ use crate::schema::{
 
 /// Queue entries remembered per subject for decisions; older ones were decided long ago.
 const QUEUE_PER_SUBJECT: usize = 16;
+
+/// Decisions remembered by [`Review::recent`]; the table catches up within a second.
+const RECENT_DECISIONS: std::num::NonZeroUsize = std::num::NonZeroUsize::new(4096).unwrap();
 
 /// The review stage could not be built from its configuration.
 #[derive(Debug, Error)]
@@ -70,6 +75,14 @@ pub struct Review {
     book: Mutex<SuccessBook>,
     control: Arc<Control>,
     halt: Mutex<HaltWatch>,
+    /// Names of the console's accounts: a decision by any other name is refused (when any
+    /// account is configured).
+    accounts: Vec<String>,
+    /// Decisions must carry a valid signature when a key is configured.
+    decision_key: Option<signature::DecisionKey>,
+    /// Drafts decided by this instance lately, by (subject, draft id), with the time they were
+    /// queued: the queue table shows the decision only once it has read it back.
+    recent: Mutex<lru::LruCache<(String, String), i64>>,
     metrics: Metrics,
 }
 
@@ -100,6 +113,9 @@ impl Review {
             book: Mutex::new(SuccessBook::default()),
             control: Control::new(cfg, metrics.clone()),
             halt: Mutex::new(HaltWatch::default()),
+            accounts: cfg.console.accounts.iter().map(|a| a.user.clone()).collect(),
+            decision_key: signature::DecisionKey::from_env(&r.decision_key_env),
+            recent: Mutex::new(lru::LruCache::new(RECENT_DECISIONS)),
             metrics,
         })
     }
