@@ -23,7 +23,8 @@ fn main() -> std::process::ExitCode {
     match runtime.block_on(cli::dispatch(cli)) {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            // Scrubbed: librdkafka's errors may quote a property's value (a password).
+            eprintln!("error: {}", galley::config::secrets::scrub(&format!("{error:#}")));
             std::process::ExitCode::FAILURE
         }
     }

@@ -74,6 +74,9 @@ pub struct Metrics {
     /// `galley_console_logins_total{outcome}`: console login attempts: `ok`, `failed`,
     /// `throttled` (inside a failure delay, no password check) or `busy` (no check slot free).
     pub console_logins: IntCounterVec,
+    /// `galley_prompt_facts_truncated_total{use_case}`: fact values cut to
+    /// `stages.generate.max_fact_chars` in a prompt.
+    pub prompt_truncations: IntCounterVec,
 }
 
 impl Metrics {
@@ -262,6 +265,11 @@ impl Metrics {
                 "galley_console_logins_total",
                 "Console login attempts: ok, failed, throttled (refused inside a failure delay, no password check) or busy (every password-check slot taken).",
                 &["outcome"],
+            ),
+            prompt_truncations: counter(
+                "galley_prompt_facts_truncated_total",
+                "Fact values (a title, the attribute list, a message) cut to stages.generate.max_fact_chars in a prompt.",
+                &["use_case"],
             ),
             families: names.take().into(),
             registry,

@@ -118,7 +118,7 @@ proptest! {
             Facts::homepage_blurb(&p.title, std::slice::from_ref(&p.title), std::slice::from_ref(&p), "en-US"),
             Facts::email_campaign(&p.title, std::slice::from_ref(&p), "en-US"),
         ] {
-            let rendered = prompts.get(facts.use_case).unwrap().render(&facts);
+            let rendered = prompts.get(facts.use_case).unwrap().render(&facts, 4000);
             prop_assert!(!rendered.user.is_empty());
             let _ = template::generate(&facts);
         }

@@ -134,11 +134,28 @@ pub(crate) async fn publish(cfg: GalleyConfig, args: PublishArgs) -> anyhow::Res
     };
     let (mut sent, mut bad, mut bad_total) = (0u64, Vec::new(), 0u64);
     let mut pending = Vec::new();
+    // The quality stage dead-letters larger records, and the producer refuses them.
+    let limit = cfg.runtime.max_message_bytes.min(cfg.runtime.max_output_bytes);
     while let Some(row) = importer.next() {
         bar.set_position(importer.bytes_read());
+        let row = row.and_then(|row| {
+            let payload = encode(Registry::builtin(), names::CATALOG_CHANGE, &row.change).map_err(|e| RowError {
+                line: row.line,
+                message: e.to_string(),
+            })?;
+            if payload.len() > limit {
+                return Err(RowError {
+                    line: row.line,
+                    message: format!(
+                        "the event is {} bytes, over the {limit}-byte limit (runtime.max_message_bytes)",
+                        payload.len()
+                    ),
+                });
+            }
+            Ok((row, payload))
+        });
         match row {
-            Ok(row) => {
-                let payload = encode(Registry::builtin(), names::CATALOG_CHANGE, &row.change)?;
+            Ok((row, payload)) => {
                 if let Some(p) = &producer {
                     loop {
                         let rec = FutureRecord::to(&topic).key(&row.change.sku).payload(&payload);

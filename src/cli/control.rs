@@ -2,6 +2,7 @@
 //! and runbooks): show each use case's rollout, flip a kill switch, override a mode. Every change
 //! is a record on galley.control that every stage honours within seconds.
 
+use galley::printable::printable;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -133,7 +134,7 @@ fn status(control: &Control, json: bool) -> anyhow::Result<ExitCode> {
     if all.killed {
         println!(
             "EVERY USE CASE IS KILLED ({})",
-            all.overridden_by.map(|o| o.reason).unwrap_or_default()
+            printable(&all.overridden_by.map(|o| o.reason).unwrap_or_default(), 200)
         );
     }
     println!(
@@ -146,7 +147,8 @@ fn status(control: &Control, json: bool) -> anyhow::Result<ExitCode> {
             r.mode.as_str(),
             mode_label(e.mode, e.canary_percent),
             if e.killed { "yes" } else { "no" },
-            e.overridden_by.as_ref().map(override_label).unwrap_or_default(),
+            // Written by whoever can produce to galley.control: no terminal escapes.
+            printable(&e.overridden_by.as_ref().map(override_label).unwrap_or_default(), 300),
         );
     }
     Ok(ExitCode::SUCCESS)

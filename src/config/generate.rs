@@ -139,6 +139,7 @@ pub struct GenerateConfig {
     pub cache_capacity: usize,
     pub table_load_timeout_ms: u64,
     pub known_answers: Vec<String>,
+    pub max_fact_chars: usize,
     pub use_cases: BTreeMap<String, UseCaseConfig>,
 }
 

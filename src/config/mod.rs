@@ -16,6 +16,7 @@ mod generate;
 mod quality;
 mod review;
 mod rollout;
+pub mod secrets;
 pub use console::{Account, ConsoleConfig, LoginConfig, Role};
 pub use generate::{FallbackKind, GenerateConfig, ModelConfig, UseCaseConfig};
 pub use quality::QualityConfig;
@@ -262,7 +263,8 @@ impl GalleyConfig {
         let cfg: GalleyConfig = builder
             .build()
             .and_then(Config::try_deserialize)
-            .map_err(|e| ConfigError::Load(e.to_string()))?;
+            .map_err(|e| ConfigError::Load(secrets::without_excerpts(&e.to_string())))?;
+        secrets::remember(&cfg);
         cfg.validate()?;
         Ok(cfg)
     }

@@ -150,9 +150,9 @@ fn render(c: &Console, s: &Session, error: Option<&str>) -> String {
             format!(
                 "<tr><td><strong>{name}</strong></td><td>{configured}</td><td>{now}</td><td>{by}</td><td>{declared}</td>\
                  <td><form method=\"post\" action=\"/admin/rollout\">{h}<select name=\"mode\">{options}</select> \
-                 <input type=\"number\" name=\"canary_percent\" min=\"0.1\" max=\"100\" step=\"0.1\" placeholder=\"%\" style=\"width:4rem\"> \
+                 <input type=\"number\" name=\"canary_percent\" min=\"0.1\" max=\"100\" step=\"0.1\" placeholder=\"%\" class=\"pct\"> \
                  {reason} <button>Set</button></form>\
-                 <form method=\"post\" action=\"/admin/rollout\" style=\"margin-top:.4rem\">{k}{reason} <button class=\"{cls}\">{label}</button></form></td></tr>",
+                 <form method=\"post\" action=\"/admin/rollout\" class=\"mt\">{k}{reason} <button class=\"{cls}\">{label}</button></form></td></tr>",
                 name = esc(name),
                 now = describe(&e),
                 declared = if declared.is_empty() { "<em>none: stays in shadow at most</em>".into() } else { declared.join("<br>") },

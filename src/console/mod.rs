@@ -23,6 +23,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+};
+use axum::http::{HeaderValue, Response};
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -89,6 +93,15 @@ impl Console {
             .route("/admin/rollout", post(admin::change))
             .route("/metrics", get(handlers::metrics))
             .route("/healthz", get(|| async { "ok\n" }))
+            .route(
+                "/static/console.css",
+                get(|| async { ([(CONTENT_TYPE, "text/css")], pages::STYLE) }),
+            )
+            .route(
+                "/static/console.js",
+                get(|| async { ([(CONTENT_TYPE, "text/javascript")], pages::SCRIPT) }),
+            )
+            .layer(axum::middleware::map_response(security_headers))
             .with_state(self)
     }
 
@@ -137,6 +150,27 @@ impl Console {
         });
         Ok(addr)
     }
+}
+
+/// What a browser may do with the console's pages: load script and style from the console
+/// only (no inline script or style, so markup slipped into a draft cannot run), post forms
+/// only to it, never be framed (clickjacking), never sniff types, never send the page's address
+/// elsewhere, never keep a page in a cache (a reviewer's queue on a shared machine).
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+                   form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+async fn security_headers<B>(mut r: Response<B>) -> Response<B> {
+    let h = r.headers_mut();
+    for (name, value) in [
+        (CONTENT_SECURITY_POLICY, CSP),
+        (X_FRAME_OPTIONS, "DENY"),
+        (X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (REFERRER_POLICY, "no-referrer"),
+        (CACHE_CONTROL, "no-store"),
+    ] {
+        h.insert(name, HeaderValue::from_static(value));
+    }
+    r
 }
 
 #[cfg(test)]

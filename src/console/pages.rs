@@ -6,45 +6,13 @@ use super::queue::{Filter, esc, highlight};
 use crate::config::Role;
 use crate::schema::{ReviewOutcome, ValidatedProduct};
 
-const STYLE: &str = "
-body{font:16px/1.5 system-ui,sans-serif;margin:0;background:#f6f7f9;color:#1d2330}
-header{display:flex;gap:1.5rem;align-items:center;background:#1d2330;color:#fff;padding:.6rem 1.5rem}
-header a{color:#cfe0ff;text-decoration:none}header .who{margin-left:auto;color:#aab}
-main{max-width:1200px;margin:1.5rem auto;padding:0 1.5rem}
-table{width:100%;border-collapse:collapse;background:#fff}
-th,td{text-align:left;padding:.5rem .7rem;border-bottom:1px solid #e3e6eb;vertical-align:top}
-tr.sel{outline:2px solid #3a6ff7}td.text{max-width:32rem;color:#444}
-.tag{display:inline-block;padding:0 .45rem;border-radius:.3rem;font-size:.8rem;background:#e8ecf4}
-.tag.human{background:#ffe8c2}.tag.audit{background:#d8f1df}.tag.high,.tag.critical{background:#ffd3d3}
-.cols{display:grid;grid-template-columns:3fr 2fr;gap:1.5rem}
-.card{background:#fff;border:1px solid #e3e6eb;border-radius:.5rem;padding:1rem 1.2rem;margin-bottom:1rem}
-.draft{font-size:1.1rem;white-space:pre-wrap}mark{background:#ffe08a;border-bottom:2px solid #d08a00}
-textarea{width:100%;min-height:9rem;font:inherit}input[type=text],input[type=password],select{font:inherit;padding:.3rem}
-button{font:inherit;padding:.4rem 1rem;border-radius:.35rem;border:1px solid #99a;cursor:pointer;background:#fff}
-button.ok{background:#1f8a4c;color:#fff;border-color:#1f8a4c}button.no{background:#b3261e;color:#fff;border-color:#b3261e}
-.err{background:#ffe1e1;border:1px solid #e0a0a0;padding:.6rem 1rem;border-radius:.4rem}
-kbd{background:#eee;border:1px solid #ccc;border-radius:.2rem;padding:0 .3rem;font-size:.8rem;color:#333}
-button.ok kbd,button.no kbd{background:rgba(255,255,255,.2);border-color:rgba(255,255,255,.5);color:#fff}
-.muted{color:#667}dl{display:grid;grid-template-columns:auto 1fr;gap:.2rem 1rem;margin:0}dt{color:#667}
-";
+/// The stylesheet, served as `/static/console.css` (no inline style: the CSP allows none).
+pub const STYLE: &str = include_str!("static/console.css");
 
 /// Keyboard shortcuts: on the queue j/k select and Enter opens; on an item a approves, e edits,
 /// r rejects (focusing the field first), Ctrl+Enter submits a field, Escape goes back.
-const SCRIPT: &str = "
-document.addEventListener('keydown',function(ev){
- var t=ev.target.tagName;if(t==='INPUT'||t==='TEXTAREA'||t==='SELECT'){
-  if(ev.key==='Enter'&&ev.ctrlKey&&ev.target.form){ev.target.form.submit();}
-  if(ev.key==='Escape'){ev.target.blur();}return;}
- var rows=[].slice.call(document.querySelectorAll('tr[data-href]'));
- var i=rows.findIndex(function(r){return r.classList.contains('sel')});
- function pick(n){if(!rows.length)return;if(i>=0)rows[i].classList.remove('sel');i=Math.max(0,Math.min(rows.length-1,n));rows[i].classList.add('sel');rows[i].scrollIntoView({block:'nearest'});}
- if(ev.key==='j')pick(i+1);else if(ev.key==='k')pick(i-1);
- else if(ev.key==='Enter'&&i>=0)location=rows[i].dataset.href;
- else if(ev.key==='a'&&document.getElementById('approve'))document.getElementById('approve').submit();
- else if(ev.key==='e'&&document.getElementById('edited')){ev.preventDefault();document.getElementById('edited').focus();}
- else if(ev.key==='r'&&document.getElementById('reason')){ev.preventDefault();document.getElementById('reason').focus();}
- else if(ev.key==='Escape'&&document.getElementById('back'))location='/';
-});";
+/// Served as `/static/console.js` (no inline script: the CSP allows none).
+pub const SCRIPT: &str = include_str!("static/console.js");
 
 /// The page frame.
 pub fn layout(title: &str, session: Option<&Session>, body: &str) -> String {
@@ -67,8 +35,9 @@ pub fn layout(title: &str, session: Option<&Session>, body: &str) -> String {
     };
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{} · Galley review</title>\
-         <meta name=\"viewport\" content=\"width=device-width\"><style>{STYLE}</style></head>\
-         <body><header><strong>Galley review</strong>{nav}</header><main>{body}</main><script>{SCRIPT}</script></body></html>",
+         <meta name=\"viewport\" content=\"width=device-width\"><link rel=\"stylesheet\" href=\"/static/console.css\">\
+         <script src=\"/static/console.js\" defer></script></head>\
+         <body><header><strong>Galley review</strong>{nav}</header><main>{body}</main></body></html>",
         esc(title)
     )
 }
@@ -87,7 +56,7 @@ pub fn login(csrf: &str, error: Option<&str>, has_accounts: bool) -> String {
         "Log in",
         None,
         &format!(
-            "<div class=\"card\" style=\"max-width:24rem\"><h1>Log in</h1>{none}{error}\
+            "<div class=\"card narrow\"><h1>Log in</h1>{none}{error}\
              <form method=\"post\" action=\"/login\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
              <p><label>User<br><input type=\"text\" name=\"user\" id=\"user\" autofocus required></label></p>\
              <p><label>Password<br><input type=\"password\" name=\"password\" id=\"password\" required></label></p>\
@@ -236,7 +205,7 @@ pub fn item(o: &ReviewOutcome, product: Option<&ValidatedProduct>, s: &Session, 
          <div class=\"card\"><form method=\"post\" action=\"{action}\">{}<label for=\"edited\">Edit <kbd>e</kbd> — checked again before it is published</label>\
          <textarea name=\"edited_text\" id=\"edited\">{}</textarea><button id=\"edit-btn\">Save edit and approve <kbd>Ctrl+Enter</kbd></button></form></div></div>\
          <div><div class=\"card\"><form method=\"post\" action=\"{action}\" id=\"approve\">{}<button class=\"ok\" id=\"approve-btn\">Approve as is <kbd>a</kbd></button></form>\
-         <form method=\"post\" action=\"{action}\" style=\"margin-top:1rem\">{}<label>Reject <kbd>r</kbd> — reason<br>\
+         <form method=\"post\" action=\"{action}\" class=\"mt1\">{}<label>Reject <kbd>r</kbd> — reason<br>\
          <input type=\"text\" name=\"reason\" id=\"reason\" size=\"30\" required></label> <button class=\"no\" id=\"reject-btn\">Reject</button></form></div>\
          <div class=\"card\"><h2>Source attributes</h2>{facts}</div></div></div>",
         esc(&d.subject_key),

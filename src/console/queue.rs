@@ -8,6 +8,7 @@ use std::collections::HashMap;
 
 use serde::Deserialize;
 
+use crate::printable::is_hidden;
 use crate::schema::{ReviewOutcome, RiskTier};
 
 /// Decisions seen per subject: (draft id, decided at ms).
@@ -53,7 +54,7 @@ impl Filter {
             && (self.tier.is_empty() || self.tier == tier)
             && self
                 .min_age_min
-                .is_none_or(|m| age_s >= i64::try_from(m * 60).unwrap_or(i64::MAX))
+                .is_none_or(|m| age_s >= i64::try_from(m.saturating_mul(60)).unwrap_or(i64::MAX))
             && match self.audit.as_str() {
                 "yes" => o.audit_sample,
                 "no" => !o.audit_sample,
@@ -115,12 +116,35 @@ pub fn highlight(o: &ReviewOutcome) -> String {
 
 /// HTML-escapes text for element content and quoted attributes.
 pub fn esc(s: &str) -> String {
-    html_escape::encode_quoted_attribute(s).into_owned()
+    // Characters that would hide or reorder text (U+202E, zero-width ones, terminal escapes) are
+    // shown as `\u{..}` so a reviewer sees them; line breaks and tabs stay.
+    let visible: String = if s.chars().any(|c| is_hidden(c) && !matches!(c, '\n' | '\r' | '\t')) {
+        s.chars()
+            .map(|c| match c {
+                '\n' | '\r' | '\t' => c.to_string(),
+                c if is_hidden(c) => format!("\\u{{{:04X}}}", u32::from(c)),
+                c => c.to_string(),
+            })
+            .collect()
+    } else {
+        s.to_owned()
+    };
+    html_escape::encode_quoted_attribute(&visible).into_owned()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Hardening probe: `min_age_min=18446744073709551615` panicked the handler.
+    #[test]
+    fn a_huge_age_filter_matches_nothing_instead_of_overflowing() {
+        let f = Filter {
+            min_age_min: Some(u64::MAX),
+            ..Filter::default()
+        };
+        assert!(!f.matches(&queued("k", 0, false), i64::MAX - 1));
+    }
     use crate::schema::{CheckResult, CheckSeverity, ContentDraft, Route};
 
     fn queued(key: &str, at: i64, audit_sample: bool) -> ReviewOutcome {

@@ -81,6 +81,8 @@ pub struct RenderedPrompt {
     pub system: String,
     /// User message: the facts.
     pub user: String,
+    /// Fact values cut to the budget.
+    pub truncated: usize,
 }
 
 impl Prompt {
@@ -127,11 +129,14 @@ impl Prompt {
     }
 
     /// Fills the placeholders from `facts` (one pass: values are never re-expanded, so a
-    /// customer's message containing `{{...}}` stays text).
-    pub fn render(&self, facts: &Facts) -> RenderedPrompt {
+    /// customer's message containing `{{...}}` stays text), each value cut to `max_fact_chars`
+    /// characters, so one huge field (a 900 kB title) cannot make the prompt huge.
+    pub fn render(&self, facts: &Facts, max_fact_chars: usize) -> RenderedPrompt {
+        let mut truncated = 0;
         RenderedPrompt {
-            system: fill(&self.system, facts),
-            user: fill(&self.user, facts),
+            system: fill(&self.system, facts, max_fact_chars, &mut truncated),
+            user: fill(&self.user, facts, max_fact_chars, &mut truncated),
+            truncated,
         }
     }
 }
@@ -161,7 +166,7 @@ fn placeholders(body: &str) -> Result<Vec<&str>, String> {
     Ok(names)
 }
 
-fn fill(body: &str, facts: &Facts) -> String {
+fn fill(body: &str, facts: &Facts, max_chars: usize, truncated: &mut usize) -> String {
     let mut out = String::with_capacity(body.len() + 256);
     let mut rest = body;
     while let Some(start) = rest.find("{{") {
@@ -169,7 +174,15 @@ fn fill(body: &str, facts: &Facts) -> String {
         let after = &rest[start + 2..];
         // Checked at parse: every '{{' is closed.
         let end = after.find("}}").unwrap_or(after.len());
-        out.push_str(facts.get(after[..end].trim()));
+        let value = facts.get(after[..end].trim());
+        match value.char_indices().nth(max_chars) {
+            Some((cut, _)) => {
+                *truncated += 1;
+                out.push_str(&value[..cut]);
+                out.push('…');
+            }
+            None => out.push_str(value),
+        }
         rest = after.get(end + 2..).unwrap_or("");
     }
     out.push_str(rest);

@@ -39,7 +39,7 @@ fn every_builtin_prompt_renders_its_facts_and_nothing_else() {
     ];
     for facts in cases {
         let prompt = set.get(facts.use_case).unwrap();
-        let r = prompt.render(&facts);
+        let r = prompt.render(&facts, 4000);
         assert!(
             !r.system.contains("{{") && !r.user.contains("{{"),
             "{}: {}",
@@ -56,7 +56,7 @@ fn every_builtin_prompt_renders_its_facts_and_nothing_else() {
     let r = set
         .get(UseCase::ProductDescription)
         .unwrap()
-        .render(&Facts::product_description(p));
+        .render(&Facts::product_description(p), 4000);
     assert!(r.user.contains("- capacity: 10000 mAh"), "{}", r.user);
     assert!(r.system.contains("Use only the facts given"));
 }
@@ -104,9 +104,27 @@ fn a_prompt_directory_overrides_the_builtin_version() {
 fn customer_text_is_never_expanded_as_a_placeholder() {
     let set = builtin();
     let facts = Facts::support_reply(&question("what is {{title}}? {{"), None, &[]);
-    let r = set.get(UseCase::SupportReply).unwrap().render(&facts);
+    let r = set.get(UseCase::SupportReply).unwrap().render(&facts, 4000);
     assert!(r.user.contains("what is {{title}}? {{"), "{}", r.user);
     assert!(r.user.contains("(no product named)"));
+}
+
+/// Hardening probe: a 900 kB title went whole into the prompt.
+#[test]
+fn each_fact_is_cut_to_the_budget_and_the_cut_is_counted() {
+    let mut p = sample_products().remove(0);
+    p.title = "Lamp ".repeat(180_000);
+    let prompt = builtin().get(UseCase::ProductDescription).unwrap().clone();
+    let r = prompt.render(&Facts::product_description(&p), 4000);
+    assert_eq!(r.truncated, 1);
+    assert!(r.system.len() + r.user.len() < 20_000, "{}", r.user.len());
+    assert!(r.user.contains("Lamp Lamp") && r.user.contains('…'));
+    assert_eq!(
+        prompt
+            .render(&Facts::product_description(&sample_products().remove(0)), 4000)
+            .truncated,
+        0
+    );
 }
 
 #[test]

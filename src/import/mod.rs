@@ -233,6 +233,9 @@ impl<R: Read> Importer<R> {
             Ok(false) => None,
             Ok(true) => {
                 let line = line_at(lines, record.position().map_or(start, csv::Position::byte));
+                if let Some(message) = swallowed_row(&record, headers) {
+                    return Some(Err(RowError { line, message }));
+                }
                 let mut values = BTreeMap::new();
                 for (h, v) in headers.iter().zip(record.iter()) {
                     match std::str::from_utf8(v) {
@@ -290,7 +293,13 @@ impl<R: Read> Importer<R> {
                     return Some(Err(err));
                 }
             }
-            let Ok(text) = std::str::from_utf8(&buf) else {
+            // A byte-order mark some editors write at the start of a UTF-8 file.
+            let start = if *line == 1 && buf.starts_with(b"\xEF\xBB\xBF") {
+                3
+            } else {
+                0
+            };
+            let Ok(text) = std::str::from_utf8(&buf[start..]) else {
                 return Some(Err(RowError {
                     line: *line,
                     message: "not valid UTF-8".into(),
@@ -312,6 +321,35 @@ impl<R: Read> Importer<R> {
             return Some(row::build(*line, &values, resolved, &self.opts));
         }
     }
+}
+
+/// An unclosed quote makes the CSV reader take everything up to the next quote as one field,
+/// swallowing the rows in between: a field with a continuation line that reads as a whole row
+/// of its own (exactly as many fields as the header) is reported instead of imported. (A line
+/// of free text with that many commas is rare: none of the real Flipkart export's 262
+/// multi-line descriptions has one.)
+fn swallowed_row(record: &csv::ByteRecord, headers: &[String]) -> Option<String> {
+    for (h, v) in headers.iter().zip(record.iter()) {
+        if !v.contains(&b'\n') {
+            continue;
+        }
+        let inner = v.split(|b| *b == b'\n').skip(1).filter(|l| {
+            let mut r = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .from_reader(*l);
+            r.byte_records()
+                .next()
+                .and_then(Result::ok)
+                .is_some_and(|rec| rec.len() == headers.len())
+        });
+        if let Some(n) = Some(inner.count()).filter(|n| *n > 0) {
+            return Some(format!(
+                "column '{h}' runs over {n} line(s) that read as rows of their own: an unclosed quote?"
+            ));
+        }
+    }
+    None
 }
 
 /// A JSON value as the text a CSV cell would hold (arrays and objects as JSON).

@@ -71,6 +71,30 @@ fn bad_rows_are_reported_with_lines_and_the_import_goes_on() {
     assert_eq!(c.change.extra["raw.price"], "abc");
 }
 
+/// Hardening probes: a byte-order mark does not make line 1 unreadable, and an unclosed quote
+/// is reported instead of silently taking the next rows into one field.
+#[test]
+fn a_bom_is_skipped_and_an_unclosed_quote_is_reported() {
+    let csv = "\u{feff}sku,title,price\nA-1,Lamp,10\n";
+    let rows = import(csv, Format::Csv);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].as_ref().unwrap().change.sku, "A-1");
+    let jsonl = "\u{feff}{\"sku\": \"A-1\", \"title\": \"Lamp\"}\n";
+    assert_eq!(import(jsonl, Format::Jsonl)[0].as_ref().unwrap().change.sku, "A-1");
+    // The quote opened in line 2 closes in line 4: three fields, as the header wants.
+    let broken = "sku,title,price\nA-1,\"Lamp,10\nA-2,Chair,20\nA-3,Desk\",30\nA-5,Rug,40\n";
+    let rows = import(broken, Format::Csv);
+    let err = rows[0].as_ref().err().expect("reported");
+    assert_eq!(err.line, 2);
+    assert!(rows[1].is_ok(), "the rows after it are read again");
+    assert!(err.message.contains("unclosed quote"), "{}", err.message);
+    let fine = "sku,title,price\nA-1,\"Lamp\nwith a second line\",10\n";
+    assert!(
+        import(fine, Format::Csv)[0].is_ok(),
+        "a line break inside a field is fine"
+    );
+}
+
 #[test]
 fn jsonl_lines_map_by_name_and_bad_lines_are_skipped() {
     let text = "{\"sku\":\"a\",\"name\":\"Mug\",\"price\":12.5,\"categories\":[\"Home\",\"Mugs\"],\"attributes\":{\"Color\":\"red\"}}\n\

@@ -7,6 +7,7 @@
 //! finding makes the product `needs_enrichment`; the stage then never sends it to a model.
 
 mod currency;
+pub mod ranges;
 pub(crate) use currency::is_iso4217;
 pub mod freshness;
 pub mod interactions;

@@ -332,4 +332,4 @@ async fn a_reviewer_filters_the_queue_opens_an_item_and_decides_it() {
 }
 
 mod admin;
-mod login;
+mod hardening;

@@ -87,6 +87,7 @@ impl Generate {
             budgets: Writer::budgets_of(&use_cases),
             use_cases,
             approved: Arc::new(OnceLock::new()),
+            max_fact_chars: g.max_fact_chars,
             metrics: metrics.clone(),
         };
         Ok(Generate {

@@ -36,6 +36,8 @@ pub(crate) struct Writer {
     pub(crate) budgets: Budgets,
     pub(crate) use_cases: BTreeMap<UseCase, UseCaseConfig>,
     pub(crate) approved: Arc<OnceLock<ApprovedTable>>,
+    /// `stages.generate.max_fact_chars`.
+    pub(crate) max_fact_chars: usize,
     pub(crate) metrics: Metrics,
 }
 
@@ -85,7 +87,13 @@ impl Writer {
         if let Some(hit) = self.cache.get(&key) {
             return Ok(self.count(draft(GeneratorKind::Cache, hit.text, Some(hit.model))));
         }
-        let rendered = prompt.render(facts);
+        let rendered = prompt.render(facts, self.max_fact_chars);
+        if rendered.truncated > 0 {
+            self.metrics
+                .prompt_truncations
+                .with_label_values(&[use_case.as_str()])
+                .inc_by(rendered.truncated as u64);
+        }
         let req = ChatRequest {
             use_case: use_case.as_str(),
             system: rendered.system,

@@ -145,6 +145,10 @@ impl Quality {
                 ),
             ));
         }
+        // Before the state: an absurd version would make every real update stale for good.
+        if let Err((code, message)) = crate::quality::ranges::check(&change, now_ms()) {
+            return Err(StageError::permanent(code, message));
+        }
         let slot = self.state.partition(record.partition, record.assignment).await?;
         let prev = slot.skus().get(&change.sku).cloned();
         if freshness::is_stale(prev.as_ref(), change.version).is_some() {

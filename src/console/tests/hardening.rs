@@ -1,7 +1,7 @@
-//! Hardening probes of the login: a flood of logins runs at most the configured number of
+//! Hardening probes of the console. Logins: a flood of logins runs at most the configured number of
 //! password checks at once (each costs argon2's 19 MiB; unbounded, 1000 parallel logins took
 //! the console to 4.9 GB), and wrong passwords in a row are delayed, then refused unchecked;
-//! and racing decisions on one item.
+//! racing decisions on one item; security headers; hidden characters shown.
 
 use super::*;
 
@@ -147,4 +147,64 @@ async fn of_two_racing_decisions_on_one_item_only_the_first_is_produced() {
     // A later attempt finds the item gone from the queue.
     f.mem.send_delay_ms.store(0, std::sync::atomic::Ordering::Relaxed);
     assert_eq!(f.post(&path, &ana, &approve).await.status(), StatusCode::NOT_FOUND);
+}
+
+/// Hardening probe: no page can be framed, sniffed, cached or run inline script, and the
+/// keyboard script and the stylesheet are served files.
+#[tokio::test]
+async fn every_page_carries_the_security_headers_and_no_inline_script() {
+    let f = fixture().await;
+    let (cookie, _) = f.login("ana").await;
+    for (path, cookie) in [("/login", ""), ("/", cookie.as_str()), ("/static/console.js", "")] {
+        let r = f.get(path, cookie).await;
+        let h = r.headers();
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"),
+            "{csp}"
+        );
+        assert!(!csp.contains("unsafe-inline"));
+        assert_eq!(
+            (
+                &h["x-frame-options"],
+                &h["x-content-type-options"],
+                &h["referrer-policy"],
+                &h["cache-control"]
+            ),
+            (
+                &"DENY".parse().unwrap(),
+                &"nosniff".parse().unwrap(),
+                &"no-referrer".parse().unwrap(),
+                &"no-store".parse().unwrap()
+            )
+        );
+        let body = r.text().await.unwrap();
+        if path != "/static/console.js" {
+            assert!(
+                !body.contains("<script>") && !body.contains("<style>") && !body.contains("style=\""),
+                "{path}"
+            );
+            assert!(body.contains("src=\"/static/console.js\""));
+        } else {
+            assert!(body.contains("addEventListener('keydown'"));
+        }
+    }
+    assert_eq!(
+        f.get("/static/console.css", "").await.headers()["content-type"],
+        "text/css"
+    );
+}
+
+/// Hardening probe: a right-to-left override or a zero-width space in a draft is shown to the
+/// reviewer as a visible escape, not applied.
+#[tokio::test]
+async fn hidden_characters_in_a_draft_are_shown_visibly() {
+    let f = fixture().await;
+    let mut o = outcome("SKU-X", "product_description", "Fine lamp \u{202E}pmal\u{200B} here");
+    o.checks.clear();
+    f.mem.queued.lock().unwrap().insert("SKU-X".into(), vec![o]);
+    let (cookie, _) = f.login("ana").await;
+    let page = f.get("/item/SKU-X/d-SKU-X", &cookie).await.text().await.unwrap();
+    assert!(page.contains("\\u{202E}pmal\\u{200B}"), "{page}");
+    assert!(!page.contains('\u{202E}'));
 }
