@@ -84,7 +84,7 @@ fn a_bom_is_skipped_and_an_unclosed_quote_is_reported() {
     // The quote opened in line 2 closes in line 4: three fields, as the header wants.
     let broken = "sku,title,price\nA-1,\"Lamp,10\nA-2,Chair,20\nA-3,Desk\",30\nA-5,Rug,40\n";
     let rows = import(broken, Format::Csv);
-    let err = rows[0].as_ref().err().expect("reported");
+    let err = rows[0].as_ref().expect_err("reported");
     assert_eq!(err.line, 2);
     assert!(rows[1].is_ok(), "the rows after it are read again");
     assert!(err.message.contains("unclosed quote"), "{}", err.message);
