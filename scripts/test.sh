@@ -1,22 +1,32 @@
 #!/usr/bin/env bash
-# The project's test command: starts the real broker (scripts/install-broker.sh) and the local
-# model (scripts/install-local-model.sh), makes the Python baseline's venv for the bench test
-# (scripts/bench/setup.sh, quick when done), runs every test — unit, embedded-broker, real-broker
-# and real-model (feature kafka-it) — and stops what it started.
+# The project's test command: starts Apache Kafka (scripts/install-kafka.sh: one KRaft node for
+# the suite, and a three-node cluster for the replication and fault tests), the local model
+# (scripts/install-local-model.sh), makes the Python baseline's venv for the bench test
+# (scripts/bench/setup.sh, quick when done), runs every test — unit, embedded-broker,
+# real-broker and real-model (feature kafka-it) — and stops what it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-running() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 stops=()
-cleanup() { for s in "${stops[@]}"; do "$s" || true; done; }
+cleanup() { for s in "${stops[@]}"; do eval "$s" || true; done; }
 trap cleanup EXIT
 
-running .cache/broker/tansu.pid || stops+=(scripts/stop-broker.sh)
-out=$(scripts/install-broker.sh)
+# A cluster under DIR is "ours to stop" only when this run started it.
+single=$PWD/.cache/kafka cluster=$PWD/.cache/kafka-cluster
+GALLEY_KAFKA_DIR=$single scripts/kafka-node.sh pid 1 >/dev/null 2>&1 ||
+  stops+=("GALLEY_KAFKA_DIR=$single scripts/stop-kafka.sh")
+GALLEY_KAFKA_DIR=$cluster scripts/kafka-node.sh pid 1 >/dev/null 2>&1 ||
+  stops+=("GALLEY_KAFKA_DIR=$cluster scripts/stop-kafka.sh")
+# The single node first: it resolves the jars the cluster shares; then the cluster.
+out=$(GALLEY_KAFKA_DIR=$single scripts/install-kafka.sh)
 echo "$out"
 export KAFKA_HOST="${out##*KAFKA_HOST=}"
+out=$(GALLEY_KAFKA_DIR=$cluster GALLEY_KAFKA_PORT=9700 GALLEY_KAFKA_NODES=3 scripts/install-kafka.sh)
+echo "$out"
+export KAFKA_CLUSTER_HOST="${out##*KAFKA_HOST=}" KAFKA_CLUSTER_DIR=$cluster
 
-running .cache/local-model/llama-server.pid || stops+=(scripts/stop-local-model.sh)
+[ -f .cache/local-model/llama-server.pid ] && kill -0 "$(cat .cache/local-model/llama-server.pid)" 2>/dev/null ||
+  stops+=(scripts/stop-local-model.sh)
 out=$(scripts/install-local-model.sh)
 echo "$out"
 export GALLEY_MODEL_URL="${out##*GALLEY_MODEL_URL=}"

@@ -38,7 +38,7 @@ fn the_quick_suite_reports_every_figure_with_its_books_balanced() {
         .arg(&json)
         .envs([
             ("GALLEY_KAFKA__BOOTSTRAP_SERVERS", common::kafka_host().as_str()),
-            // Tansu holds each group join for about half the session timeout (docs/BROKERS.md).
+            // A crashed member's partitions wait out its session: 6 s keeps joins short.
             ("GALLEY_KAFKA__SESSION_TIMEOUT_MS", "6000"),
             ("GALLEY_RUNTIME__DRAIN_TIMEOUT_MS", "4000"),
             ("GALLEY_RUNTIME__REBALANCE_DRAIN_TIMEOUT_MS", "2000"),

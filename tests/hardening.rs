@@ -24,6 +24,19 @@ fn big_producer() -> FutureProducer {
     galley::runtime::producer(&cfg.kafka, "it-big", Duration::from_secs(30)).unwrap()
 }
 
+/// Lets `topic` take records up to 2 MB (Kafka's default is 1 MB), as an upstream's raised
+/// limit would.
+async fn allow_large_records(topic: &str) {
+    use rdkafka::admin::{AdminClient, AdminOptions, AlterConfig, ResourceSpecifier};
+    let cfg = config("admin");
+    let admin: AdminClient<rdkafka::client::DefaultClientContext> =
+        galley::runtime::client_config(&cfg.kafka, "it-admin").create().unwrap();
+    let change = AlterConfig::new(ResourceSpecifier::Topic(topic)).set("max.message.bytes", "2000000");
+    for r in admin.alter_configs([&change], &AdminOptions::new()).await.unwrap() {
+        r.unwrap();
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_record_over_the_message_limit_is_dead_lettered_once_by_reference_and_the_partition_moves_on() {
     oversized_record_ends_in_the_dlq(None).await;
@@ -38,6 +51,7 @@ async fn a_dead_letter_refused_as_too_large_is_written_compact_instead_of_retrie
 
 async fn oversized_record_ends_in_the_dlq(max_output_bytes: Option<usize>) {
     let (input, output, dlq) = stage_topics("oversized", 1).await;
+    allow_large_records(&input).await;
     let big = vec![b'x'; 1_500_000];
     let p = big_producer();
     let mut records = catalog(2, 2);

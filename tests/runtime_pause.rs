@@ -93,7 +93,7 @@ async fn a_partition_revoked_while_paused_is_consumed_again_once_assigned_back()
     let b = start(cfg.clone(), gate(watch::channel(true).1));
     assert!(wait_until(Duration::from_secs(30), || revokes(&a.metrics)).await);
     // A's held records finish while it owns nothing (it resumes an empty assignment), then the
-    // join completes (Tansu holds it for seconds) and A gets partitions back.
+    // join completes (it takes a rebalance) and A gets partitions back.
     assert_eq!(assigns(&a.metrics), 1, "the gate opens before A is assigned again");
     open.send_replace(true);
     assert!(wait_until(Duration::from_secs(30), || assigns(&a.metrics) >= 2).await);

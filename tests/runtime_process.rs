@@ -270,9 +270,8 @@ async fn second_instance_joins(
 /// Exactly-once: the same kill as above, with the stage's outputs and offsets committed in
 /// transactions. Every output carries the transaction that wrote it (`galley.txn`), so each
 /// duplicate can be traced: a committed transaction must never repeat an output. The one
-/// transaction open at the kill is aborted when the restart fences it; a broker implementing
-/// read_committed hides its records. Tansu does not (docs/BROKERS.md, (h)), so they are counted
-/// apart as "leaked from the aborted transaction" and must be the only duplicates.
+/// transaction open at the kill is aborted when the restart fences it, and Kafka hides its
+/// records from read_committed readers: none may leak.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exactly_once_kill_minus_nine_repeats_no_committed_output() {
     let t = topics("eos-kill").await;
@@ -307,6 +306,7 @@ async fn exactly_once_kill_minus_nine_repeats_no_committed_output() {
     );
     assert_eq!(lost, 0, "no input lost");
     assert_eq!(repeated, 0, "no committed transaction repeats an output");
+    assert_eq!(leaked, 0, "no record of the aborted transaction is seen");
     signal(&second, libc::SIGTERM);
     assert_eq!(exit_code_within(&mut second, Duration::from_secs(20)).await, 0);
 }

@@ -210,7 +210,7 @@ impl rdkafka::consumer::ConsumerContext for EofIsExpected {}
 /// `fetch.wait.max.ms` of a reader that reads a topic to its end once. A partition's end is seen
 /// only when a fetch finds nothing new, and the broker holds such a fetch for the whole wait
 /// (librdkafka's default is 500 ms): with the default, rebuilding a stage's state on every
-/// assignment cost half a second (measured on Tansu: the quality bench ran at 0.55x the
+/// assignment cost half a second (measured on the earlier test broker: the quality bench ran at 0.55x the
 /// pass-through with it, 1.02x with this).
 const READ_ONCE_FETCH_WAIT_MS: &str = "10";
 

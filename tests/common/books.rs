@@ -57,7 +57,7 @@ impl QualityTopics {
             ("GALLEY_RUNTIME__COMMIT_INTERVAL_MS", "50"),
             ("GALLEY_RUNTIME__MAX_IN_FLIGHT", "64"),
             ("GALLEY_RUNTIME__MAX_UNACKED", "64"),
-            // Tansu holds each group join for about half the session timeout (docs/BROKERS.md).
+            // A crashed member's partitions wait out its session: 6 s keeps the kill tests short.
             ("GALLEY_KAFKA__SESSION_TIMEOUT_MS", "6000"),
             ("GALLEY_RUNTIME__DRAIN_TIMEOUT_MS", "4000"),
             ("GALLEY_RUNTIME__REBALANCE_DRAIN_TIMEOUT_MS", "2000"),

@@ -63,7 +63,7 @@ pub fn child_env(group: &str, input: &str, output: &str, dlq: &str) -> Vec<(Stri
         ("GALLEY_RUNTIME__COMMIT_INTERVAL_MS", "50".to_string()),
         ("GALLEY_RUNTIME__MAX_IN_FLIGHT", "64".to_string()),
         ("GALLEY_RUNTIME__MAX_UNACKED", "64".to_string()),
-        // Tansu holds each group join for about half the session timeout (docs/BROKERS.md).
+        // A crashed member's partitions wait out its session: 6 s keeps the kill tests short.
         ("GALLEY_KAFKA__SESSION_TIMEOUT_MS", "6000".to_string()),
         ("GALLEY_RUNTIME__DRAIN_TIMEOUT_MS", "4000".to_string()),
         ("GALLEY_RUNTIME__REBALANCE_DRAIN_TIMEOUT_MS", "2000".to_string()),
@@ -87,9 +87,16 @@ pub async fn create_topics(topics: &[&str], partitions: i32) {
 pub async fn create_topics_on(host: &str, topics: &[&str], partitions: i32) {
     let cfg = config_on(host, "admin");
     let admin: AdminClient<DefaultClientContext> = client_config(&cfg.kafka, "it-admin").create().unwrap();
+    // Replicated on every broker up to three, as production topics are (a three-node cluster's
+    // min.insync.replicas is 2).
+    let brokers = admin
+        .inner()
+        .fetch_metadata(None, Duration::from_secs(10))
+        .map_or(1, |md| md.brokers().len());
+    let replication = i32::try_from(brokers.clamp(1, 3)).unwrap_or(1);
     let new: Vec<_> = topics
         .iter()
-        .map(|t| NewTopic::new(t, partitions, TopicReplication::Fixed(1)))
+        .map(|t| NewTopic::new(t, partitions, TopicReplication::Fixed(replication)))
         .collect();
     for r in admin.create_topics(&new, &AdminOptions::new()).await.unwrap() {
         r.unwrap_or_else(|(t, e)| panic!("creating {t}: {e}"));

@@ -1,5 +1,4 @@
-//! The quality stage as a child process under faults: group settings that keep rebalances short
-//! on Tansu, what a crash may redeliver, killing it mid-batch, measuring a stall, and one
+//! The quality stage as a child process under faults: group settings that keep rebalances short, what a crash may redeliver, killing it mid-batch, measuring a stall, and one
 //! `kill -9` and restart with its books ([`kill_nine_and_restart`], reusable with other settings).
 
 #![allow(dead_code, unreachable_pub)]
@@ -32,8 +31,8 @@ pub fn redelivery_bound(rate: usize) -> usize {
     MAX_IN_FLIGHT + MAX_UNACKED + rate * 3 / 10
 }
 
-/// Group settings that keep evictions and joins to seconds on Tansu (docs/BROKERS.md): session
-/// 3 s, heartbeats every 0.5 s, plus any other librdkafka `properties`. They go in a config file
+/// Group settings that keep evictions and joins to seconds: session 3 s (the test brokers'
+/// group.min.session.timeout.ms is 1 s), heartbeats every 0.5 s, plus any other librdkafka `properties`. They go in a config file
 /// because librdkafka property names contain dots, which `GALLEY_*` variables cannot express.
 pub struct FastSession(tempfile::NamedTempFile);
 
@@ -128,9 +127,9 @@ pub const KILL_RATE: usize = 1000;
 pub async fn kill_nine_and_restart(extra_env: &[(&str, &str)]) -> KillNine {
     let t = QualityTopics::create(&kafka_host(), "f-kill", 4).await;
     let inputs = Arc::new(catalog_inputs(KILL_RECORDS, 300));
-    // Fetches answered within 10 ms (Tansu holds each for the whole wait: docs/BROKERS.md), so
-    // records arrive as a stream rather than in half-second bursts that finish and commit before
-    // the kill, which would leave nothing finished-but-uncommitted for the kill to catch.
+    // Fetches answered within 10 ms when nothing is new (a broker holds such a fetch for
+    // fetch.wait.max.ms), so records arrive as a stream rather than in bursts that finish and
+    // commit before the kill, which would leave nothing finished-but-uncommitted to catch.
     let session = FastSession::new(&[("fetch.wait.max.ms", "10")]);
     let env: Vec<(&str, &str)> = session.env().into_iter().chain(extra_env.iter().copied()).collect();
     let mut first = StageProcess::spawn("first", "quality", &t.env(), &env);
@@ -178,8 +177,8 @@ pub struct ExactlyOnceBooks {
     pub leaked: usize,
     /// Inputs whose only outcome is in that last transaction. When it committed before the kill,
     /// simply its records; when the kill aborted it, redeliveries the restarted stage skipped as
-    /// unchanged because its state, rebuilt from the validated topic, read the leaked record
-    /// (Tansu only: elsewhere that state never sees an aborted record, and they are redone).
+    /// unchanged because its state read the leaked record (0 on Kafka: that state reads
+    /// read_committed and never sees an aborted record).
     pub only_in_last: usize,
     /// Transactions the killed life wrote records in.
     pub killed_transactions: u64,

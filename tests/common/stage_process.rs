@@ -137,6 +137,15 @@ impl StageProcess {
         self.child.wait().await.unwrap();
     }
 
+    /// Its exit code once it exits by itself (within `limit`).
+    pub async fn wait_exit(&mut self, limit: Duration) -> i32 {
+        let status = tokio::time::timeout(limit, self.child.wait())
+            .await
+            .unwrap_or_else(|_| panic!("{} did not exit within {limit:?}:\n{}", self.name, self.log_tail(30)))
+            .unwrap();
+        status.code().unwrap_or(-1)
+    }
+
     /// SIGTERM; the exit code once it exited (within `limit`).
     pub async fn terminate(&mut self, limit: Duration) -> i32 {
         self.signal(libc::SIGTERM);

@@ -1,7 +1,7 @@
 //! Exactly-once outputs traced to the transaction that wrote them (the `galley.txn` header,
 //! `<transactional.id>/<session>/<seq>`), so a kill test can tell a record repeated by a
 //! committed transaction (a bug) from one leaked by the transaction the kill left open. A broker
-//! implementing read_committed hides the latter; Tansu shows it (docs/BROKERS.md, (h)).
+//! implementing read_committed (Kafka) hides the latter, and the tests check that it does.
 
 #![allow(dead_code, unreachable_pub)]
 

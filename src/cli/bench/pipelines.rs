@@ -39,9 +39,15 @@ pub(super) async fn create_topics(
         return Ok(());
     }
     let admin: AdminClient<DefaultClientContext> = client_config(&cfg.kafka, "bench-admin").create()?;
+    // Replicated on every broker up to three, as production topics are.
+    let brokers = admin
+        .inner()
+        .fetch_metadata(None, std::time::Duration::from_secs(10))
+        .map_or(1, |md| md.brokers().len());
+    let replication = i32::try_from(brokers.clamp(1, 3)).unwrap_or(1);
     let new: Vec<_> = topics
         .iter()
-        .map(|t| NewTopic::new(t, partitions, TopicReplication::Fixed(1)))
+        .map(|t| NewTopic::new(t, partitions, TopicReplication::Fixed(replication)))
         .collect();
     for r in admin.create_topics(&new, &AdminOptions::new()).await? {
         if let Err((t, e)) = r {

@@ -31,6 +31,19 @@ pub(crate) struct SuiteArgs {
     /// Write every bench's report and the table's rows as one JSON document.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Bootstrap servers of a replicated cluster (three brokers, topics with replication factor
+    /// 3): the pass-through and quality benches run there too, in the same run, their rows
+    /// marked "RF 3".
+    #[arg(long, value_name = "HOSTS")]
+    cluster: Option<String>,
+}
+
+/// The pass-through and quality benches on the replicated cluster.
+#[derive(Debug, Serialize)]
+struct ClusterReport {
+    broker: String,
+    passthrough: PassthroughReport,
+    quality: QualityReport,
 }
 
 /// The JSON document of `galley bench all`.
@@ -47,6 +60,8 @@ struct SuiteReport {
     generate: GenerateReport,
     e2e: E2eReport,
     memory: MemoryReport,
+    /// The same pass-through and quality benches on `--cluster`, when given.
+    cluster: Option<ClusterReport>,
     /// The table: every figure, its goal and whether it was met; the correctness checks.
     figures: Vec<Row>,
 }
@@ -85,6 +100,23 @@ pub(super) async fn all(cfg: GalleyConfig, config: Option<&Path>, args: &SuiteAr
     };
     let quality = quality(cfg.clone(), &parse(QUALITY[form], &python)?).await?;
     lap("quality", &mut at);
+    let cluster = match &args.cluster {
+        None => None,
+        Some(hosts) => {
+            let mut on = cfg.clone();
+            on.kafka.bootstrap_servers = hosts.clone();
+            println!("== passthrough on {hosts}");
+            let on_passthrough = super::passthrough::passthrough(on.clone(), &parse(PASSTHROUGH[form], &[])?).await?;
+            println!("== quality on {hosts}");
+            let on_quality = super::quality::quality(on, &parse(QUALITY[form], &python)?).await?;
+            lap("cluster", &mut at);
+            Some(ClusterReport {
+                broker: hosts.clone(),
+                passthrough: on_passthrough,
+                quality: on_quality,
+            })
+        }
+    };
     println!("== generate");
     let generate = generate(cfg.clone(), &parse(GENERATE[form], &[])?).await?;
     lap("generate", &mut at);
@@ -94,9 +126,19 @@ pub(super) async fn all(cfg: GalleyConfig, config: Option<&Path>, args: &SuiteAr
     println!("== memory");
     let memory = memory(cfg.clone(), config, &parse(MEMORY[form], &[])?).await?;
     lap("memory", &mut at);
+    let on_cluster = cluster
+        .iter()
+        .flat_map(|c| c.passthrough.rows().into_iter().chain(c.quality.rows()));
+    let on_cluster: Vec<Row> = on_cluster
+        .map(|mut r| {
+            r.measure = format!("RF 3: {}", r.measure);
+            r
+        })
+        .collect();
     let figures: Vec<Row> = [
         passthrough.rows(),
         quality.rows(),
+        on_cluster,
         generate.rows(),
         e2e.rows(),
         memory.rows(),
@@ -112,6 +154,7 @@ pub(super) async fn all(cfg: GalleyConfig, config: Option<&Path>, args: &SuiteAr
         generate,
         e2e,
         memory,
+        cluster,
         figures,
     };
     println!(
