@@ -62,16 +62,12 @@ mod tests {
 
     #[test]
     fn property_values_and_toml_excerpts_never_reach_a_message() {
-        let env = vec![
-            (
-                "GALLEY_KAFKA__PROPERTIES__SASL.PASWORD".to_string(),
-                "hunter2-secret".to_string(),
-            ),
-            ("GALLEY_MODEL__API_KEY".to_string(), "sk-live-abc".to_string()),
-        ];
-        if let Ok(cfg) = GalleyConfig::load_with_env(None, env) {
-            remember(&cfg);
-        }
+        let mut cfg = GalleyConfig::load_with_env(None, Vec::new()).unwrap();
+        cfg.kafka
+            .properties
+            .insert("sasl.pasword".into(), "hunter2-secret".into());
+        cfg.model.api_key = "sk-live-abc".into();
+        remember(&cfg);
         let msg = "No such configuration property: \"sasl.pasword\" sasl.pasword hunter2-secret (key sk-live-abc)";
         let clean = scrub(msg);
         assert!(!clean.contains("hunter2") && !clean.contains("sk-live"), "{clean}");
