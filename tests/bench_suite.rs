@@ -2,7 +2,8 @@
 //! real broker) and the facts its JSON must show — every bench reported, the books of the
 //! end-to-end chain and of the memory run balanced, Python's outcome counts equal to Galley's
 //! (the baseline did the same work), memory measured, every ratio a finite positive number.
-//! Speeds are figures to read, never asserted here.
+//! With `KAFKA_CLUSTER_HOST` the pass-through and quality benches also run on the replicated
+//! cluster. Speeds are figures to read, never asserted here.
 #![cfg(feature = "kafka-it")]
 
 mod common;
@@ -33,9 +34,14 @@ fn the_quick_suite_reports_every_figure_with_its_books_balanced() {
     }
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("bench.json");
-    let out = Command::new(env!("CARGO_BIN_EXE_galley"))
-        .args(["bench", "all", "--quick", "--json"])
-        .arg(&json)
+    // The replicated cluster of scripts/test.sh too, when there is one.
+    let cluster = std::env::var("KAFKA_CLUSTER_HOST").ok();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_galley"));
+    command.args(["bench", "all", "--quick", "--json"]).arg(&json);
+    if let Some(c) = &cluster {
+        command.args(["--cluster", c]);
+    }
+    let out = command
         .envs([
             ("GALLEY_KAFKA__BOOTSTRAP_SERVERS", common::kafka_host().as_str()),
             // A crashed member's partitions wait out its session: 6 s keeps joins short.
@@ -88,6 +94,16 @@ fn the_quick_suite_reports_every_figure_with_its_books_balanced() {
             );
             assert_eq!(records["python_records"], records["galley_records"], "{records}");
         }
+    }
+
+    match &cluster {
+        Some(_) => {
+            let c = &doc["cluster"];
+            assert!(positive(&c["passthrough"]["throughput_ratio"]), "{c}");
+            assert!(positive(&c["quality"]["ratio"]), "{c}");
+            assert_eq!(c["quality"]["outcomes"], q["outcomes"], "the same work on both brokers");
+        }
+        None => eprintln!("SKIPPED the replicated-cluster benches: KAFKA_CLUSTER_HOST is unset"),
     }
 
     let g = &doc["generate"];
