@@ -14,7 +14,8 @@
 //! - [`runtime`]: the stage runtime: key-ordered concurrency, commit-after-delivery, retries,
 //!   DLQ, circuit breaker, DLQ-storm guard, backpressure, rebalance, shutdown, admin HTTP.
 //! - [`stages`]: the stages `galley run --stage` can start.
-//! - [`quality`], [`generate`], [`model`], [`policy`]: the stages' pure cores and the model client.
+//! - [`quality`], [`generate`], [`review`], [`model`]: the stages' pure cores (the review stage's
+//!   checks and risk policy are [`review`]) and the model client.
 //! - [`rollout`]: progressive rollout per use case (off, shadow, canary, on), the kill switch
 //!   and auto-halt, followed on galley.control by every stage and the console.
 //! - [`console`]: the reviewer console (`galley console`).
@@ -32,9 +33,9 @@ pub mod generate;
 pub mod import;
 pub mod metrics;
 pub mod model;
-pub mod policy;
 pub mod printable;
 pub mod quality;
+pub mod review;
 pub mod rollout;
 pub mod runtime;
 pub mod schema;

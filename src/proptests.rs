@@ -7,7 +7,7 @@ use proptest::prelude::*;
 
 use crate::generate::interests::{SkuActivity, fold};
 use crate::generate::{Facts, PromptSet, UseCase, parse_output, template};
-use crate::policy::{Checker, Draft, PolicyConfig};
+use crate::review::{Checker, Draft, PolicyConfig};
 use crate::schema::{
     CheckResult, GeneratorKind, InteractionEvent, InteractionKind, Registry, ValidatedProduct, check_decodes, frame,
 };

@@ -4,7 +4,7 @@
 
 use std::sync::LazyLock;
 
-use galley::policy::{Checker, Draft, PolicyConfig};
+use galley::review::{Checker, Draft, PolicyConfig};
 use galley::schema::{GeneratorKind, ValidatedProduct};
 use libfuzzer_sys::fuzz_target;
 

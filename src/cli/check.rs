@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 use galley::config::GalleyConfig;
-use galley::policy::{Checker, Draft, PolicyConfig};
+use galley::review::{Checker, Draft, PolicyConfig};
 use galley::schema::{CatalogChange, CatalogOp, GeneratorKind};
 use galley::stages::quality::assessor;
 use serde::Deserialize;

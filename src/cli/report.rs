@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use galley::config::GalleyConfig;
-use galley::policy::SuccessBook;
+use galley::review::SuccessBook;
 use galley::runtime::read_to_end;
 use galley::schema::{AuditEvent, Registry, check_decodes, decode, names};
 use rdkafka::Message;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use crate::generate::UseCase;
-use crate::policy::success::METRICS;
+use crate::review::success::METRICS;
 use crate::schema::RolloutMode;
 
 /// One use case's rollout.

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::fixtures::sample_products;
-use crate::policy::{Checker, Draft, PolicyConfig};
+use crate::review::{Checker, Draft, PolicyConfig};
 use crate::schema::{CheckSeverity, GeneratorKind, InteractionEvent, InteractionKind};
 
 fn builtin() -> PromptSet {

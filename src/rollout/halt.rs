@@ -4,7 +4,7 @@
 use std::collections::{HashMap, VecDeque};
 
 use crate::config::SuccessTarget;
-use crate::policy::UseCaseStats;
+use crate::review::UseCaseStats;
 use crate::schema::AuditEvent;
 
 /// Events kept per window at most; beyond it the oldest are dropped early (the window then

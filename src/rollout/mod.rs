@@ -13,7 +13,7 @@ pub mod halt;
 use std::collections::HashMap;
 
 use crate::config::{UseCaseRollout, go_live_problem};
-use crate::policy::stable_fraction;
+use crate::review::stable_fraction;
 use crate::schema::{RolloutControl, RolloutMode};
 
 pub use control::Control;

@@ -13,8 +13,8 @@
 
 use super::{Review, signature};
 use crate::error::StageError;
-use crate::policy::{Draft, edit_distance};
 use crate::printable::printable;
+use crate::review::{Draft, edit_distance};
 use crate::runtime::now_ms;
 use crate::runtime::{Outcome, Output, Record};
 use crate::schema::{

@@ -1,5 +1,5 @@
 //! The review stage: content.drafts → content.approved | content.review | content.rejected by
-//! the automated checks and the risk policy ([`crate::policy`]), and content.decisions (a
+//! the automated checks and the risk policy ([`crate::review`]), and content.decisions (a
 //! reviewer's approve / edit / reject) → approved | rejected, an edit being checked again first.
 //! Every outcome is also an `AuditEvent` on galley.audit, and the success metrics are kept
 //! current as `galley_success_metric{use_case,metric}`.
@@ -25,7 +25,7 @@ use thiserror::Error;
 use crate::config::{GalleyConfig, KafkaConfig, ReviewConfig, ms};
 use crate::error::StageError;
 use crate::metrics::Metrics;
-use crate::policy::{Checker, Draft, PolicyConfig, PolicyError, SuccessBook};
+use crate::review::{Checker, Draft, PolicyConfig, PolicyError, SuccessBook};
 use crate::rollout::halt::HaltWatch;
 use crate::rollout::{Control, Disposition};
 use crate::runtime::table::{Apply, Table, follow_into, latest_by_key};
