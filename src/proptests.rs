@@ -31,6 +31,7 @@ fn draft<'a>(text: &'a str, product: Option<&'a ValidatedProduct>) -> Draft<'a> 
         locale: "en-US",
         generator: GeneratorKind::Model,
         id: "d",
+        known_answers: &[],
     }
 }
 

@@ -152,6 +152,7 @@ async fn a_real_small_model_writes_drafts_with_usage_and_every_draft_is_checked(
             locale: &d.locale,
             generator: d.generator,
             id: &d.draft_id,
+            known_answers: &[],
         });
         for c in checks {
             *findings.entry(c.check).or_default() += 1;

@@ -23,6 +23,7 @@ fuzz_target!(|text: &str| {
             locale: "en-IN",
             generator: GeneratorKind::Model,
             id: "fuzz",
+            known_answers: &[],
         };
         for f in CHECKER.check(&d) {
             if let (Some(s), Some(e)) = (f.span_start, f.span_end) {

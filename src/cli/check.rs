@@ -54,7 +54,7 @@ fn model() -> GeneratorKind {
 /// The product facts a text is checked against; every field optional.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ProductInput {
+pub(crate) struct ProductInput {
     #[serde(default)]
     sku: Option<String>,
     #[serde(default)]
@@ -75,16 +75,44 @@ struct ProductInput {
     attributes: BTreeMap<String, String>,
 }
 
-/// Checks every line; exit 1 when a line could not be read (its error is printed in its place).
-pub(crate) fn check(cfg: GalleyConfig, args: CheckArgs) -> anyhow::Result<ExitCode> {
-    let policy = match &args.policy {
+impl ProductInput {
+    /// The catalog event these facts would be, for the quality rules to normalise.
+    pub(crate) fn into_change(self, locale: &str) -> CatalogChange {
+        CatalogChange {
+            sku: self.sku.unwrap_or_default(),
+            op: CatalogOp::Upsert,
+            source: "check".into(),
+            event_time_ms: 0,
+            version: 0,
+            title: self.title,
+            brand: self.brand,
+            category_path: self.category_path,
+            price_minor: self.price_minor,
+            list_price_minor: self.list_price_minor,
+            currency: self.currency,
+            description: self.description,
+            attributes: self.attributes,
+            images: vec![],
+            locale: locale.to_owned(),
+            extra: BTreeMap::new(),
+        }
+    }
+}
+
+/// The policy of `--policy`, or the built-in one.
+pub(crate) fn policy(path: Option<&std::path::Path>) -> anyhow::Result<PolicyConfig> {
+    Ok(match path {
         Some(p) => {
             PolicyConfig::parse(&std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?)
                 .with_context(|| p.display().to_string())?
         }
         None => PolicyConfig::builtin(),
-    };
-    let checker = Checker::new(policy);
+    })
+}
+
+/// Checks every line; exit 1 when a line could not be read (its error is printed in its place).
+pub(crate) fn check(cfg: GalleyConfig, args: CheckArgs) -> anyhow::Result<ExitCode> {
+    let checker = Checker::new(policy(args.policy.as_deref())?);
     // Products are normalised the way the quality stage does, so claims compare like for like.
     let quality = assessor(&cfg.stages.quality)?;
     let file = std::fs::File::open(&args.file).with_context(|| format!("opening {}", args.file.display()))?;
@@ -104,27 +132,9 @@ pub(crate) fn check(cfg: GalleyConfig, args: CheckArgs) -> anyhow::Result<ExitCo
                 continue;
             }
         };
-        let product = input.product.map(|p| {
-            let change = CatalogChange {
-                sku: p.sku.unwrap_or_default(),
-                op: CatalogOp::Upsert,
-                source: "check".into(),
-                event_time_ms: 0,
-                version: 0,
-                title: p.title,
-                brand: p.brand,
-                category_path: p.category_path,
-                price_minor: p.price_minor,
-                list_price_minor: p.list_price_minor,
-                currency: p.currency,
-                description: p.description,
-                attributes: p.attributes,
-                images: vec![],
-                locale: input.locale.clone(),
-                extra: BTreeMap::new(),
-            };
-            quality.assess(&change, vec![]).product
-        });
+        let product = input
+            .product
+            .map(|p| quality.assess(&p.into_change(&input.locale), vec![]).product);
         let id = input.id.clone().unwrap_or_else(|| format!("line-{line_no}"));
         let draft = Draft {
             use_case: &input.use_case,
@@ -134,6 +144,7 @@ pub(crate) fn check(cfg: GalleyConfig, args: CheckArgs) -> anyhow::Result<ExitCo
             locale: &input.locale,
             generator: input.generator,
             id: &id,
+            known_answers: &[],
         };
         let (findings, decision) = checker.review(&draft);
         let row = serde_json::json!({

@@ -7,6 +7,7 @@ mod check;
 mod console;
 mod control;
 mod demo;
+mod eval;
 mod report;
 
 use std::path::PathBuf;
@@ -52,6 +53,9 @@ enum Command {
     Audit(catalog::AuditArgs),
     /// Run the review checks and risk policy offline over texts (JSONL), one JSON line each.
     Check(check::CheckArgs),
+    /// Measure the review checks on a labelled set (JSONL): recall per defect kind, false
+    /// positives on clean texts, which checks found what.
+    Eval(eval::EvalArgs),
     /// Success metrics per use case from the audit topic: approval and rejection rates, edit
     /// distance, review latency, time to publish, cost per approved item.
     Report(report::ReportArgs),
@@ -129,6 +133,7 @@ pub(crate) async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Publish(args) => catalog::publish(load()?, args).await,
         Command::Audit(args) => catalog::audit(load()?, args),
         Command::Check(args) => check::check(load()?, args),
+        Command::Eval(args) => eval::eval(load()?, args),
         Command::Report(args) => report::report(load()?, args).await,
         Command::Console(args) => console::console(load()?, args).await,
         Command::Control { command } => control::control(load()?, command).await,

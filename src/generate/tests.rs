@@ -154,6 +154,7 @@ fn template_copy_is_readable_and_passes_the_review_checks() {
             locale: "en-US",
             generator: GeneratorKind::Template,
             id: &p.sku,
+            known_answers: &[],
         };
         let serious: Vec<_> = checker
             .check(&draft)

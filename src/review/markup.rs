@@ -168,6 +168,7 @@ mod tests {
             locale: "en-US",
             generator: GeneratorKind::Model,
             id: "x",
+            known_answers: &[],
         };
         let mut out = Vec::new();
         markup(&d, &mut out);

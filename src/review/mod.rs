@@ -7,6 +7,7 @@
 
 mod checks;
 mod config;
+pub mod eval;
 mod markup;
 mod risk;
 pub mod success;
@@ -35,6 +36,9 @@ pub struct Draft<'a> {
     pub generator: GeneratorKind,
     /// Stable id for the audit sample (draft id or subject key).
     pub id: &'a str,
+    /// What the shop has said it does (delivery times, returns, refunds): a support reply may
+    /// promise only what these back.
+    pub known_answers: &'a [String],
 }
 
 /// Compiled checks, built once from a [`PolicyConfig`].

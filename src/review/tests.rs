@@ -40,6 +40,7 @@ fn draft<'a>(p: &'a ValidatedProduct, text: &'a str) -> Draft<'a> {
         locale: "en-US",
         generator: GeneratorKind::Model,
         id: &p.sku,
+        known_answers: &[],
     }
 }
 

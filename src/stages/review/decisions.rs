@@ -78,6 +78,7 @@ impl Review {
                     locale: &o.draft.locale,
                     generator: o.draft.generator,
                     id: &o.draft.draft_id,
+                    known_answers: &self.known_answers,
                 });
                 let human_at = self.checker.config().risk.human_at;
                 match o

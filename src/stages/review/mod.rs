@@ -83,6 +83,9 @@ pub struct Review {
     /// Drafts decided by this instance lately, by (subject, draft id), with the time they were
     /// queued: the queue table shows the decision only once it has read it back.
     recent: Mutex<lru::LruCache<(String, String), i64>>,
+    /// The shop's known answers (`stages.generate.known_answers`): what support replies may
+    /// promise.
+    known_answers: Vec<String>,
     metrics: Metrics,
 }
 
@@ -116,6 +119,7 @@ impl Review {
             accounts: cfg.console.accounts.iter().map(|a| a.user.clone()).collect(),
             decision_key: signature::DecisionKey::from_env(&r.decision_key_env),
             recent: Mutex::new(lru::LruCache::new(RECENT_DECISIONS)),
+            known_answers: cfg.stages.generate.known_answers.clone(),
             metrics,
         })
     }
@@ -140,6 +144,7 @@ impl Review {
             locale: &draft.locale,
             generator: draft.generator,
             id: &draft.draft_id,
+            known_answers: &self.known_answers,
         });
         let outcome = ReviewOutcome {
             draft,

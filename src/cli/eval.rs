@@ -1,0 +1,231 @@
+//! `galley eval FILE.jsonl`: the review checks measured on a labelled set — recall per defect
+//! kind, false positives on clean texts, which checks found what — as a table or JSON, so a
+//! content team can measure a policy change on its own copy before shipping it.
+//!
+//! Each line: `{"id", "use_case", "kind": "clean" | <defect kind>, "text", "defect"?: the
+//! injected text (a substring of text, or "span": [start, end] in bytes), "locale"?,
+//! "product"?: {title, brand, category_path, price_minor, list_price_minor, currency,
+//! description, attributes} | "product_ref"?: "<any>:<sku>" (looked up in --catalog),
+//! "known_answers"?: [...], "split"?}`. eval/review/ holds the project's own set.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use galley::config::GalleyConfig;
+use galley::import::{ColumnMapping, Format, ImportOptions, Importer};
+use galley::review::Checker;
+use galley::review::eval::{CLEAN, Item, Report, evaluate};
+use galley::schema::ValidatedProduct;
+use galley::stages::quality::assessor;
+use serde::Deserialize;
+
+use super::check::{ProductInput, policy};
+
+/// Options of `galley eval`.
+#[derive(Debug, Args)]
+pub(crate) struct EvalArgs {
+    /// Labelled set (JSONL; see `galley eval --help` for the line format).
+    file: Vec<PathBuf>,
+    /// Catalog export (CSV or JSONL, as `galley publish` reads it) holding the products that
+    /// lines name with "product_ref".
+    #[arg(long, value_name = "FILE")]
+    catalog: Option<PathBuf>,
+    /// Currency of catalog rows without one (ISO-4217, e.g. INR for the Flipkart export).
+    #[arg(long)]
+    currency: Option<String>,
+    /// Review policy file (default: the built-in config/review-policy.toml).
+    #[arg(long)]
+    policy: Option<PathBuf>,
+    /// Only lines of this split (their "split" field).
+    #[arg(long)]
+    split: Option<String>,
+    /// Print the report as JSON instead of tables.
+    #[arg(long)]
+    json: bool,
+    /// Misses and false positives listed per table.
+    #[arg(long, default_value_t = 20)]
+    examples: usize,
+}
+
+#[derive(Debug, Deserialize)]
+struct Line {
+    id: String,
+    use_case: String,
+    kind: String,
+    text: String,
+    #[serde(default)]
+    defect: Option<String>,
+    #[serde(default)]
+    span: Option<(usize, usize)>,
+    #[serde(default = "en_us")]
+    locale: String,
+    #[serde(default)]
+    product: Option<ProductInput>,
+    #[serde(default)]
+    product_ref: Option<String>,
+    #[serde(default)]
+    known_answers: Vec<String>,
+    #[serde(default)]
+    split: Option<String>,
+}
+
+fn en_us() -> String {
+    "en-US".into()
+}
+
+/// Every product of the catalog export, assessed as the quality stage would, by sku.
+fn catalog(cfg: &GalleyConfig, args: &EvalArgs) -> anyhow::Result<BTreeMap<String, ValidatedProduct>> {
+    let Some(path) = &args.catalog else {
+        return Ok(BTreeMap::new());
+    };
+    let format = Format::from_path(path).with_context(|| format!("cannot tell the format of {}", path.display()))?;
+    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let opts = ImportOptions {
+        format,
+        mapping: ColumnMapping::default(),
+        default_currency: args.currency.clone(),
+        source: "eval".into(),
+        version: 1,
+        event_time_ms: 1,
+        locale: "en-US".into(),
+    };
+    let assess = assessor(&cfg.stages.quality)?;
+    let rows = Importer::new(BufReader::new(file), opts).with_context(|| format!("reading {}", path.display()))?;
+    Ok(rows
+        .filter_map(Result::ok)
+        .map(|row| {
+            let p = assess.assess(&row.change, row.findings).product;
+            (p.sku.clone(), p)
+        })
+        .collect())
+}
+
+fn items(cfg: &GalleyConfig, args: &EvalArgs) -> anyhow::Result<Vec<Item>> {
+    let products = catalog(cfg, args)?;
+    let assess = assessor(&cfg.stages.quality)?;
+    let mut items = Vec::new();
+    for path in &args.file {
+        let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+        for (i, line) in BufReader::new(file).lines().enumerate() {
+            let at = || format!("{}:{}", path.display(), i + 1);
+            let line = line.with_context(at)?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let l: Line = serde_json::from_str(&line).with_context(at)?;
+            if args.split.as_ref().is_some_and(|s| l.split.as_ref() != Some(s)) {
+                continue;
+            }
+            let product = match (l.product, &l.product_ref) {
+                (Some(p), _) => Some(assess.assess(&p.into_change(&l.locale), vec![]).product),
+                (None, Some(r)) => {
+                    let sku = r.rsplit_once(':').map_or(r.as_str(), |(_, s)| s);
+                    match products.get(sku) {
+                        Some(p) => Some(p.clone()),
+                        None if args.catalog.is_none() => bail!("{}: product_ref {r} needs --catalog FILE", at()),
+                        None => bail!("{}: product_ref {r}: no such sku in the catalog", at()),
+                    }
+                }
+                (None, None) => None,
+            };
+            let span = match (&l.defect, l.span) {
+                (_, Some(span)) => Some(span),
+                (Some(d), None) => {
+                    let s = l
+                        .text
+                        .find(d.as_str())
+                        .with_context(|| format!("{}: the defect is not in the text", at()))?;
+                    Some((s, s + d.len()))
+                }
+                (None, None) if l.kind != CLEAN => bail!("{}: a {} text needs \"defect\" or \"span\"", at(), l.kind),
+                (None, None) => None,
+            };
+            items.push(Item {
+                id: l.id,
+                use_case: l.use_case,
+                locale: l.locale,
+                product,
+                known_answers: if l.known_answers.is_empty() {
+                    cfg.stages.generate.known_answers.clone()
+                } else {
+                    l.known_answers
+                },
+                kind: l.kind,
+                text: l.text,
+                span,
+            });
+        }
+    }
+    Ok(items)
+}
+
+/// Evaluates the checks on the labelled set.
+pub(crate) fn eval(cfg: GalleyConfig, args: EvalArgs) -> anyhow::Result<ExitCode> {
+    let items = items(&cfg, &args)?;
+    if items.is_empty() {
+        bail!("no labelled texts to evaluate");
+    }
+    let checker = Checker::new(policy(args.policy.as_deref())?);
+    let report = evaluate(&checker, &items);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_report(&report, args.examples);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_report(r: &Report, examples: usize) {
+    println!(
+        "{} texts: recall {:.3} over {} defects (lowest kind {:.3}); false positives {:.3} ({} of {} clean texts; {} not auto-approved)\n",
+        r.texts,
+        r.recall,
+        r.kinds.values().map(|k| k.texts).sum::<usize>(),
+        r.min_kind_recall,
+        r.clean.false_positive_rate,
+        r.clean.flagged,
+        r.clean.texts,
+        r.clean.not_auto_approved
+    );
+    println!("| kind | recall | found | auto-approved | found by |");
+    println!("|---|---|---|---|---|");
+    for (kind, k) in &r.kinds {
+        let by: Vec<String> = k.by_check.iter().map(|(c, n)| format!("{c} {n}")).collect();
+        println!(
+            "| {kind} | {:.3} | {}/{} | {} | {} |",
+            k.recall,
+            k.found,
+            k.texts,
+            k.auto_approved,
+            by.join(", ")
+        );
+    }
+    let by: Vec<String> = r.clean.by_check.iter().map(|(c, n)| format!("{c} {n}")).collect();
+    println!(
+        "| clean (false positives) | {:.3} | {}/{} | | {} |",
+        r.clean.false_positive_rate,
+        r.clean.flagged,
+        r.clean.texts,
+        by.join(", ")
+    );
+    if !r.misses.is_empty() {
+        println!("\nMissed ({} of {}):", examples.min(r.misses.len()), r.misses.len());
+        for m in r.misses.iter().take(examples) {
+            println!("  {} [{}] {:?}", m.id, m.kind, m.excerpt);
+        }
+    }
+    if !r.false_positives.is_empty() {
+        println!(
+            "\nOn clean texts ({} of {}):",
+            examples.min(r.false_positives.len()),
+            r.false_positives.len()
+        );
+        for f in r.false_positives.iter().take(examples) {
+            println!("  {} {:?}: {}", f.id, f.excerpt, f.finding.as_deref().unwrap_or(""));
+        }
+    }
+}
