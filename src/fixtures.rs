@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use crate::import::{ColumnMapping, Format, ImportOptions, Importer};
-use crate::quality::{Assessor, RuleSet, Taxonomy, Verdict};
+use crate::quality::{Assessor, RuleSet, Taxonomy};
 use crate::schema::{CatalogChange, ValidatedProduct};
 
 /// The real Flipkart export, when `../shared/data` has it (any CSV with Flipkart's columns).
@@ -29,25 +29,24 @@ pub(crate) fn flipkart_options() -> ImportOptions {
     }
 }
 
-/// Up to `limit` products of the Flipkart export that pass the quality rules (what the model and
-/// the review checks would see), or `None` without the export.
-pub(crate) fn flipkart_products(limit: usize) -> Option<Vec<ValidatedProduct>> {
+/// Every product of the Flipkart export, assessed by the built-in rules whatever their verdict
+/// (the records the labelled sets name), by sku; `None` without the export.
+pub(crate) fn flipkart_catalog() -> Option<std::collections::HashMap<String, ValidatedProduct>> {
     let path = flipkart_export()?;
-    let opts = flipkart_options();
     let file = std::fs::File::open(&path).ok()?;
     let a = Assessor {
         rules: RuleSet::builtin(),
         taxonomy: Taxonomy::sample(),
     };
-    let rows = Importer::new(std::io::BufReader::new(file), opts).ok()?;
-    let products = rows
-        .filter_map(Result::ok)
-        .map(|row| a.assess(&row.change, row.findings))
-        .filter(|x| x.verdict == Verdict::Valid)
-        .map(|x| x.product)
-        .take(limit)
-        .collect();
-    Some(products)
+    let rows = Importer::new(std::io::BufReader::new(file), flipkart_options()).ok()?;
+    Some(
+        rows.filter_map(Result::ok)
+            .map(|row| {
+                let p = a.assess(&row.change, row.findings).product;
+                (p.sku.clone(), p)
+            })
+            .collect(),
+    )
 }
 
 /// The invented `samples/catalog.jsonl`, assessed by the built-in rules.

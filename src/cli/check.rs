@@ -2,7 +2,6 @@
 //! line in, so a content team can lint copy before it ships and the checks can be evaluated on
 //! any labelled set.
 
-use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,8 +9,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 use galley::config::GalleyConfig;
+use galley::review::eval::ProductFacts;
 use galley::review::{Checker, Draft, PolicyConfig};
-use galley::schema::{CatalogChange, CatalogOp, GeneratorKind};
+use galley::schema::GeneratorKind;
 use galley::stages::quality::assessor;
 use serde::Deserialize;
 
@@ -40,7 +40,7 @@ struct Input {
     #[serde(default)]
     id: Option<String>,
     #[serde(default)]
-    product: Option<ProductInput>,
+    product: Option<ProductFacts>,
 }
 
 fn en_us() -> String {
@@ -49,54 +49,6 @@ fn en_us() -> String {
 
 fn model() -> GeneratorKind {
     GeneratorKind::Model
-}
-
-/// The product facts a text is checked against; every field optional.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ProductInput {
-    #[serde(default)]
-    sku: Option<String>,
-    #[serde(default)]
-    title: Option<String>,
-    #[serde(default)]
-    brand: Option<String>,
-    #[serde(default)]
-    category_path: Vec<String>,
-    #[serde(default)]
-    price_minor: Option<i64>,
-    #[serde(default)]
-    list_price_minor: Option<i64>,
-    #[serde(default)]
-    currency: Option<String>,
-    #[serde(default)]
-    description: Option<String>,
-    #[serde(default)]
-    attributes: BTreeMap<String, String>,
-}
-
-impl ProductInput {
-    /// The catalog event these facts would be, for the quality rules to normalise.
-    pub(crate) fn into_change(self, locale: &str) -> CatalogChange {
-        CatalogChange {
-            sku: self.sku.unwrap_or_default(),
-            op: CatalogOp::Upsert,
-            source: "check".into(),
-            event_time_ms: 0,
-            version: 0,
-            title: self.title,
-            brand: self.brand,
-            category_path: self.category_path,
-            price_minor: self.price_minor,
-            list_price_minor: self.list_price_minor,
-            currency: self.currency,
-            description: self.description,
-            attributes: self.attributes,
-            images: vec![],
-            locale: locale.to_owned(),
-            extra: BTreeMap::new(),
-        }
-    }
 }
 
 /// The policy of `--policy`, or the built-in one.

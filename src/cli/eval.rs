@@ -18,12 +18,11 @@ use clap::Args;
 use galley::config::GalleyConfig;
 use galley::import::{ColumnMapping, Format, ImportOptions, Importer};
 use galley::review::Checker;
-use galley::review::eval::{CLEAN, Item, Report, evaluate};
+use galley::review::eval::{Item, Line, Report, evaluate};
 use galley::schema::ValidatedProduct;
 use galley::stages::quality::assessor;
-use serde::Deserialize;
 
-use super::check::{ProductInput, policy};
+use super::check::policy;
 
 /// Options of `galley eval`.
 #[derive(Debug, Args)]
@@ -49,32 +48,13 @@ pub(crate) struct EvalArgs {
     /// Misses and false positives listed per table.
     #[arg(long, default_value_t = 20)]
     examples: usize,
-}
-
-#[derive(Debug, Deserialize)]
-struct Line {
-    id: String,
-    use_case: String,
-    kind: String,
-    text: String,
-    #[serde(default)]
-    defect: Option<String>,
-    #[serde(default)]
-    span: Option<(usize, usize)>,
-    #[serde(default = "en_us")]
-    locale: String,
-    #[serde(default)]
-    product: Option<ProductInput>,
-    #[serde(default)]
-    product_ref: Option<String>,
-    #[serde(default)]
-    known_answers: Vec<String>,
-    #[serde(default)]
-    split: Option<String>,
-}
-
-fn en_us() -> String {
-    "en-US".into()
+    /// With each miss, what fired elsewhere in its text.
+    #[arg(long)]
+    verbose: bool,
+    /// Print one text's product record (as the checks see it) and every finding, instead of
+    /// the report.
+    #[arg(long, value_name = "ID")]
+    explain: Option<String>,
 }
 
 /// Every product of the catalog export, assessed as the quality stage would, by sku.
@@ -120,44 +100,15 @@ fn items(cfg: &GalleyConfig, args: &EvalArgs) -> anyhow::Result<Vec<Item>> {
             if args.split.as_ref().is_some_and(|s| l.split.as_ref() != Some(s)) {
                 continue;
             }
-            let product = match (l.product, &l.product_ref) {
-                (Some(p), _) => Some(assess.assess(&p.into_change(&l.locale), vec![]).product),
-                (None, Some(r)) => {
-                    let sku = r.rsplit_once(':').map_or(r.as_str(), |(_, s)| s);
-                    match products.get(sku) {
-                        Some(p) => Some(p.clone()),
-                        None if args.catalog.is_none() => bail!("{}: product_ref {r} needs --catalog FILE", at()),
-                        None => bail!("{}: product_ref {r}: no such sku in the catalog", at()),
-                    }
-                }
-                (None, None) => None,
-            };
-            let span = match (&l.defect, l.span) {
-                (_, Some(span)) => Some(span),
-                (Some(d), None) => {
-                    let s = l
-                        .text
-                        .find(d.as_str())
-                        .with_context(|| format!("{}: the defect is not in the text", at()))?;
-                    Some((s, s + d.len()))
-                }
-                (None, None) if l.kind != CLEAN => bail!("{}: a {} text needs \"defect\" or \"span\"", at(), l.kind),
-                (None, None) => None,
-            };
-            items.push(Item {
-                id: l.id,
-                use_case: l.use_case,
-                locale: l.locale,
-                product,
-                known_answers: if l.known_answers.is_empty() {
-                    cfg.stages.generate.known_answers.clone()
-                } else {
-                    l.known_answers
-                },
-                kind: l.kind,
-                text: l.text,
-                span,
-            });
+            let item = l
+                .item(
+                    |p, locale| assess.assess(&p.into_change(locale), vec![]).product,
+                    |sku| products.get(sku).cloned(),
+                    &cfg.stages.generate.known_answers,
+                )
+                .map_err(anyhow::Error::msg)
+                .with_context(at)?;
+            items.push(item);
         }
     }
     Ok(items)
@@ -170,16 +121,42 @@ pub(crate) fn eval(cfg: GalleyConfig, args: EvalArgs) -> anyhow::Result<ExitCode
         bail!("no labelled texts to evaluate");
     }
     let checker = Checker::new(policy(args.policy.as_deref())?);
+    if let Some(id) = &args.explain {
+        let item = items
+            .iter()
+            .find(|i| &i.id == id)
+            .with_context(|| format!("no text {id}"))?;
+        println!("{}", serde_json::to_string_pretty(&item.product)?);
+        let d = galley::review::Draft {
+            use_case: &item.use_case,
+            text: &item.text,
+            title: None,
+            product: item.product.as_ref(),
+            locale: &item.locale,
+            generator: galley::schema::GeneratorKind::Model,
+            id: &item.id,
+            known_answers: &item.known_answers,
+        };
+        println!("{}\n", item.text);
+        for f in checker.check(&d) {
+            let span = f
+                .span_start
+                .zip(f.span_end)
+                .and_then(|(s, e)| item.text.get(s as usize..e as usize));
+            println!("{} {}: {} [{:?}]", f.check, f.severity.as_str(), f.message, span);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let report = evaluate(&checker, &items);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print_report(&report, args.examples);
+        print_report(&report, args.examples, args.verbose);
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_report(r: &Report, examples: usize) {
+fn print_report(r: &Report, examples: usize, verbose: bool) {
     println!(
         "{} texts: recall {:.3} over {} defects (lowest kind {:.3}); false positives {:.3} ({} of {} clean texts; {} not auto-approved)\n",
         r.texts,
@@ -216,6 +193,11 @@ fn print_report(r: &Report, examples: usize) {
         println!("\nMissed ({} of {}):", examples.min(r.misses.len()), r.misses.len());
         for m in r.misses.iter().take(examples) {
             println!("  {} [{}] {:?}", m.id, m.kind, m.excerpt);
+            if verbose {
+                for e in &m.elsewhere {
+                    println!("      elsewhere: {e}");
+                }
+            }
         }
     }
     if !r.false_positives.is_empty() {

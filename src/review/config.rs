@@ -26,13 +26,13 @@ pub struct Terms {
     pub profanity: Vec<String>,
 }
 
-/// Claim vocabularies checked against the product's attributes.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// Claim vocabularies added to every locale pack's (`config/locales/`), for a shop's own terms.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Claims {
-    /// Materials a text may name.
+    /// Materials a text may name only when the record does.
     pub materials: Vec<String>,
-    /// Certifications and protections a text may name.
+    /// Certifications and properties a text may claim only when the record does.
     pub certifications: Vec<String>,
 }
 
@@ -72,8 +72,13 @@ pub struct Risk {
 pub struct PolicyConfig {
     /// Word lists.
     pub terms: Terms,
-    /// Claim vocabularies.
+    /// Claim vocabularies beyond the locale packs'.
+    #[serde(default)]
     pub claims: Claims,
+    /// A directory of locale packs (`<locale>.toml`, as in `config/locales/`) merged into the
+    /// built-in ones.
+    #[serde(default)]
+    pub locales_dir: Option<std::path::PathBuf>,
     /// `[min, max]` characters per use case, plus `email_subject`.
     pub length: BTreeMap<String, [usize; 2]>,
     /// Language detection.

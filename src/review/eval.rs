@@ -7,10 +7,10 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Checker, Draft, Route};
-use crate::schema::{CheckResult, CheckSeverity, GeneratorKind, ValidatedProduct};
+use crate::schema::{CatalogChange, CatalogOp, CheckResult, CheckSeverity, GeneratorKind, ValidatedProduct};
 
 /// The kind of a text without a defect.
 pub const CLEAN: &str = "clean";
@@ -34,6 +34,129 @@ pub struct Item {
     pub text: String,
     /// Byte span of the injected defect (none for clean texts).
     pub span: Option<(usize, usize)>,
+}
+
+/// The product facts a text is checked against (`galley check` and `galley eval` lines);
+/// every field optional.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)] // the CatalogChange fields of the same names
+pub struct ProductFacts {
+    #[serde(default)]
+    pub sku: Option<String>,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub brand: Option<String>,
+    #[serde(default)]
+    pub category_path: Vec<String>,
+    #[serde(default)]
+    pub price_minor: Option<i64>,
+    #[serde(default)]
+    pub list_price_minor: Option<i64>,
+    #[serde(default)]
+    pub currency: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub attributes: BTreeMap<String, String>,
+}
+
+impl ProductFacts {
+    /// The catalog event these facts would be, for the quality rules to normalise.
+    pub fn into_change(self, locale: &str) -> CatalogChange {
+        CatalogChange {
+            sku: self.sku.unwrap_or_default(),
+            op: CatalogOp::Upsert,
+            source: "check".into(),
+            event_time_ms: 0,
+            version: 0,
+            title: self.title,
+            brand: self.brand,
+            category_path: self.category_path,
+            price_minor: self.price_minor,
+            list_price_minor: self.list_price_minor,
+            currency: self.currency,
+            description: self.description,
+            attributes: self.attributes,
+            images: vec![],
+            locale: locale.to_owned(),
+            extra: BTreeMap::new(),
+        }
+    }
+}
+
+/// One line of a labelled set (`galley eval`).
+#[derive(Debug, Deserialize)]
+#[allow(missing_docs)] // the line format is documented in `galley eval --help`
+pub struct Line {
+    pub id: String,
+    pub use_case: String,
+    pub kind: String,
+    pub text: String,
+    #[serde(default)]
+    pub defect: Option<String>,
+    #[serde(default)]
+    pub span: Option<(usize, usize)>,
+    #[serde(default = "en_us")]
+    pub locale: String,
+    #[serde(default)]
+    pub product: Option<ProductFacts>,
+    #[serde(default)]
+    pub product_ref: Option<String>,
+    #[serde(default)]
+    pub known_answers: Vec<String>,
+    #[serde(default)]
+    pub split: Option<String>,
+}
+
+fn en_us() -> String {
+    "en-US".into()
+}
+
+impl Line {
+    /// The labelled item: its product from `inline` (facts given on the line, assessed) or
+    /// `by_sku` (a product_ref's sku), the shop's known answers when the line gives none.
+    pub fn item(
+        self,
+        inline: impl Fn(ProductFacts, &str) -> ValidatedProduct,
+        by_sku: impl Fn(&str) -> Option<ValidatedProduct>,
+        default_known: &[String],
+    ) -> Result<Item, String> {
+        let product = match (self.product, &self.product_ref) {
+            (Some(p), _) => Some(inline(p, &self.locale)),
+            (None, Some(r)) => {
+                let sku = r.rsplit_once(':').map_or(r.as_str(), |(_, s)| s);
+                Some(by_sku(sku).ok_or_else(|| format!("product_ref {r}: no such product (is --catalog given?)"))?)
+            }
+            (None, None) => None,
+        };
+        let span = match (&self.defect, self.span) {
+            (_, Some(span)) => Some(span),
+            (Some(d), None) => {
+                let s = self.text.find(d.as_str()).ok_or("the defect is not in the text")?;
+                Some((s, s + d.len()))
+            }
+            (None, None) if self.kind != CLEAN => {
+                return Err(format!("a {} text needs \"defect\" or \"span\"", self.kind));
+            }
+            (None, None) => None,
+        };
+        Ok(Item {
+            id: self.id,
+            use_case: self.use_case,
+            locale: self.locale,
+            product,
+            known_answers: if self.known_answers.is_empty() {
+                default_known.to_vec()
+            } else {
+                self.known_answers
+            },
+            kind: self.kind,
+            text: self.text,
+            span,
+        })
+    }
 }
 
 /// Recall of one defect kind.
@@ -78,6 +201,9 @@ pub struct Example {
     pub excerpt: String,
     /// The finding's check and message, for a false positive.
     pub finding: Option<String>,
+    /// For a miss: what fired on the text elsewhere (check, severity and message), to see why
+    /// it did not overlap.
+    pub elsewhere: Vec<String>,
 }
 
 /// The whole evaluation.
@@ -150,6 +276,7 @@ pub fn evaluate(checker: &Checker, items: &[Item]) -> Report {
                         kind: item.kind.clone(),
                         excerpt: excerpt(&item.text, span),
                         finding: Some(format!("{}: {}", f.check, f.message)),
+                        elsewhere: vec![],
                     });
                 }
             }
@@ -164,6 +291,10 @@ pub fn evaluate(checker: &Checker, items: &[Item]) -> Report {
                         kind: kind.to_owned(),
                         excerpt: excerpt(&item.text, span),
                         finding: None,
+                        elsewhere: findings
+                            .iter()
+                            .map(|f| format!("{} ({}): {}", f.check, f.severity.as_str(), f.message))
+                            .collect(),
                     });
                 } else {
                     k.found += 1;

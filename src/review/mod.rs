@@ -6,13 +6,13 @@
 //! a finding is reproducible from the ReviewOutcome alone.
 
 mod checks;
+pub mod claims;
 mod config;
 pub mod eval;
 mod markup;
 mod risk;
 pub mod success;
 
-use crate::quality::pii::Redactor;
 use crate::schema::{CheckResult, CheckSeverity, GeneratorKind, ValidatedProduct};
 
 pub use config::{PolicyConfig, PolicyError};
@@ -45,15 +45,22 @@ pub struct Draft<'a> {
 pub struct Checker {
     config: PolicyConfig,
     lists: checks::Lists,
-    redactor: Redactor,
+    locales: claims::lexicon::Locales,
 }
 
 impl Checker {
-    /// Compiles the word lists into matchers.
+    /// Compiles the word lists and the locale packs into matchers. (A `locales_dir` that
+    /// cannot be read was refused when the policy was parsed; should it vanish since, the
+    /// built-in packs are used and the error logged.)
     pub fn new(config: PolicyConfig) -> Self {
+        let locales =
+            claims::lexicon::Locales::load(config.locales_dir.as_deref(), &config.claims).unwrap_or_else(|error| {
+                tracing::error!(message = "Locale packs unreadable; using the built-in ones.", error);
+                claims::lexicon::Locales::builtin(&config.claims)
+            });
         Checker {
             lists: checks::Lists::new(&config),
-            redactor: Redactor::new(),
+            locales,
             config,
         }
     }
@@ -66,10 +73,8 @@ impl Checker {
     /// Every finding of every check, in text order within each check.
     pub fn check(&self, d: &Draft<'_>) -> Vec<CheckResult> {
         let mut out = Vec::new();
-        checks::claims(d, &self.lists, &mut out);
-        checks::price(d, &mut out);
+        claims::check(d, &self.locales.get(d.locale), &mut out);
         checks::terms(d, &self.lists, &mut out);
-        checks::pii(d, &self.redactor, &mut out);
         checks::length(d, &self.config, &mut out);
         checks::language(d, &self.config, &mut out);
         checks::repetition(d, &mut out);

@@ -44,192 +44,44 @@ fn draft<'a>(p: &'a ValidatedProduct, text: &'a str) -> Draft<'a> {
     }
 }
 
-/// (defect kind = the check expected to fire, phrasings appended to a clean description; each
-/// product gets one phrasing, in turn).
-const DEFECTS: &[(&str, &[&str])] = &[
-    (
-        "unsupported_claim.quantity",
-        &[
-            " It holds a 99999 mAh charge.",
-            " Weighs just 12 g.",
-            " A roomy 64GB of storage.",
-        ],
-    ),
-    (
-        "unsupported_claim.material",
-        &[
-            " Made of genuine silk.",
-            " The frame is solid walnut.",
-            " Crafted from cashmere.",
-        ],
-    ),
-    (
-        "unsupported_claim.certification",
-        &[
-            " It is certified organic.",
-            " Fully waterproof.",
-            " Vegan and cruelty-free.",
-        ],
-    ),
-    (
-        "unsupported_claim.warranty",
-        &[
-            " Comes with a 5-year warranty.",
-            " Satisfaction guarantee included.",
-            " Lifetime warranty.",
-        ],
-    ),
-    (
-        "unsupported_claim.compatibility",
-        &[
-            " Compatible with Zorblax 9 consoles.",
-            " compatible with all Quasar phones.",
-        ],
-    ),
-    (
-        "price_mismatch",
-        &[" Now only $1.23.", " Yours for 5 USD.", " Save 40% off today."],
-    ),
-    (
-        "banned_term",
-        &[" A miracle for your home.", " Risk-free purchase.", " Act now!"],
-    ),
-    (
-        "competitor",
-        &[" Cheaper than on Amazon.", " Better than what Walmart sells."],
-    ),
-    (
-        "medical_claim",
-        &[
-            " Clinically proven to help you sleep.",
-            " It cures back pain.",
-            " Doctor recommended.",
-        ],
-    ),
-    (
-        "superlative",
-        &[" The best choice you can make.", " Simply perfect.", " The #1 pick."],
-    ),
-    (
-        "pii",
-        &[
-            " Questions? Write to ana.lopez@example.com.",
-            " Call Sam on +1 415 555 2671.",
-            " Ship to 12 Elm Road.",
-        ],
-    ),
-    ("profanity", &[" Damn good value.", " No crap included."]),
-    (
-        "repetition",
-        &[
-            " It is easy to clean every day. It is easy to clean every day.",
-            " Very very very handy.",
-        ],
-    ),
-    (
-        "markup",
-        &[
-            " <script>alert(1)</script>",
-            " <img src=x onerror=alert(1)>",
-            " <b>Bold</b> claims.",
-        ],
-    ),
-];
-
-/// Evaluation figures over one set of products.
-#[derive(Default)]
-struct Evaluation {
-    products: usize,
-    /// Clean texts with any finding.
-    flagged: Vec<String>,
-    /// Clean texts the policy would not auto-approve.
-    misrouted: Vec<String>,
-    /// Per defect kind: (found, injected).
-    recall: BTreeMap<&'static str, (usize, usize)>,
-}
-
-fn evaluate(products: &[ValidatedProduct]) -> Evaluation {
-    let checker = Checker::new(PolicyConfig::builtin());
-    let mut e = Evaluation {
-        products: products.len(),
-        ..Evaluation::default()
-    };
-    let german = "Dieses Produkt ist sehr praktisch und eignet sich hervorragend für den täglichen Gebrauch zu Hause und unterwegs, sagen unsere Kunden.";
-    for (i, p) in products.iter().enumerate() {
-        let clean = clean_text(p);
-        let found = checker.check(&draft(p, &clean));
-        if !found.is_empty() {
-            e.flagged.push(format!("{}: {:?}", p.sku, found));
-        }
-        let (_, decision) = checker.review(&draft(p, &clean));
-        if decision.route != Route::Approved {
-            e.misrouted.push(format!("{}: {}", p.sku, decision.reason));
-        }
-        // Out-of-policy length and language need whole texts, not an appended sentence.
-        let long = format!(
-            "{clean} {}",
-            "Plenty more words here about nothing new at all, varied a little. ".repeat(30)
-        );
-        let injected = DEFECTS
-            .iter()
-            .map(|(kind, phrasings)| (*kind, format!("{clean}{}", phrasings[i % phrasings.len()])))
-            .chain([("length", long), ("language", german.to_owned())]);
-        for (kind, text) in injected {
-            // A defect the clean text already has cannot be told apart from the injected one.
-            if found.iter().any(|f| f.check == kind) {
-                continue;
-            }
-            let hit = checker.check(&draft(p, &text)).iter().any(|f| f.check == kind);
-            let r = e.recall.entry(kind).or_default();
-            r.0 += usize::from(hit);
-            r.1 += 1;
-        }
-    }
-    e
-}
-
-/// Prints the figures; panics below recall 0.9 or above the false-positive rate 0.1 of
-/// `false_positives`.
-fn check_evaluation(name: &str, e: &Evaluation, false_positives: &[String]) {
-    let rate = |n: usize| n as f64 / e.products.max(1) as f64;
-    eprintln!(
-        "evaluation over {} {name} products: flagged clean texts {:.3}, clean texts not auto-approved {:.3}",
-        e.products,
-        rate(e.flagged.len()),
-        rate(e.misrouted.len())
-    );
-    for (kind, (hit, n)) in &e.recall {
-        eprintln!("  recall {kind:<34} {:.3} ({hit}/{n})", *hit as f64 / *n as f64);
-    }
-    assert!(
-        rate(false_positives.len()) <= 0.1,
-        "false positives: {false_positives:#?}"
-    );
-    for (kind, (hit, n)) in &e.recall {
-        assert!(*hit as f64 / *n as f64 >= 0.9, "recall of {kind}: {hit}/{n}");
-    }
-}
-
+/// The project's labelled dev set (eval/review/dev.jsonl) over the real Flipkart export: the
+/// checks must keep at least the recall and at most the false positives measured when they
+/// were built (`galley eval` prints the whole report; the holdout split is kept out of tests).
 #[test]
-fn evaluation_recall_and_false_positives() {
-    let e = evaluate(&products());
-    assert_eq!(e.recall.len(), DEFECTS.len() + 2, "every defect kind was injected");
-    check_evaluation("sample", &e, &e.flagged);
-}
-
-#[test]
-fn evaluation_on_the_real_flipkart_export() {
-    let Some(products) = crate::fixtures::flipkart_products(300) else {
-        eprintln!("SKIPPED: no Flipkart export (CSV with pid and product_specifications columns) under ../shared/data");
+fn the_labelled_dev_set_keeps_its_recall_and_false_positive_floors() {
+    let Some(catalog) = crate::fixtures::flipkart_catalog() else {
+        eprintln!("SKIPPED: no Flipkart export under ../shared/data for eval/review/dev.jsonl's products");
         return;
     };
-    assert!(
-        products.len() >= 50,
-        "only {} valid products in the export",
-        products.len()
+    let lines = include_str!("../../eval/review/dev.jsonl");
+    let items: Vec<eval::Item> = lines
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let line: eval::Line = serde_json::from_str(l).unwrap();
+            line.item(
+                |_, _| unreachable!("the dev set names its products"),
+                |sku| catalog.get(sku).cloned(),
+                &[],
+            )
+            .unwrap()
+        })
+        .collect();
+    let r = eval::evaluate(&Checker::new(PolicyConfig::builtin()), &items);
+    eprintln!(
+        "dev set: {} texts, recall {:.3} (lowest kind {:.3}), false positives {:.3}",
+        r.texts, r.recall, r.min_kind_recall, r.clean.false_positive_rate
     );
-    let e = evaluate(&products);
-    check_evaluation("Flipkart", &e, &e.misrouted);
+    for (kind, k) in &r.kinds {
+        eprintln!("  {kind:<20} {:.3} ({}/{})", k.recall, k.found, k.texts);
+    }
+    assert!(r.texts >= 400, "{} texts", r.texts);
+    assert!(r.recall >= 0.80, "recall {:.3}", r.recall);
+    assert!(
+        r.clean.false_positive_rate <= 0.08,
+        "false positives {:.3}",
+        r.clean.false_positive_rate
+    );
 }
 
 #[test]
@@ -257,7 +109,7 @@ fn claims_compare_normalised_values() {
     let found = checker.check(&draft(&shirt, text));
     let m = found.iter().find(|f| f.check == "unsupported_claim.material").unwrap();
     assert_eq!(m.severity, CheckSeverity::High);
-    assert!(m.message.contains("polyester"));
+    assert!(m.message.contains("cotton"), "{}", m.message);
     assert_eq!(
         &text[m.span_start.unwrap() as usize..m.span_end.unwrap() as usize],
         "cotton"
