@@ -32,7 +32,13 @@ pub(super) fn check(c: &Ctx<'_>) {
     let brands = &c.lex.m.brand;
     let mut claims: Vec<((usize, usize), String)> = Vec::new();
     for (s, e) in c.lex.m.compat_cue.find(text) {
-        let (_, ce) = text::clause(text, s, e);
+        let strong = c.lex.m.compat_strong.any(&text[s..e]);
+        // A list after a strong cue runs over commas ("works with Windows, Mac and Android").
+        let (_, ce) = if strong {
+            text::sentence(text, s, e)
+        } else {
+            text::clause(text, s, e)
+        };
         // The object: up to eight words after the cue, within its clause.
         let obj_end = text[e..ce]
             .char_indices()
@@ -40,7 +46,19 @@ pub(super) fn check(c: &Ctx<'_>) {
             .nth(8)
             .map_or(ce, |(i, _)| e + i);
         let object = &text[e..obj_end];
-        let has_target = c.lex.m.compat_target.any(object)
+        let universal = c.lex.pack.compatibility.universal.iter().any(|u| {
+            object
+                .split_whitespace()
+                .next()
+                .is_some_and(|w| w.eq_ignore_ascii_case(u))
+        });
+        let has_target = strong
+            || universal
+            || c.lex.m.compat_target.any(object)
+            || c.lex
+                .m
+                .compat_target
+                .any(&object.replace("TVs", "TV").replace("tvs", "tv"))
             || brands.any(object)
             || object
                 .split_whitespace()
@@ -75,6 +93,14 @@ pub(super) fn check(c: &Ctx<'_>) {
             .universal
             .iter()
             .any(|u| text::words(&object).any(|(_, _, w)| w == *u));
+        // "work with shorts and a tee": what to wear it with.
+        if content
+            .iter()
+            .any(|w| c.lex.pack.feature.ignore.contains(w) && !c.lex.m.compat_target.any(w))
+        {
+            c.take(span);
+            continue;
+        }
         let named = !content.is_empty() && content.iter().all(|w| f.stems.contains(&text::stem(w)) || f.says(w));
         let universal_ok =
             !universal

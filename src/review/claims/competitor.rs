@@ -22,6 +22,110 @@ fn own(c: &Ctx<'_>, name: &str) -> bool {
         .is_some_and(|f| f.says(&lower) || f.brand.iter().any(|b| lower.split_whitespace().any(|w| w == b)))
 }
 
+/// A capitalised word in the middle of a sentence, beside a shopping or comparing word, that is
+/// neither the record's nor a plain English word: a rival brand or a shop ("Sleepwell charges
+/// double", "Parker fans", "pay on IndiaMART", "as protective as an SG guard").
+fn named_rivals(c: &Ctx<'_>) {
+    let text = c.text;
+    let words: Vec<(usize, usize, String)> = super::text::words(text).collect();
+    let cues = &c.lex.pack.competitor.name_cues;
+    for (i, (s, e, w)) in words.iter().enumerate() {
+        let raw = &text[*s..*e];
+        let capital = raw.starts_with(|ch: char| ch.is_uppercase());
+        // Sentence-initial words are capitalised anyway.
+        let initial =
+            text[..*s].trim_end().is_empty() || text[..*s].trim_end().ends_with(['.', '!', '?', ':', '\n', '"', '(']);
+        // A sentence's first word counts only right before a cue ("Parker fans will ...").
+        let next_is_cue = words.get(i + 1).is_some_and(|x| cues.contains(&x.2));
+        if !capital || (initial && !next_is_cue) || raw.len() < 2 || c.is_taken((*s, *e)) {
+            continue;
+        }
+        let near = words[i.saturating_sub(3)..(i + 4).min(words.len())]
+            .iter()
+            .any(|x| cues.contains(&x.2));
+        // "as protective as an SG guard": a comparison of adjectives.
+        let as_as = i >= 2 && words[i.saturating_sub(4)..i].iter().filter(|x| x.2 == "as").count() >= 2;
+        if !(near || as_as)
+            || own(c, raw)
+            || COMMON.contains(&w.as_str())
+            || c.lex.m.list_price.any(w)
+            || c.lex.unit.contains_key(w)
+        {
+            continue;
+        }
+        let msg = format!("names what looks like a rival brand or shop: '{raw}'");
+        c.flag("competitor", CheckSeverity::Medium, msg, (*s, *e));
+    }
+}
+
+/// Capitalised words that name no brand: pronouns, days, months, places of use, festivals.
+const COMMON: &[&str] = &[
+    "i",
+    "i'm",
+    "i've",
+    "i'll",
+    "you",
+    "we",
+    "it",
+    "they",
+    "he",
+    "she",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "diwali",
+    "holi",
+    "eid",
+    "christmas",
+    "navratri",
+    "rakhi",
+    "raksha",
+    "bandhan",
+    "durga",
+    "puja",
+    "pongal",
+    "onam",
+    "indian",
+    "india",
+    "english",
+    "roman",
+    "arabic",
+    "mrp",
+    "inr",
+    "rs",
+    "usd",
+    "led",
+    "usb",
+    "ac",
+    "dc",
+    "gst",
+    "cod",
+    "emi",
+    "upi",
+    "diy",
+    "xl",
+    "xxl",
+    "s",
+    "m",
+    "l",
+];
+
 pub(super) fn check(c: &Ctx<'_>) {
     let text = c.text;
     for span in c
@@ -69,4 +173,5 @@ pub(super) fn check(c: &Ctx<'_>) {
         let msg = format!("compares with a named product or brand: '{}'", c.at(span));
         c.flag("competitor", CheckSeverity::Medium, msg, span);
     }
+    named_rivals(c);
 }

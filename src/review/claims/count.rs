@@ -18,7 +18,7 @@ static OF_FORM: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// Words between a number and what it counts ("two side pockets", "3 big zip pockets").
-const FILLER: usize = 2;
+const FILLER: usize = 3;
 
 /// Words after a number that make it a fraction, not a count.
 const FRACTIONS: &[&str] = &[
@@ -67,7 +67,16 @@ fn near(f: &Facts, n: f64, nouns: &[String], c: &Ctx<'_>) -> bool {
     let nums = text::numbers(&f.corpus, c.lex);
     // The noun, a word it is part of ("stones" in "gemstones"), or a synonym.
     let matches = |w: &str| {
+        // "105key": a number and its noun in one word.
+        let w = w.trim_start_matches(|ch: char| ch.is_ascii_digit());
         let s = text::stem(w);
+        let singular = |x: &str| x.trim_end_matches('s').to_owned();
+        if nouns.iter().any(|n| {
+            let n = n.to_lowercase();
+            singular(&n) == singular(w) || (n.len() >= 5 && w.len() >= n.len() + 3 && w.ends_with(n.as_str()))
+        }) {
+            return true;
+        }
         stems.iter().any(|t| {
             let rest = s.len().saturating_sub(t.len());
             s == *t
@@ -79,8 +88,8 @@ fn near(f: &Facts, n: f64, nouns: &[String], c: &Ctx<'_>) -> bool {
     };
     nums.iter().filter(|x| x.value == n).any(|x| {
         let i = words.partition_point(|w| w.0 < x.start);
-        let lo = i.saturating_sub(4);
-        let hi = (i + 5).min(words.len());
+        let lo = i.saturating_sub(3);
+        let hi = (i + 4).min(words.len());
         words[lo..hi].iter().any(|w| matches(&w.2))
     })
 }
@@ -110,6 +119,28 @@ pub(super) fn check(c: &Ctx<'_>) {
         let Some(n) = value(w, c) else { continue };
         // One of a thing, a year, a size or a model number is no count.
         if !(2.0..=500.0).contains(&n) || c.is_taken((*s, *e)) || n.fract() != 0.0 {
+            continue;
+        }
+        // "200 to a pack", "12 per box", "6 in a set": a count of the pack.
+        let per: Vec<&str> = words.iter().skip(i + 1).take(3).map(|w| w.2.as_str()).collect();
+        let packish = |g: &str| {
+            generic.iter().any(|x| x == g || format!("{x}s") == g) || ["box", "bag", "carton", "packet"].contains(&g)
+        };
+        let per_pack = match per.as_slice() {
+            ["to" | "in", "a" | "each" | "the", g, ..] => packish(g),
+            ["per", g, ..] => packish(g),
+            _ => false,
+        };
+        if per_pack {
+            let take = if per.first() == Some(&"per") { 2 } else { 3 };
+            let end = words[(i + take).min(words.len() - 1)].1;
+            let span = (*s, end);
+            if pack_count(f, n, c) {
+                c.take((*s, *e));
+            } else {
+                let msg = format!("'{}': the record does not give this count", c.at(span));
+                c.flag("unsupported_claim.count", CheckSeverity::High, msg, span);
+            }
             continue;
         }
         // "set of six": the number after "of".
@@ -167,10 +198,12 @@ pub(super) fn check(c: &Ctx<'_>) {
         } else {
             near(f, n, std::slice::from_ref(&counted), c)
                 || listed(f, &counted).is_some_and(|k| k as f64 == n)
-                || pack_count(f, n, c) && f.has_word(&counted, c.lex)
+                // "three kurtis" of a pack of three kurtis: the pack's count, of the product.
+                || pack_count(f, n, c) && f.names_product(&counted, c.lex)
         };
         if backed {
-            c.take(span);
+            // Only the number: a part it counts may still be another check's finding.
+            c.take((*s, *e));
         } else {
             let msg = format!("'{}': the record does not give this count", c.at(span));
             c.flag("unsupported_claim.count", CheckSeverity::High, msg, span);

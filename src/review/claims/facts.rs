@@ -37,6 +37,8 @@ pub struct Facts {
     pub numbers: Vec<f64>,
     /// Every quantity: (dimension, value in the base unit).
     pub quantities: Vec<(String, f64)>,
+    /// Numbers the record gives without a unit ("Size: 21.59 x 27.95").
+    pub bare_numbers: Vec<f64>,
     /// Attribute keys whose value denies them ("water resistant" of "Water Resistant: No").
     pub denied: Vec<String>,
     /// Price, list price (minor units) and currency.
@@ -92,11 +94,40 @@ impl Facts {
         let corpus = corpus.to_lowercase();
         let words: HashSet<String> = text::words(&corpus).map(|(_, _, w)| w).collect();
         let stems = words.iter().map(|w| text::stem(w)).collect();
-        let numbers = text::numbers(&corpus, lex).iter().map(|n| n.value).collect();
-        let quantities = text::quantities(&corpus, lex)
-            .into_iter()
-            .map(|q| (q.dimension, q.base))
+        let nums = text::numbers(&corpus, lex);
+        let qs = text::quantities(&corpus, lex);
+        // Unit-less numbers of measuring attributes ("Size: 21.59 x 27.95", "GSM: 75").
+        let measuring = [
+            "size",
+            "dimension",
+            "length",
+            "width",
+            "height",
+            "depth",
+            "diameter",
+            "weight",
+            "capacity",
+            "volume",
+            "thickness",
+            "gsm",
+            "wattage",
+            "power",
+            "voltage",
+        ];
+        let bare_numbers = attributes
+            .iter()
+            .filter(|(k, _)| measuring.iter().any(|m| k.contains(m)) || lex.unit.contains_key(k.as_str()))
+            .flat_map(|(_, v)| {
+                let vq = text::quantities(v, lex);
+                text::numbers(v, lex)
+                    .into_iter()
+                    .filter(|n| !n.word && !vq.iter().any(|q| q.start <= n.start && n.end <= q.end))
+                    .map(|n| n.value)
+                    .collect::<Vec<_>>()
+            })
             .collect();
+        let numbers = nums.iter().map(|n| n.value).collect();
+        let quantities = qs.into_iter().map(|q| (q.dimension, q.base)).collect();
         Facts {
             corpus,
             attributes,
@@ -104,6 +135,7 @@ impl Facts {
             words,
             numbers,
             quantities,
+            bare_numbers,
             denied,
             price: p.price_minor,
             list_price: p.list_price_minor,
@@ -174,6 +206,27 @@ impl Facts {
             (n - v).abs() < 1e-9
                 || (v.fract() != 0.0 && (n - v).abs() <= 0.005 * v.abs().max(1.0))
                 || (v.fract() == 0.0 && n.fract() != 0.0 && (n.round() - v).abs() < 1e-9)
+        })
+    }
+
+    /// Whether `noun` names the product itself: a word of its title or of its type
+    /// ("gloves" of "Turbo Batting Gloves").
+    pub fn names_product(&self, noun: &str, lex: &Lexicon) -> bool {
+        let stem = text::stem(noun);
+        // The product is the title's last words ("... Batting Gloves", "... Courier Bag"), not
+        // every word of it ("Without POD Jacket").
+        let first = self.corpus.lines().next().unwrap_or("");
+        let title_words: Vec<&str> = first.trim_end_matches('.').split_whitespace().collect();
+        let title = title_words[title_words.len().saturating_sub(3)..].join(" ");
+        let title = title.as_str();
+        let types = self
+            .attributes
+            .iter()
+            .filter(|(k, _)| k == "type" || k.ends_with(" type") || k.contains("sales package"))
+            .map(|(_, v)| v.as_str());
+        std::iter::once(title).chain(types).any(|t| {
+            text::words(t)
+                .any(|(_, _, w)| text::stem(&w) == stem || lex.synonyms.get(noun).is_some_and(|s| s.contains(&w)))
         })
     }
 

@@ -90,9 +90,84 @@ const SKIP: &[&str] = &[
     "sturdy",
 ];
 
+/// Parts and accessories named anywhere ("Reflective piping on the cuffs", "batteries
+/// included", "each has six wheels") that the record does not name, unless they are where the
+/// product goes or what it is used with ("slips into your bag").
+fn parts(c: &Ctx<'_>, f: &super::Facts) {
+    let text = c.text;
+    for (s, e) in c.lex.m.part.find(text) {
+        let span = (s, e);
+        if c.is_taken(span) || text::negated(text, s, c.lex) || text::negated_after(text, e) {
+            continue;
+        }
+        let (cs, _) = text::clause(text, s, e);
+        let lead = text[cs..s].to_lowercase();
+        let tail: String = lead
+            .split_whitespace()
+            .rev()
+            .take(3)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let placed = c.lex.pack.feature.not_parts.iter().any(|w| tail.contains(w.as_str()));
+        let styled =
+            super::material::STYLING.iter().any(|w| lead.contains(w)) || STYLE_VERBS.iter().any(|w| lead.contains(w));
+        if placed || styled {
+            continue;
+        }
+        let part = c.at(span).to_lowercase();
+        let head = part.split_whitespace().last().unwrap_or(&part).to_owned();
+        // The product itself ("batting gloves", "a casual belt"), or a part the record's word
+        // right before it describes ("a velcro strap" of "Closure: velcro").
+        let before = text::words(&text[cs..s]).last().map(|(_, _, w)| w);
+        // Described by a whole value of the record ("a velcro strap" of "Closure: velcro").
+        let described = before
+            .as_ref()
+            .is_some_and(|w| w.len() >= 4 && f.attributes.iter().any(|(_, v)| v.trim() == w.as_str()));
+        if f.names_product(&head, c.lex) || described {
+            c.take(span);
+            continue;
+        }
+        // "a spare strap", "an extra battery": one more than the product has.
+        let lead_words: Vec<String> = text::words(&text[cs..s]).map(|(_, _, w)| w).collect();
+        let spare = lead_words
+            .iter()
+            .rev()
+            .take(3)
+            .any(|w| ["spare", "extra", "additional", "second", "replacement", "backup"].contains(&w.as_str()));
+        if spare
+            && !["spare", "extra", "additional", "replacement"]
+                .iter()
+                .any(|w| f.says(w))
+        {
+            let msg = format!("'{}': the product record names no spare or extra one", c.at(span));
+            c.flag("unsupported_claim.feature", CheckSeverity::High, msg, span);
+            continue;
+        }
+        // Every word of the part must be the record's ("zip pockets" is not "pockets").
+        let named = f.says(&part) || text::words(&part).all(|(_, _, w)| f.has_word(&w, c.lex));
+        let denied = f.denies(&head)
+            || f.denied
+                .iter()
+                .any(|k| text::words(k).any(|(_, _, w)| text::stem(&w) == text::stem(&head)));
+        if denied {
+            let msg = format!("'{}': the product record says it has none", c.at(span));
+            c.flag("unsupported_claim.feature", CheckSeverity::High, msg, span);
+        } else if !named {
+            let msg = format!("'{}': the product record does not name it", c.at(span));
+            c.flag("unsupported_claim.feature", CheckSeverity::High, msg, span);
+        } else {
+            c.take(span);
+        }
+    }
+}
+
 pub(super) fn check(c: &Ctx<'_>) {
     let Some(f) = c.facts else { return };
     let text = c.text;
+    parts(c, f);
     let ignore = &c.lex.pack.feature.ignore;
     for (s, e) in c.lex.m.feature_cue.find(text) {
         if c.is_taken((s, e)) || text::negated(text, s, c.lex) {

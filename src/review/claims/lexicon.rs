@@ -114,6 +114,9 @@ mod sections {
     #[serde(default, deny_unknown_fields)]
     pub struct Property {
         pub claims: Vec<PropertyClaim>,
+        pub suffixes: Vec<String>,
+        pub prefixes: Vec<String>,
+        pub not_properties: Vec<String>,
         pub negations: Vec<String>,
     }
 
@@ -129,6 +132,7 @@ mod sections {
     #[derive(Debug, Clone, Default, Deserialize)]
     #[serde(default, deny_unknown_fields)]
     pub struct Compatibility {
+        pub strong: Vec<String>,
         pub cues: Vec<String>,
         pub targets: Vec<String>,
         pub universal: Vec<String>,
@@ -137,6 +141,8 @@ mod sections {
     #[derive(Debug, Clone, Default, Deserialize)]
     #[serde(default, deny_unknown_fields)]
     pub struct Feature {
+        pub parts: Vec<String>,
+        pub not_parts: Vec<String>,
         pub cues: Vec<String>,
         pub ignore: Vec<String>,
     }
@@ -152,6 +158,7 @@ mod sections {
     pub struct Competitor {
         pub marketplaces: Vec<String>,
         pub brands: Vec<String>,
+        pub name_cues: Vec<String>,
         pub comparisons: Vec<String>,
     }
 
@@ -230,19 +237,26 @@ impl Pack {
         extend(&mut self.material.blends_with, &o.material.blends_with);
         extend(&mut self.property.claims, &o.property.claims);
         extend(&mut self.property.negations, &o.property.negations);
+        extend(&mut self.property.suffixes, &o.property.suffixes);
+        extend(&mut self.property.prefixes, &o.property.prefixes);
+        extend(&mut self.property.not_properties, &o.property.not_properties);
         extend(&mut self.warranty.words, &o.warranty.words);
         extend_lists(&mut self.warranty.kinds, &o.warranty.kinds);
         extend(&mut self.warranty.lifetime, &o.warranty.lifetime);
         extend(&mut self.warranty.promise_cues, &o.warranty.promise_cues);
         extend(&mut self.compatibility.cues, &o.compatibility.cues);
+        extend(&mut self.compatibility.strong, &o.compatibility.strong);
         extend(&mut self.compatibility.targets, &o.compatibility.targets);
         extend(&mut self.compatibility.universal, &o.compatibility.universal);
         extend(&mut self.feature.cues, &o.feature.cues);
+        extend(&mut self.feature.parts, &o.feature.parts);
+        extend(&mut self.feature.not_parts, &o.feature.not_parts);
         extend(&mut self.feature.ignore, &o.feature.ignore);
         extend(&mut self.health.phrases, &o.health.phrases);
         extend(&mut self.competitor.marketplaces, &o.competitor.marketplaces);
         extend(&mut self.competitor.brands, &o.competitor.brands);
         extend(&mut self.competitor.comparisons, &o.competitor.comparisons);
+        extend(&mut self.competitor.name_cues, &o.competitor.name_cues);
         extend(&mut self.phrases.banned, &o.phrases.banned);
         extend(&mut self.phrases.superlative, &o.phrases.superlative);
         extend_lists(&mut self.promise.kinds, &o.promise.kinds);
@@ -329,6 +343,8 @@ pub struct Matchers {
     pub warranty: PhraseSet,
     pub lifetime: PhraseSet,
     pub compat_cue: PhraseSet,
+    pub compat_strong: PhraseSet,
+    pub part: PhraseSet,
     pub compat_target: PhraseSet,
     pub feature_cue: PhraseSet,
     pub health: PhraseSet,
@@ -381,6 +397,8 @@ impl Lexicon {
             warranty: PhraseSet::new(&p.warranty.words),
             lifetime: PhraseSet::new(&p.warranty.lifetime),
             compat_cue: PhraseSet::new(&p.compatibility.cues),
+            compat_strong: PhraseSet::new(&p.compatibility.strong),
+            part: PhraseSet::new(&p.feature.parts),
             compat_target: PhraseSet::new(&p.compatibility.targets),
             feature_cue: PhraseSet::new(&p.feature.cues),
             health: PhraseSet::new(&p.health.phrases),

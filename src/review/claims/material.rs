@@ -79,8 +79,6 @@ pub(super) const STYLING: &[&str] = &[
     "style them",
     "goes with",
     "go with",
-    "over a",
-    "under a",
     "with your",
     "-and-",
     "outfit",

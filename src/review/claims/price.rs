@@ -179,6 +179,7 @@ pub(super) fn check(c: &Ctx<'_>) {
             c.flag("price_mismatch", CheckSeverity::High, msg, span);
         }
     }
+    fractions_of_list(c, price, list);
     for span in c.lex.m.fraction_off.find(c.text) {
         let phrase = c
             .at(span)
@@ -196,6 +197,53 @@ pub(super) fn check(c: &Ctx<'_>) {
                 );
                 c.flag("price_mismatch", CheckSeverity::High, msg, span);
             }
+        }
+    }
+}
+
+/// "about a third of the ₹1,045 MRP", "half the MRP": the price as a share of the list price.
+fn fractions_of_list(c: &Ctx<'_>, price: Option<i64>, list: Option<i64>) {
+    static RE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)\b(half|a half|one half|a third|one third|two thirds|two-thirds|a quarter|one quarter|three quarters|three-quarters|a fifth|a tenth)\s+(?:of\s+)?(?:the\s+|its\s+|their\s+)?")
+            .unwrap_or_else(|e| unreachable!("static regex: {e}"))
+    });
+    let (Some(price), Some(list)) = (price, list) else {
+        return;
+    };
+    for caps in RE.captures_iter(c.text) {
+        let (Some(all), Some(frac)) = (caps.get(0), caps.get(1)) else {
+            continue;
+        };
+        // The list price must follow within a few words ("the ₹1,637 MRP", "the MRP").
+        let after: String = c.text[all.end()..].chars().take(24).collect::<String>().to_lowercase();
+        if !c.lex.m.list_price.any(&after) {
+            continue;
+        }
+        let share = match frac.as_str().to_lowercase().replace('-', " ").as_str() {
+            "half" | "a half" | "one half" => 0.5,
+            "a third" | "one third" => 1.0 / 3.0,
+            "two thirds" => 2.0 / 3.0,
+            "a quarter" | "one quarter" => 0.25,
+            "three quarters" => 0.75,
+            "a fifth" => 0.2,
+            _ => 0.1,
+        };
+        let actual = price as f64 / list as f64;
+        if (actual - share).abs() > 0.06 {
+            let end = c
+                .lex
+                .m
+                .list_price
+                .find(&c.text[all.end()..])
+                .first()
+                .map_or(all.end(), |(_, e)| all.end() + e);
+            let span = (all.start(), end);
+            let msg = format!(
+                "'{}': the price is {:.0}% of the list price",
+                c.at(span),
+                actual * 100.0
+            );
+            c.flag("price_mismatch", CheckSeverity::High, msg, span);
         }
     }
 }

@@ -1,7 +1,7 @@
 //! `promise` (support replies): a sentence that commits the shop — a delivery date, a refund or
 //! its timing, a discount or coupon, compensation (a credit, a waived fee, a free upgrade) —
-//! must be backed by the shop's known answers: one of them must speak of the same kind of
-//! thing, and give every number and every day the sentence gives ("within two business days"
+//! must be backed by the shop's known answers: they must use the sentence's own promise words
+//! (by stem), and give every number and every day the sentence gives ("within two business days"
 //! is backed by "Orders ship within 2 business days"; "by Friday" or "within 24 hours" is not).
 //! A refund or credit told as already done is backed only by an answer that says it happens at
 //! once. Restating a policy is no promise beyond it.
@@ -69,21 +69,35 @@ pub(super) fn check(c: &Ctx<'_>) {
             .filter(|(_, p)| p.any(sentence))
             .map(|(k, _)| k)
             .collect();
-        if kinds.is_empty() || !c.lex.m.commit.any(sentence) {
+        if kinds.is_empty() {
             continue;
         }
         let words: Vec<String> = text::words(sentence).map(|(_, _, w)| w).collect();
+        let known_stems: Vec<String> = text::words(&known).map(|(_, _, w)| text::stem(&w)).collect();
         let mut unbacked: Vec<String> = Vec::new();
-        for kind in &kinds {
-            let backed_kind = c
-                .lex
-                .m
-                .promise
-                .iter()
-                .find(|(k, _)| k == *kind)
-                .is_some_and(|(_, p)| p.any(&known));
-            if !backed_kind {
-                unbacked.push(format!("a {kind} promise the known answers do not make"));
+        // Every promise word of the sentence must be the known answers' own ("upgrade" is not
+        // backed by an answer that speaks of "free of charge" replacements).
+        for (kind, phrases) in c.lex.m.promise.iter().filter(|(k, _)| kinds.contains(&k)) {
+            for (ps, pe) in phrases.find(sentence) {
+                // "hasn't shipped yet" tells a state, it promises nothing.
+                if text::negated(sentence, ps, c.lex) {
+                    continue;
+                }
+                let said = sentence[ps..pe].to_lowercase();
+                let known_word = |w: &str| {
+                    known_stems.contains(&text::stem(w))
+                        || c.lex
+                            .synonyms
+                            .get(w)
+                            .is_some_and(|syn| syn.iter().any(|x| known_stems.contains(&text::stem(x))))
+                };
+                let backed = known.contains(&said) || text::words(&said).all(|(_, _, w)| known_word(&w));
+                if !backed {
+                    unbacked.push(format!(
+                        "'{}' ({kind}) is not in the known answers",
+                        sentence[ps..pe].trim()
+                    ));
+                }
             }
         }
         for n in text::numbers(sentence, c.lex) {

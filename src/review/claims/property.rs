@@ -37,4 +37,71 @@ pub(super) fn check(c: &Ctx<'_>) {
             c.take(span);
         }
     }
+    generic(c, f);
+    acronyms(c, f);
+}
+
+/// "a GIA lab certificate", "ISI marked", "certified by BIS": a certifying body or mark the
+/// record must name.
+fn acronyms(c: &Ctx<'_>, f: &super::Facts) {
+    static RE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(concat!(
+            r"\b([A-Z]{2,6})\b(?:\s+(?:lab|laboratory|labs))?[\s-]+(?i:certified|certificate|certification|approved|",
+            r"hallmark|hallmarked|listed|marked|mark|rated|compliant|tested|accredited)\b|",
+            r"(?i:certified|approved|tested|accredited)\s+by\s+(?:the\s+)?([A-Z]{2,6})\b"
+        ))
+        .unwrap_or_else(|e| unreachable!("static regex: {e}"))
+    });
+    for caps in RE.captures_iter(c.text) {
+        let (Some(all), Some(body)) = (caps.get(0), caps.get(1).or_else(|| caps.get(2))) else {
+            continue;
+        };
+        let span = (all.start(), all.end());
+        if c.is_taken(span) {
+            continue;
+        }
+        if f.says(&body.as_str().to_lowercase()) {
+            c.take(span);
+        } else {
+            let msg = format!(
+                "'{}': the product record names no {} certification",
+                c.at(span),
+                body.as_str()
+            );
+            c.flag("unsupported_claim.property", CheckSeverity::High, msg, span);
+        }
+    }
+}
+
+/// Hyphenated properties of the pack's shapes ("itch-free", "odour-resistant", "anti-microbial")
+/// that no listed claim read: backed only by the same words in the record.
+fn generic(c: &Ctx<'_>, f: &super::Facts) {
+    let p = &c.lex.pack.property;
+    let mut alts: Vec<String> = p
+        .suffixes
+        .iter()
+        .map(|s| format!(r"[a-z]{{3,}}-{}", regex::escape(s)))
+        .collect();
+    alts.extend(p.prefixes.iter().map(|s| format!(r"{}-[a-z]{{3,}}", regex::escape(s))));
+    if alts.is_empty() {
+        return;
+    }
+    let Ok(re) = regex::Regex::new(&format!(r"(?i)\b(?:{})\b", alts.join("|"))) else {
+        return;
+    };
+    for m in re.find_iter(c.text) {
+        let span = (m.start(), m.end());
+        let word = m.as_str().to_lowercase();
+        if c.is_taken(span) || p.not_properties.contains(&word) || text::negated(c.text, span.0, c.lex) {
+            continue;
+        }
+        let (a, b) = word.split_once('-').unwrap_or((&word, ""));
+        let backed = f.says(&word) || f.says(&format!("{a} {b}")) || f.says(&format!("{a}{b}"));
+        if backed {
+            c.take(span);
+        } else {
+            let msg = format!("'{}' is not backed by the product record", c.at(span));
+            c.flag("unsupported_claim.property", CheckSeverity::High, msg, span);
+        }
+    }
 }

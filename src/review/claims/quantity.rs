@@ -20,8 +20,20 @@ pub(super) fn check(c: &Ctx<'_>) {
             .quantities
             .iter()
             .any(|(d, v)| *d == q.dimension && (v - q.base).abs() <= tolerance * v.abs().max(q.base.abs()));
-        // The record may give the number without its unit ("Weight: 200").
-        if same || f.has_number(q.value) {
+        // The record may give the number without its unit ("Weight: 200"), but where it gives
+        // this dimension in a unit it must be the same quantity.
+        let has_dimension = f.quantities.iter().any(|(d, _)| *d == q.dimension);
+        let close = |n: f64| (n - q.value).abs() <= 0.005 * q.value.abs().max(1.0);
+        let bare = f.bare_numbers.iter().any(|n| close(*n));
+        // "7 g of fat" where the record says "Fat: 7": an attribute named in the claim's clause.
+        let (cs, ce) = text::clause(c.text, q.start, q.end);
+        let clause = c.text[cs..ce].to_lowercase();
+        let keyed = f.attributes.iter().any(|(k, v)| {
+            text::numbers(v, c.lex).iter().any(|n| close(n.value))
+                && text::words(k).any(|(_, _, w)| w.len() >= 3 && clause.contains(&w))
+        });
+        let bare = bare || keyed;
+        if same || bare || (!has_dimension && f.has_number(q.value)) {
             c.take(span);
             continue;
         }

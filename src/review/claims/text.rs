@@ -127,8 +127,9 @@ fn unit_after(rest: &str, lex: &Lexicon) -> Option<(usize, String, f64)> {
             let edge = !after.is_some_and(|c| c.is_alphanumeric()) || unit.ends_with(|c: char| !c.is_alphanumeric());
             // Units that are one letter ("m", "l", "a", "w", "g", "v") need no gap before them to
             // be units (5m, 2l), and a gap with one of them is usually a word ("5 a day").
-            let single = unit.chars().count() == 1;
-            if edge && (!single || skip == 0) && best.as_ref().is_none_or(|b| unit.len() > b.0) {
+            // "a" after a gap is the article ("5 a day"), not amperes.
+            let article = unit == "a" && skip > 0;
+            if edge && !article && best.as_ref().is_none_or(|b| unit.len() > b.0) {
                 best = Some((unit.len(), dim.clone(), *factor));
             }
         }
@@ -173,6 +174,31 @@ pub fn sentence(text: &str, at: usize, end: usize) -> (usize, usize) {
         .find(|(i, c)| is_stop(text, end + i, *c))
         .map_or(text.len(), |(i, _)| end + i);
     (s, e)
+}
+
+/// Whether the words after `end` deny what precedes ("a hijab is not included", "batteries
+/// sold separately").
+pub fn negated_after(text: &str, end: usize) -> bool {
+    let (_, ce) = clause(text, end, end);
+    let after = text[end..ce].to_lowercase();
+    let head: String = after.split_whitespace().take(5).collect::<Vec<_>>().join(" ");
+    [
+        "is not",
+        "are not",
+        "isn't",
+        "aren't",
+        "isn’t",
+        "aren’t",
+        "not included",
+        "not part",
+        "sold separately",
+        "not supplied",
+        "not provided",
+        "is absent",
+        "are absent",
+    ]
+    .iter()
+    .any(|n| head.starts_with(n) || head.contains(&format!(" {n}")) && head.find(n).is_some_and(|i| i < 20))
 }
 
 /// Whether the few words before `start` deny what follows ("not waterproof", "no pockets").

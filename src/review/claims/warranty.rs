@@ -16,7 +16,13 @@ fn months_in(s: &str, c: &Ctx<'_>) -> Option<f64> {
     let nums = text::numbers(s, c.lex);
     let mut best: Option<f64> = None;
     for n in nums {
-        let rest = s[n.end..].trim_start_matches([' ', '-']).to_ascii_lowercase();
+        let mut rest = s[n.end..].trim_start_matches([' ', '-']).to_ascii_lowercase();
+        // One word may stand between: "a full year", "two whole years".
+        for filler in ["full ", "whole ", "entire ", "complete ", "extra ", "more "] {
+            if let Some(r) = rest.strip_prefix(filler) {
+                rest = r.to_owned();
+            }
+        }
         let per = [
             ("year", 12.0),
             ("yr", 12.0),
@@ -78,6 +84,30 @@ fn record_term(f: &Facts, kind: &str, c: &Ctx<'_>) -> Option<Option<f64>> {
     found.then_some(term)
 }
 
+/// What a promise says it covers ("against fading", "and accidental damage") that the record
+/// does not name.
+fn scope_missing(clause: &str, f: &Facts, c: &Ctx<'_>) -> Option<String> {
+    let lower = clause.to_lowercase();
+    for cue in ["against ", "covers ", "covering ", "including ", "accidental "] {
+        if let Some(i) = lower.find(cue) {
+            let after = &lower[i + cue.len()..];
+            let words: Vec<String> = text::words(after).map(|(_, _, w)| w).take(3).collect();
+            let mut what: Vec<String> = words
+                .into_iter()
+                .filter(|w| !["a", "an", "the", "any", "all", "its", "for", "and"].contains(&w.as_str()))
+                .take(2)
+                .collect();
+            if cue == "accidental " {
+                what = vec!["accidental".to_owned()];
+            }
+            if let Some(missing) = what.iter().find(|w| !f.has_word(w, c.lex)) {
+                return Some(missing.clone());
+            }
+        }
+    }
+    None
+}
+
 pub(super) fn check(c: &Ctx<'_>) {
     let Some(f) = c.facts else { return };
     let mut done_until = 0;
@@ -90,7 +120,13 @@ pub(super) fn check(c: &Ctx<'_>) {
         };
         let (cs, ce) = text::clause(c.text, s, e);
         let clause = &c.text[cs..ce];
-        let claimed = months_in(clause, c);
+        // The term may come later in the sentence ("a 1-year warranty, extendable to three
+        // years"): the longest after the word counts.
+        let (_, se) = text::sentence(c.text, s, e);
+        let claimed = months_in(clause, c)
+            .into_iter()
+            .chain(months_in(&c.text[s..se], c))
+            .reduce(f64::max);
         // "Return" and "replace" are promises only with a term or the shop's word behind them.
         if kind != "warranty" && claimed.is_none() {
             let cue =
@@ -101,12 +137,26 @@ pub(super) fn check(c: &Ctx<'_>) {
                 continue;
             }
         }
+        // The span runs to the sentence's end when the longest term is there.
+        let in_clause = months_in(clause, c);
+        let ce = if claimed.is_some() && in_clause.is_none_or(|m| claimed.is_some_and(|x| x > m)) {
+            se
+        } else {
+            ce
+        };
+        let clause = &c.text[cs..ce];
         done_until = ce;
         let span = (
             cs + clause.len() - clause.trim_start().len(),
             ce - (clause.len() - clause.trim_end().len()),
         );
+        let scope = scope_missing(clause, f, c);
         let message = match record_term(f, &kind, c) {
+            Some(_) if scope.is_some() => Some(format!(
+                "'{}' covers {}, which the product record's {kind} does not",
+                c.at(span),
+                scope.unwrap_or_default()
+            )),
             None => Some(format!(
                 "a {kind} promise ('{}') the product record does not make",
                 c.at((s, e))
