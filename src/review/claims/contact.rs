@@ -56,6 +56,21 @@ fn is_phone(run: &str, regions: &[String]) -> bool {
     })
 }
 
+/// Words that ask the reader to get in touch, just before a number.
+static CONTACT_CUE: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?i)\b(?:call|calls|calling|phone|ring|dial|tel|telephone|whatsapp|text|sms|mobile|contact|reach)\b\W{0,3}(?:\w+\W{1,3}){0,2}$",
+    )
+});
+
+/// A number the metadata does not know (a made-up or fictional range such as 555) is still a
+/// phone number when the text asks the reader to call it: a draft must never carry one.
+fn invites_a_call(before: &str, run: &str) -> bool {
+    let digits = run.bytes().filter(u8::is_ascii_digit).count();
+    let tail = before.get(before.len().saturating_sub(40)..).unwrap_or(before);
+    (7..=15).contains(&digits) && !run.contains(',') && CONTACT_CUE.is_match(tail)
+}
+
 pub(super) fn check(c: &Ctx<'_>) {
     let text = c.text;
     let flag = |kind: &str, span: (usize, usize)| {
@@ -81,7 +96,8 @@ pub(super) fn check(c: &Ctx<'_>) {
     }
     for m in PHONE_RUN.find_iter(text) {
         let span = (m.start(), m.end());
-        if !c.is_taken(span) && is_phone(m.as_str().trim(), &regions) {
+        let run = m.as_str().trim();
+        if !c.is_taken(span) && (is_phone(run, &regions) || invites_a_call(&text[..m.start()], run)) {
             flag("phone number", span);
         }
     }
@@ -126,5 +142,9 @@ mod tests {
         for p in ["1,49,999", "2016 2017 2018", "12.5", "42 48 52 60"] {
             assert!(!is_phone(p, &regions("IN")), "{p}");
         }
+        assert!(invites_a_call("Questions? Call ", "555-123-4567"));
+        assert!(invites_a_call("WhatsApp us on ", "555 0199 12"));
+        assert!(!invites_a_call("It weighs ", "555-123-4567"));
+        assert!(!invites_a_call("Call it a bargain at ", "1,299"));
     }
 }

@@ -62,10 +62,15 @@ fn pack_count(f: &Facts, n: f64, c: &Ctx<'_>) -> bool {
 
 /// Whether the record has `n` within a few words of one of `nouns` (by stem).
 fn near(f: &Facts, n: f64, nouns: &[String], c: &Ctx<'_>) -> bool {
+    counts_near(f, nouns, c).contains(&n)
+}
+
+/// The numbers the record gives within a few words of one of `nouns` (by stem, as part of a
+/// longer word, or as a synonym).
+fn counts_near(f: &Facts, nouns: &[String], c: &Ctx<'_>) -> Vec<f64> {
     let stems: Vec<String> = nouns.iter().map(|w| text::stem(w)).collect();
     let words: Vec<(usize, usize, String)> = text::words(&f.corpus).collect();
     let nums = text::numbers(&f.corpus, c.lex);
-    // The noun, a word it is part of ("stones" in "gemstones"), or a synonym.
     let matches = |w: &str| {
         // "105key": a number and its noun in one word.
         let w = w.trim_start_matches(|ch: char| ch.is_ascii_digit());
@@ -86,18 +91,32 @@ fn near(f: &Facts, n: f64, nouns: &[String], c: &Ctx<'_>) -> bool {
             .iter()
             .any(|n| c.lex.synonyms.get(n).is_some_and(|syn| syn.iter().any(|x| x == w)))
     };
-    nums.iter().filter(|x| x.value == n).any(|x| {
-        let i = words.partition_point(|w| w.0 < x.start);
-        let lo = i.saturating_sub(3);
-        let hi = (i + 4).min(words.len());
-        words[lo..hi].iter().any(|w| matches(&w.2))
-    })
+    nums.iter()
+        .filter(|x| {
+            let i = words.partition_point(|w| w.0 < x.start);
+            let lo = i.saturating_sub(3);
+            let hi = (i + 4).min(words.len());
+            words[lo..hi].iter().any(|w| matches(&w.2))
+        })
+        .map(|x| x.value)
+        .collect()
 }
 
 /// The value of a count word or digits.
 fn value(w: &str, c: &Ctx<'_>) -> Option<f64> {
     let w = w.trim_end_matches(|ch: char| !ch.is_alphanumeric());
     w.parse::<f64>().ok().or_else(|| c.lex.number_word(w).map(f64::from))
+}
+
+/// Whether the record gives the size of the pack at all.
+fn has_pack_count(f: &Facts, c: &Ctx<'_>) -> bool {
+    OF_FORM.is_match(&f.corpus)
+        || f.attributes.iter().any(|(k, v)| {
+            ["number of", "pack of", "contents", "sales package"]
+                .iter()
+                .any(|w| k.contains(w))
+                && !text::numbers(v, c.lex).is_empty()
+        })
 }
 
 /// How many values the record lists for an attribute about `noun` ("colour: navy, red, white").
@@ -117,6 +136,19 @@ pub(super) fn check(c: &Ctx<'_>) {
     let not_counts = &c.lex.pack.count.not_counts;
     for (i, (s, e, w)) in words.iter().enumerate() {
         let Some(n) = value(w, c) else { continue };
+        // A piece of a larger number ("1,077", "2.27") or a compound number word ("thirty-five").
+        let prev = text[..*s].chars().next_back();
+        let next_two: String = text[*e..].chars().take(2).collect();
+        let digit_piece = prev.is_some_and(|ch| ch == ',' || ch == '.')
+            && text[..*s].chars().rev().nth(1).is_some_and(|ch| ch.is_ascii_digit());
+        let compound = next_two.starts_with('-') && words.get(i + 1).is_some_and(|x| value(&x.2, c).is_some())
+            || prev == Some('-') && i > 0 && value(&words[i - 1].2, c).is_some();
+        if digit_piece
+            || compound
+            || next_two.starts_with(['.', ',']) && text[*e + 1..].starts_with(|ch: char| ch.is_ascii_digit())
+        {
+            continue;
+        }
         // One of a thing, a year, a size or a model number is no count.
         if !(2.0..=500.0).contains(&n) || c.is_taken((*s, *e)) || n.fract() != 0.0 {
             continue;
@@ -177,7 +209,8 @@ pub(super) fn check(c: &Ctx<'_>) {
             continue;
         };
         let counted_stem = text::stem(&counted);
-        if not_counts.iter().any(|x| text::stem(x) == counted_stem) {
+        // "11 upwards", "6 onwards": adverbs of range, not things.
+        if counted.ends_with("wards") || not_counts.iter().any(|x| text::stem(x) == counted_stem) {
             continue;
         }
         // A count with a unit is a quantity; a price or a percentage is the price check's.
@@ -196,10 +229,18 @@ pub(super) fn check(c: &Ctx<'_>) {
         let backed = if is_generic {
             pack_count(f, n, c)
         } else {
-            near(f, n, std::slice::from_ref(&counted), c)
+            let noun = std::slice::from_ref(&counted);
+            let given = counts_near(f, noun, c);
+            let is_product = f.names_product(&counted, c.lex);
+            let ok = given.contains(&n)
                 || listed(f, &counted).is_some_and(|k| k as f64 == n)
                 // "three kurtis" of a pack of three kurtis: the pack's count, of the product.
-                || pack_count(f, n, c) && f.names_product(&counted, c.lex)
+                || is_product && pack_count(f, n, c);
+            // Not backed is a finding when the record lacks the thing counted or gives another
+            // count of it; a count of a part the record names without counting is left alone.
+            let absent = !f.has_word(&counted, c.lex);
+            let other = !given.is_empty() || is_product && has_pack_count(f, c);
+            ok || !(absent || other)
         };
         if backed {
             // Only the number: a part it counts may still be another check's finding.

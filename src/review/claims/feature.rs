@@ -117,6 +117,19 @@ fn parts(c: &Ctx<'_>, f: &super::Facts) {
         if placed || styled {
             continue;
         }
+        // A part of the product's own (a sole, buttons) is a claim only when the clause gives
+        // it to the product ("with", "has", "comes with", "built-in"); an accessory always is.
+        let part_text = c.at(span).to_lowercase();
+        let accessory = c.lex.pack.feature.accessories.contains(&part_text);
+        let (_, ce) = text::clause(text, s, e);
+        // The cue may open the sentence's list ("It has a tray, a rack and a timer").
+        let (ss, _) = text::sentence(text, s, e);
+        let given = c.lex.m.part_cue.any(&text[ss..s])
+            || text[e..ce].to_lowercase().contains("included")
+            || text[e..ce].to_lowercase().contains("in the box");
+        if !accessory && !given {
+            continue;
+        }
         let part = c.at(span).to_lowercase();
         let head = part.split_whitespace().last().unwrap_or(&part).to_owned();
         // The product itself ("batting gloves", "a casual belt"), or a part the record's word
@@ -204,6 +217,13 @@ pub(super) fn check(c: &Ctx<'_>) {
         }
         let span = (s, head.1);
         if c.is_taken(span) {
+            continue;
+        }
+        // A cue introduces a part only when its head is one the pack knows ("with a casual streak"
+        // names none).
+        let thing_text = text[thing[0].0..head.1].to_lowercase();
+        let known_part = c.lex.m.part.any(&thing_text);
+        if !known_part {
             continue;
         }
         let head_stem = text::stem(&head.2);

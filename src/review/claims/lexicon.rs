@@ -142,6 +142,8 @@ mod sections {
     #[serde(default, deny_unknown_fields)]
     pub struct Feature {
         pub parts: Vec<String>,
+        pub accessories: Vec<String>,
+        pub part_cues: Vec<String>,
         pub not_parts: Vec<String>,
         pub cues: Vec<String>,
         pub ignore: Vec<String>,
@@ -250,6 +252,8 @@ impl Pack {
         extend(&mut self.compatibility.universal, &o.compatibility.universal);
         extend(&mut self.feature.cues, &o.feature.cues);
         extend(&mut self.feature.parts, &o.feature.parts);
+        extend(&mut self.feature.accessories, &o.feature.accessories);
+        extend(&mut self.feature.part_cues, &o.feature.part_cues);
         extend(&mut self.feature.not_parts, &o.feature.not_parts);
         extend(&mut self.feature.ignore, &o.feature.ignore);
         extend(&mut self.health.phrases, &o.health.phrases);
@@ -345,6 +349,7 @@ pub struct Matchers {
     pub compat_cue: PhraseSet,
     pub compat_strong: PhraseSet,
     pub part: PhraseSet,
+    pub part_cue: PhraseSet,
     pub compat_target: PhraseSet,
     pub feature_cue: PhraseSet,
     pub health: PhraseSet,
@@ -398,7 +403,8 @@ impl Lexicon {
             lifetime: PhraseSet::new(&p.warranty.lifetime),
             compat_cue: PhraseSet::new(&p.compatibility.cues),
             compat_strong: PhraseSet::new(&p.compatibility.strong),
-            part: PhraseSet::new(&p.feature.parts),
+            part: PhraseSet::new(&p.feature.parts.iter().chain(&p.feature.accessories).collect::<Vec<_>>()),
+            part_cue: PhraseSet::new(&p.feature.part_cues),
             compat_target: PhraseSet::new(&p.compatibility.targets),
             feature_cue: PhraseSet::new(&p.feature.cues),
             health: PhraseSet::new(&p.health.phrases),

@@ -96,7 +96,15 @@ fn generic(c: &Ctx<'_>, f: &super::Facts) {
             continue;
         }
         let (a, b) = word.split_once('-').unwrap_or((&word, ""));
-        let backed = f.says(&word) || f.says(&format!("{a} {b}")) || f.says(&format!("{a}{b}"));
+        // "hood-free" or "non-polarised" where the record denies a hood or polarisation.
+        let root = if p.prefixes.iter().any(|x| x == a) { b } else { a };
+        let negative = b == "free" || p.prefixes.iter().any(|x| x == a);
+        let denied_root = negative
+            && (f.denies(root)
+                || f.denied
+                    .iter()
+                    .any(|k| text::words(k).any(|(_, _, w)| text::stem(&w) == text::stem(root))));
+        let backed = denied_root || f.says(&word) || f.says(&format!("{a} {b}")) || f.says(&format!("{a}{b}"));
         if backed {
             c.take(span);
         } else {

@@ -145,7 +145,13 @@ pub fn words(text: &str) -> impl Iterator<Item = (usize, usize, String)> + '_ {
 
 /// A word's English stem ("pockets" → "pocket", "washable" → "washabl").
 pub fn stem(word: &str) -> String {
-    STEMMER.stem(&word.to_lowercase()).into_owned()
+    let w = word.to_lowercase();
+    // British and American spellings stem alike ("polarised", "polarized").
+    let w = ["isation", "isations", "ise", "ised", "ises", "ising"]
+        .iter()
+        .find(|s| w.len() > s.len() + 2 && w.ends_with(*s))
+        .map_or(w.clone(), |s| format!("{}iz{}", &w[..w.len() - s.len()], &s[2..]));
+    STEMMER.stem(&w).into_owned()
 }
 
 /// The clause around `at`: from the last `.`, `;`, `!`, `?`, `,` or line break before it to the

@@ -84,6 +84,43 @@ fn record_term(f: &Facts, kind: &str, c: &Ctx<'_>) -> Option<Option<f64>> {
     found.then_some(term)
 }
 
+/// Words after "covers"/"against" that narrow nothing: pronouns, articles, and the scope every
+/// warranty has (manufacturing defects).
+const SCOPE_STOP: &[&str] = &[
+    "a",
+    "an",
+    "the",
+    "any",
+    "all",
+    "its",
+    "it",
+    "them",
+    "this",
+    "that",
+    "these",
+    "for",
+    "and",
+    "with",
+    "your",
+    "you",
+    "every",
+    "product",
+    "item",
+    "piece",
+    "manufacturing",
+    "manufacturer",
+    "defect",
+    "defects",
+    "faults",
+    "fault",
+    "workmanship",
+    "material",
+    "materials",
+    "up",
+    "to",
+    "of",
+];
+
 /// What a promise says it covers ("against fading", "and accidental damage") that the record
 /// does not name.
 fn scope_missing(clause: &str, f: &Facts, c: &Ctx<'_>) -> Option<String> {
@@ -94,7 +131,7 @@ fn scope_missing(clause: &str, f: &Facts, c: &Ctx<'_>) -> Option<String> {
             let words: Vec<String> = text::words(after).map(|(_, _, w)| w).take(3).collect();
             let mut what: Vec<String> = words
                 .into_iter()
-                .filter(|w| !["a", "an", "the", "any", "all", "its", "for", "and"].contains(&w.as_str()))
+                .filter(|w| !SCOPE_STOP.contains(&w.as_str()))
                 .take(2)
                 .collect();
             if cue == "accidental " {
