@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
@@ -58,8 +58,12 @@ pub(crate) struct EvalArgs {
 }
 
 /// Every product of the catalog export, assessed as the quality stage would, by sku.
-fn catalog(cfg: &GalleyConfig, args: &EvalArgs) -> anyhow::Result<BTreeMap<String, ValidatedProduct>> {
-    let Some(path) = &args.catalog else {
+fn catalog(
+    cfg: &GalleyConfig,
+    catalog: Option<&Path>,
+    currency: Option<&str>,
+) -> anyhow::Result<BTreeMap<String, ValidatedProduct>> {
+    let Some(path) = catalog else {
         return Ok(BTreeMap::new());
     };
     let format = Format::from_path(path).with_context(|| format!("cannot tell the format of {}", path.display()))?;
@@ -67,7 +71,7 @@ fn catalog(cfg: &GalleyConfig, args: &EvalArgs) -> anyhow::Result<BTreeMap<Strin
     let opts = ImportOptions {
         format,
         mapping: ColumnMapping::default(),
-        default_currency: args.currency.clone(),
+        default_currency: currency.map(str::to_owned),
         source: "eval".into(),
         version: 1,
         event_time_ms: 1,
@@ -84,11 +88,18 @@ fn catalog(cfg: &GalleyConfig, args: &EvalArgs) -> anyhow::Result<BTreeMap<Strin
         .collect())
 }
 
-fn items(cfg: &GalleyConfig, args: &EvalArgs) -> anyhow::Result<Vec<Item>> {
-    let products = catalog(cfg, args)?;
+/// The labelled texts of `files` (only those of `split`, if given), their products looked up in
+/// `catalog` and assessed as the quality stage would.
+pub(crate) fn load_items(
+    cfg: &GalleyConfig,
+    files: &[PathBuf],
+    (catalog_file, currency): (Option<&Path>, Option<&str>),
+    split: Option<&str>,
+) -> anyhow::Result<Vec<Item>> {
+    let products = catalog(cfg, catalog_file, currency)?;
     let assess = assessor(&cfg.stages.quality)?;
     let mut items = Vec::new();
-    for path in &args.file {
+    for path in files {
         let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
         for (i, line) in BufReader::new(file).lines().enumerate() {
             let at = || format!("{}:{}", path.display(), i + 1);
@@ -97,7 +108,7 @@ fn items(cfg: &GalleyConfig, args: &EvalArgs) -> anyhow::Result<Vec<Item>> {
                 continue;
             }
             let l: Line = serde_json::from_str(&line).with_context(at)?;
-            if args.split.as_ref().is_some_and(|s| l.split.as_ref() != Some(s)) {
+            if split.is_some_and(|s| l.split.as_deref() != Some(s)) {
                 continue;
             }
             let item = l
@@ -116,7 +127,12 @@ fn items(cfg: &GalleyConfig, args: &EvalArgs) -> anyhow::Result<Vec<Item>> {
 
 /// Evaluates the checks on the labelled set.
 pub(crate) fn eval(cfg: GalleyConfig, args: EvalArgs) -> anyhow::Result<ExitCode> {
-    let items = items(&cfg, &args)?;
+    let items = load_items(
+        &cfg,
+        &args.file,
+        (args.catalog.as_deref(), args.currency.as_deref()),
+        args.split.as_deref(),
+    )?;
     if items.is_empty() {
         bail!("no labelled texts to evaluate");
     }

@@ -7,6 +7,7 @@
 //! - `quality`: the quality stage vs the pass-through, and vs the same checks in Python
 //!   (scripts/bench/quality.py) with the outcomes of both compared ([`quality`], [`python`]).
 //! - `generate`: the generate stage vs the ideal C / L of a fixed-latency fake model ([`generate`]).
+//! - `review`: the review checks on one core vs one word-list scan of the same texts ([`review`]).
 //! - `e2e`: quality → generate → review in one process: throughput, latency, books ([`e2e`]).
 //! - `memory`: peak RSS of a `galley run --stage generate` child with 10k records in flight ([`memory`]).
 //! - `soak`: a paced stream through the chain for N minutes, RSS over time ([`soak`]).
@@ -22,6 +23,7 @@ mod pipelines;
 mod python;
 mod quality;
 mod report;
+mod review;
 mod soak;
 mod suite;
 
@@ -54,6 +56,9 @@ pub(crate) enum BenchCommand {
     Quality(quality::QualityBenchArgs),
     /// Generate stage vs the ideal C / L with a fixed-latency fake model (goal >= 0.9x).
     Generate(generate::GenerateBenchArgs),
+    /// Drafts/s through the review checks on one core, 1,000-character descriptions (goal
+    /// >= 2,000/s), vs one word-list scan of the same texts.
+    Review(review::ReviewBenchArgs),
     /// quality → generate → review in one process: throughput, catalog change → approved
     /// latency, books balanced.
     E2e(e2e::E2eBenchArgs),
@@ -73,6 +78,7 @@ pub(crate) async fn run(cfg: GalleyConfig, config: Option<&Path>, command: Bench
         BenchCommand::Passthrough(a) => done(passthrough::passthrough(cfg, &a).await?, a.json.as_deref())?,
         BenchCommand::Quality(a) => done(quality::quality(cfg, &a).await?, a.json.as_deref())?,
         BenchCommand::Generate(a) => done(generate::generate(cfg, &a).await?, a.json.as_deref())?,
+        BenchCommand::Review(a) => done(review::review(&cfg, &a)?, a.json.as_deref())?,
         BenchCommand::E2e(a) => done(e2e::e2e(cfg, &a).await?, a.json.as_deref())?,
         BenchCommand::Memory(a) => done(memory::memory(cfg, config, &a).await?, a.json.as_deref())?,
         BenchCommand::Soak(a) => done(soak::soak(cfg, &a).await?, a.json.as_deref())?,

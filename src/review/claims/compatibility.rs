@@ -14,7 +14,7 @@ use crate::schema::CheckSeverity;
 
 /// "for iPhone 6", "for Redmi Note 4", "for the Galaxy S7": a model after "for".
 static FOR_MODEL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\bfor\s+(?:the\s+|your\s+|all\s+|any\s+)?((?:[A-Z][\w-]*\s+){0,3}[A-Za-z]*\d[\w-]*(?:\s+(?:Pro|Plus|Max|Mini|Ultra|Lite|Prime|Note))?)")
+    Regex::new(r"(?-u:\b)for\s+(?:the\s+|your\s+|all\s+|any\s+)?((?:[A-Z][\w-]*\s+){0,3}[A-Za-z]*\d[\w-]*(?:\s+(?:Pro|Plus|Max|Mini|Ultra|Lite|Prime|Note))?)")
         .unwrap_or_else(|e| unreachable!("static regex: {e}"))
 });
 

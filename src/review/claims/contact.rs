@@ -19,18 +19,18 @@ fn re(pattern: &str) -> Regex {
 
 /// A run that may be a phone number: an optional `+`, digits with spaces, dots, dashes or
 /// parentheses between them, 8 to 15 digits in all (checked after).
-static PHONE_RUN: LazyLock<Regex> = LazyLock::new(|| re(r"(?:\+|\b)\(?\d[\d\s().-]{6,22}\d\b"));
+static PHONE_RUN: LazyLock<Regex> = LazyLock::new(|| re(r"(?:\+|(?-u:\b))\(?\d[\d\s().-]{6,22}\d(?-u:\b)"));
 static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"\b[\p{L}\p{N}][\p{L}\p{N}._%+-]*@[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?(?:\.[\p{L}\p{N}-]+)*\.\p{L}{2,}\b",
+        r"(?-u:\b)[\p{L}\p{N}][\p{L}\p{N}._%+-]*@[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?(?:\.[\p{L}\p{N}-]+)*\.\p{L}{2,}(?-u:\b)",
     )
 });
 static REDACTOR: LazyLock<Redactor> = LazyLock::new(Redactor::new);
-static CARD_RUN: LazyLock<Regex> = LazyLock::new(|| re(r"\b\d{4}(?:[ -]?\d{3,4}){2,4}\b"));
+static CARD_RUN: LazyLock<Regex> = LazyLock::new(|| re(r"(?-u:\b)\d{4}(?:[ -]?\d{3,4}){2,4}(?-u:\b)"));
 /// A house number, up to four capitalised words and a street word: checked by the redactor.
 static ADDRESS: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"\b\d{1,5}[A-Za-z]?,?\s+(?:[A-Z][\w.'-]*\s+){1,4}(?i:street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|way|place|pl|terrace|close|square|highway|parkway)\b\.?",
+        r"(?-u:\b)\d{1,5}[A-Za-z]?,?\s+(?:[A-Z][\w.'-]*\s+){1,4}(?i:street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|way|place|pl|terrace|close|square|highway|parkway)(?-u:\b)\.?",
     )
 });
 
@@ -59,7 +59,7 @@ fn is_phone(run: &str, regions: &[String]) -> bool {
 /// Words that ask the reader to get in touch, just before a number.
 static CONTACT_CUE: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?i)\b(?:call|calls|calling|phone|ring|dial|tel|telephone|whatsapp|text|sms|mobile|contact|reach)\b\W{0,3}(?:\w+\W{1,3}){0,2}$",
+        r"(?i)(?-u:\b)(?:call|calls|calling|phone|ring|dial|tel|telephone|whatsapp|text|sms|mobile|contact|reach)(?-u:\b)\W{0,3}(?:\w+\W{1,3}){0,2}$",
     )
 });
 

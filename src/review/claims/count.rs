@@ -13,7 +13,7 @@ use crate::schema::CheckSeverity;
 
 /// "set of 6", "pack of three", "combo of 2".
 static OF_FORM: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:set|pack|combo|box|bundle|kit|lot|bunch|pair|pairs|trio|collection)\s+of\s+([\w-]+)")
+    Regex::new(r"(?i)(?-u:\b)(?:set|pack|combo|box|bundle|kit|lot|bunch|pair|pairs|trio|collection)\s+of\s+([\w-]+)")
         .unwrap_or_else(|e| unreachable!("static regex: {e}"))
 });
 
@@ -69,17 +69,22 @@ fn near(f: &Facts, n: f64, nouns: &[String], c: &Ctx<'_>) -> bool {
 /// longer word, or as a synonym).
 fn counts_near(f: &Facts, nouns: &[String], c: &Ctx<'_>) -> Vec<f64> {
     let stems: Vec<String> = nouns.iter().map(|w| text::stem(w)).collect();
-    let words: Vec<(usize, usize, String)> = text::words(&f.corpus).collect();
-    let nums = text::numbers(&f.corpus, c.lex);
-    let matches = |w: &str| {
-        // "105key": a number and its noun in one word.
+    let lower: Vec<String> = nouns.iter().map(|n| n.to_lowercase()).collect();
+    let singular = |x: &str| x.trim_end_matches('s').to_owned();
+    let matches = |i: usize| {
+        let w = f.tokens[i].2.as_str();
+        // "105key": a number and its noun in one word (stemmed afresh without its digits).
         let w = w.trim_start_matches(|ch: char| ch.is_ascii_digit());
-        let s = text::stem(w);
-        let singular = |x: &str| x.trim_end_matches('s').to_owned();
-        if nouns.iter().any(|n| {
-            let n = n.to_lowercase();
-            singular(&n) == singular(w) || (n.len() >= 5 && w.len() >= n.len() + 3 && w.ends_with(n.as_str()))
-        }) {
+        let digits = w.len() != f.tokens[i].2.len();
+        let s = if digits {
+            text::stem(w)
+        } else {
+            f.token_stems[i].clone()
+        };
+        if lower
+            .iter()
+            .any(|n| singular(n) == singular(w) || (n.len() >= 5 && w.len() >= n.len() + 3 && w.ends_with(n.as_str())))
+        {
             return true;
         }
         stems.iter().any(|t| {
@@ -91,12 +96,14 @@ fn counts_near(f: &Facts, nouns: &[String], c: &Ctx<'_>) -> Vec<f64> {
             .iter()
             .any(|n| c.lex.synonyms.get(n).is_some_and(|syn| syn.iter().any(|x| x == w)))
     };
-    nums.iter()
+    let words = &f.tokens;
+    f.nums
+        .iter()
         .filter(|x| {
             let i = words.partition_point(|w| w.0 < x.start);
             let lo = i.saturating_sub(3);
             let hi = (i + 4).min(words.len());
-            words[lo..hi].iter().any(|w| matches(&w.2))
+            (lo..hi).any(matches)
         })
         .map(|x| x.value)
         .collect()

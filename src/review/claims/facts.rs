@@ -3,7 +3,7 @@
 //! its numbers and quantities, the properties it denies ("Water Resistant: No"), its prices
 //! and its warranty.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use super::lexicon::Lexicon;
 use super::text;
@@ -35,6 +35,12 @@ pub struct Facts {
     pub words: HashSet<String>,
     /// Every number of the corpus.
     pub numbers: Vec<f64>,
+    /// The corpus's words in order, with their spans (read once: counts look around numbers).
+    pub tokens: Vec<(usize, usize, String)>,
+    /// The stem of each of `tokens`.
+    pub token_stems: Vec<String>,
+    /// The corpus's numbers with their spans.
+    pub nums: Vec<text::Num>,
     /// Every quantity: (dimension, value in the base unit).
     pub quantities: Vec<(String, f64)>,
     /// Numbers the record gives without a unit ("Size: 21.59 x 27.95").
@@ -92,8 +98,12 @@ impl Facts {
             corpus.push_str(d);
         }
         let corpus = corpus.to_lowercase();
-        let words: HashSet<String> = text::words(&corpus).map(|(_, _, w)| w).collect();
-        let stems = words.iter().map(|w| text::stem(w)).collect();
+        let tokens: Vec<(usize, usize, String)> = text::words(&corpus).collect();
+        let words: HashSet<String> = tokens.iter().map(|(_, _, w)| w.clone()).collect();
+        // Each distinct word is stemmed once.
+        let stem_of: HashMap<&str, String> = words.iter().map(|w| (w.as_str(), text::stem(w))).collect();
+        let token_stems = tokens.iter().map(|(_, _, w)| stem_of[w.as_str()].clone()).collect();
+        let stems = stem_of.into_values().collect();
         let nums = text::numbers(&corpus, lex);
         let qs = text::quantities(&corpus, lex);
         // Unit-less numbers of measuring attributes ("Size: 21.59 x 27.95", "GSM: 75").
@@ -129,17 +139,20 @@ impl Facts {
         let numbers = nums.iter().map(|n| n.value).collect();
         let quantities = qs.into_iter().map(|q| (q.dimension, q.base)).collect();
         Facts {
-            corpus,
             attributes,
             stems,
             words,
             numbers,
+            tokens,
+            token_stems,
+            nums,
             quantities,
             bare_numbers,
             denied,
             price: p.price_minor,
             list_price: p.list_price_minor,
             currency: p.currency.clone(),
+            corpus,
             brand: p
                 .brand
                 .iter()

@@ -13,7 +13,7 @@ use crate::schema::CheckSeverity;
 
 /// "the softest", "the most comfortable", "the best-looking": a superlative form after "the".
 static SUPERLATIVE_FORM: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:the|its|our|your)\s+(?:(?:very\s+)?most\s+[a-z-]+|[a-z]{3,}est|best[a-z-]*)\b")
+    Regex::new(r"(?i)(?-u:\b)(?:the|its|our|your)\s+(?:(?:very\s+)?most\s+[a-z-]+|[a-z]{3,}est|best[a-z-]*)(?-u:\b)")
         .unwrap_or_else(|e| unreachable!("static regex: {e}"))
 });
 

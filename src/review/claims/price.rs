@@ -13,12 +13,12 @@ use crate::schema::CheckSeverity;
 
 static AMOUNT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)^\s?(\d{1,3}(?:,\d{2,3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?)(\s?(?:lakhs?|lacs?|crores?|k)\b)?(?:\s?/-)?",
+        r"(?i)^\s?(\d{1,3}(?:,\d{2,3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?)(\s?(?:lakhs?|lacs?|crores?|k)(?-u:\b))?(?:\s?/-)?",
     )
     .unwrap_or_else(|e| unreachable!("static regex: {e}"))
 });
 static PERCENT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(\d{1,3}(?:\.\d)?)\s?(?:%|percent\b|per cent\b)").unwrap_or_else(|e| unreachable!("{e}"))
+    Regex::new(r"(\d{1,3}(?:\.\d)?)\s?(?:%|percent(?-u:\b)|per cent(?-u:\b))").unwrap_or_else(|e| unreachable!("{e}"))
 });
 
 /// A price in the text: span, amount in minor units, currency.
@@ -204,7 +204,7 @@ pub(super) fn check(c: &Ctx<'_>) {
 /// "about a third of the ₹1,045 MRP", "half the MRP": the price as a share of the list price.
 fn fractions_of_list(c: &Ctx<'_>, price: Option<i64>, list: Option<i64>) {
     static RE: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)\b(half|a half|one half|a third|one third|two thirds|two-thirds|a quarter|one quarter|three quarters|three-quarters|a fifth|a tenth)\s+(?:of\s+)?(?:the\s+|its\s+|their\s+)?")
+        Regex::new(r"(?i)(?-u:\b)(half|a half|one half|a third|one third|two thirds|two-thirds|a quarter|one quarter|three quarters|three-quarters|a fifth|a tenth)\s+(?:of\s+)?(?:the\s+|its\s+|their\s+)?")
             .unwrap_or_else(|e| unreachable!("static regex: {e}"))
     });
     let (Some(price), Some(list)) = (price, list) else {

@@ -46,9 +46,9 @@ pub(super) fn check(c: &Ctx<'_>) {
 fn acronyms(c: &Ctx<'_>, f: &super::Facts) {
     static RE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
         regex::Regex::new(concat!(
-            r"\b([A-Z]{2,6})\b(?:\s+(?:lab|laboratory|labs))?[\s-]+(?i:certified|certificate|certification|approved|",
-            r"hallmark|hallmarked|listed|marked|mark|rated|compliant|tested|accredited)\b|",
-            r"(?i:certified|approved|tested|accredited)\s+by\s+(?:the\s+)?([A-Z]{2,6})\b"
+            r"(?-u:\b)([A-Z]{2,6})(?-u:\b)(?:\s+(?:lab|laboratory|labs))?[\s-]+(?i:certified|certificate|certification|approved|",
+            r"hallmark|hallmarked|listed|marked|mark|rated|compliant|tested|accredited)(?-u:\b)|",
+            r"(?i:certified|approved|tested|accredited)\s+by\s+(?:the\s+)?([A-Z]{2,6})(?-u:\b)"
         ))
         .unwrap_or_else(|e| unreachable!("static regex: {e}"))
     });
@@ -73,20 +73,24 @@ fn acronyms(c: &Ctx<'_>, f: &super::Facts) {
     }
 }
 
-/// Hyphenated properties of the pack's shapes ("itch-free", "odour-resistant", "anti-microbial")
-/// that no listed claim read: backed only by the same words in the record.
-fn generic(c: &Ctx<'_>, f: &super::Facts) {
-    let p = &c.lex.pack.property;
+/// The pattern of [`generic`]'s shapes (compiled once, with the pack).
+pub(super) fn hyphenated(p: &super::lexicon::Property) -> Option<regex::Regex> {
     let mut alts: Vec<String> = p
         .suffixes
         .iter()
         .map(|s| format!(r"[a-z]{{3,}}-{}", regex::escape(s)))
         .collect();
     alts.extend(p.prefixes.iter().map(|s| format!(r"{}-[a-z]{{3,}}", regex::escape(s))));
-    if alts.is_empty() {
-        return;
-    }
-    let Ok(re) = regex::Regex::new(&format!(r"(?i)\b(?:{})\b", alts.join("|"))) else {
+    (!alts.is_empty())
+        .then(|| regex::Regex::new(&format!(r"(?i)(?-u:\b)(?:{})(?-u:\b)", alts.join("|"))).ok())
+        .flatten()
+}
+
+/// Hyphenated properties of the pack's shapes ("itch-free", "odour-resistant", "anti-microbial")
+/// that no listed claim read: backed only by the same words in the record.
+fn generic(c: &Ctx<'_>, f: &super::Facts) {
+    let p = &c.lex.pack.property;
+    let Some(re) = &c.lex.m.hyphenated else {
         return;
     };
     for m in re.find_iter(c.text) {

@@ -50,11 +50,15 @@ pub fn numbers(text: &str, lex: &Lexicon) -> Vec<Num> {
             })
         })
         .collect();
-    for w in WORD.find_iter(text) {
-        if let Some(v) = lex.number_word(w.as_str()) {
+    for (s, e) in lex.m.number_words.find(text) {
+        // A word the number word only begins ("one's" is a word of its own).
+        if text[e..].starts_with(['\'', '’']) && text[e..].chars().nth(1).is_some_and(char::is_alphanumeric) {
+            continue;
+        }
+        if let Some(v) = lex.number_word(&text[s..e]) {
             out.push(Num {
-                start: w.start(),
-                end: w.end(),
+                start: s,
+                end: e,
                 value: f64::from(v),
                 word: true,
             });
@@ -145,6 +149,27 @@ pub fn words(text: &str) -> impl Iterator<Item = (usize, usize, String)> + '_ {
 
 /// A word's English stem ("pockets" → "pocket", "washable" → "washabl").
 pub fn stem(word: &str) -> String {
+    // Stemming is pure and the vocabulary of a shop repeats: each thread remembers what it
+    // stemmed (bounded; forgotten wholesale when full).
+    thread_local! {
+        static MEMO: std::cell::RefCell<std::collections::HashMap<String, String>> =
+            std::cell::RefCell::new(std::collections::HashMap::new());
+    }
+    MEMO.with(|m| {
+        if let Some(s) = m.borrow().get(word) {
+            return s.clone();
+        }
+        let s = stem_afresh(word);
+        let mut m = m.borrow_mut();
+        if m.len() >= 50_000 {
+            m.clear();
+        }
+        m.insert(word.to_owned(), s.clone());
+        s
+    })
+}
+
+fn stem_afresh(word: &str) -> String {
     let w = word.to_lowercase();
     // British and American spellings stem alike ("polarised", "polarized").
     let w = ["isation", "isations", "ise", "ised", "ises", "ising"]
