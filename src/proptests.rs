@@ -1,7 +1,7 @@
 //! Arbitrary input, no panic: property tests over the decoders, parsers and pure functions that
 //! see outside data and have no property test beside them (the wire framing, the catalog codec,
 //! the importer, the normalisers, the PII redactor and the quality rules file have theirs), the
-//! review policy file, the taxonomy file and dead-letter headers.
+//! review policy file and the claim extractors, the taxonomy file and dead-letter headers.
 
 use proptest::prelude::*;
 
@@ -47,6 +47,144 @@ fn spans_inside(findings: &[CheckResult], text: &str) -> Result<(), TestCaseErro
     Ok(())
 }
 
+/// A fragment of copy that sets some claim extractor off, or an odd one.
+fn claim_piece() -> impl Strategy<Value = &'static str> {
+    proptest::sample::select(vec![
+        " ",
+        ", ",
+        ". ",
+        "\n",
+        "-",
+        "'s",
+        "’",
+        "%",
+        " x ",
+        "/-",
+        "(",
+        ")",
+        "<b>",
+        "</p>",
+        "&amp;",
+        "\u{200b}",
+        "\u{301}",
+        "₹",
+        "Rs.",
+        "Rs ",
+        "INR ",
+        "$",
+        "£",
+        "€",
+        "1",
+        "2",
+        "12",
+        "1,49,999",
+        "0.5",
+        "99.99",
+        "3 lakh",
+        "½",
+        "mm",
+        "cm",
+        "kg",
+        "g",
+        "ml",
+        "L",
+        "mAh",
+        "W",
+        "inch",
+        "\"",
+        "m",
+        "GB",
+        "two",
+        "a",
+        "dozen",
+        "thirty",
+        "-five",
+        "set of ",
+        "pack of ",
+        "pair",
+        "pieces",
+        "pockets",
+        "100% ",
+        "pure ",
+        "genuine ",
+        "leather",
+        "PU",
+        "cotton",
+        "blend",
+        "solid ",
+        "brass",
+        "plated",
+        "waterproof",
+        "not ",
+        "no ",
+        "non-",
+        "-free",
+        "anti-",
+        "BIS",
+        " certified",
+        "hallmarked",
+        "warranty",
+        " year",
+        " months",
+        "lifetime",
+        "guarantee",
+        "returns",
+        "replacement",
+        "fits ",
+        "compatible with ",
+        "works with ",
+        "for ",
+        "iPhone 12",
+        "any ",
+        "all ",
+        "comes with ",
+        "includes ",
+        "built-in ",
+        "with a ",
+        "strap",
+        "battery",
+        "charger",
+        "relieves ",
+        "pain",
+        "safe for ",
+        "babies",
+        "cures",
+        "Amazon",
+        "Myntra",
+        "better than ",
+        "Nike",
+        "best",
+        "never ",
+        "No. 1",
+        "risk-free",
+        "call ",
+        "+91 98450 12673",
+        "555-0199",
+        "a@b.co",
+        "12 MG Road",
+        "name@ybl",
+        "4111 1111 1111 1111",
+        "refund",
+        "within 24 hours",
+        "tomorrow",
+        "free ",
+        "coupon",
+        "discount",
+        "off",
+        "MRP",
+        "under ",
+        "half price",
+        "ß",
+        "é",
+        "नमस्ते",
+        "中文",
+        "🙂",
+        "Ｆｕｌｌ",
+        "İ",
+        "ǅ",
+    ])
+}
+
 fn kind(k: u8) -> InteractionKind {
     [
         InteractionKind::View,
@@ -84,6 +222,34 @@ proptest! {
         let p = product(title, "Brand".into(), attributes, price);
         let (findings, _) = checker.review(&Draft {
             use_case: UseCase::ALL[use_case].as_str(),
+            ..draft(&text, Some(&p))
+        });
+        spans_inside(&findings, &text)?;
+    }
+
+    /// The claim extractors see words that set them off (numbers, units, money, cues,
+    /// negations, hyphens, markup, other scripts) in any order, in texts and in records.
+    #[test]
+    fn claim_extractors_take_claim_shaped_text_and_facts_of_any_order(
+        pieces in proptest::collection::vec(claim_piece(), 0..60),
+        record in proptest::collection::vec(claim_piece(), 0..30),
+        keys in proptest::collection::vec(prop_oneof![Just("Pack of"), Just("Material"), Just("Warranty Summary"), Just("Water Resistant"), Just("note"), Just("Compatible Models"), Just("Sales Package")], 0..6),
+        locale in prop_oneof![Just("en-IN"), Just("en-US"), Just("en-GB"), Just("de-DE"), Just(""), Just("xx_YY")],
+        reply in any::<bool>(),
+        price in proptest::option::of(-10i64..10_000_000_000),
+    ) {
+        let text = pieces.concat();
+        let values: Vec<String> = record.chunks(3).map(<[&str]>::concat).collect();
+        let attributes: Vec<(String, String)> = keys.iter().map(|k| (*k).to_owned()).zip(values.iter().cloned()).collect();
+        let mut p = product(values.concat(), "Brand".into(), attributes, price);
+        p.description = Some(record.concat());
+        p.currency = Some(if locale == "en-IN" { "INR" } else { "USD" }.into());
+        let known: Vec<String> = values.clone();
+        let checker = Checker::new(PolicyConfig::builtin());
+        let (findings, _) = checker.review(&Draft {
+            use_case: if reply { "support_reply" } else { "product_description" },
+            locale,
+            known_answers: &known,
             ..draft(&text, Some(&p))
         });
         spans_inside(&findings, &text)?;

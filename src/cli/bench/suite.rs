@@ -1,5 +1,5 @@
 //! `galley bench all [--quick] [--json FILE]`: pass-through, quality (with the Python baseline),
-//! generate, end to end and memory in one run, with one JSON document and one table of every
+//! generate, end to end, memory and the review checks in one run, with one JSON document and one table of every
 //! figure and its goal. `--quick` is CI's short form: the same measurements on small counts.
 //! The soak is left out; it is for people with time (`galley bench soak`).
 
@@ -18,6 +18,7 @@ use super::memory::{MemoryReport, memory};
 use super::passthrough::{PassthroughReport, passthrough};
 use super::quality::{QualityReport, quality};
 use super::report::{Figures, Row, exit_code, print_rows, write_json};
+use super::review::{ReviewReport, review};
 
 /// Options of `galley bench all`.
 #[derive(Debug, clap::Args)]
@@ -60,6 +61,10 @@ struct SuiteReport {
     generate: GenerateReport,
     e2e: E2eReport,
     memory: MemoryReport,
+    /// The review checks on one core; none when the labelled set or the catalog is missing.
+    review: Option<ReviewReport>,
+    /// Why the review bench did not run.
+    review_skipped: Option<String>,
     /// The same pass-through and quality benches on `--cluster`, when given.
     cluster: Option<ClusterReport>,
     /// The table: every figure, its goal and whether it was met; the correctness checks.
@@ -78,6 +83,7 @@ const E2E: [&[&str]; 2] = [
     &["--messages", "1000", "--latency-messages", "200", "--rate", "100"],
     &[],
 ];
+const REVIEW: [&[&str]; 2] = [&["--rounds", "1", "--seconds", "0.5"], &[]];
 const MEMORY: [&[&str]; 2] = [&["--in-flight", "2000", "--model-latency-ms", "4000"], &[]];
 
 /// Runs the suite; fails when a correctness check failed.
@@ -126,6 +132,15 @@ pub(super) async fn all(cfg: GalleyConfig, config: Option<&Path>, args: &SuiteAr
     println!("== memory");
     let memory = memory(cfg.clone(), config, &parse(MEMORY[form], &[])?).await?;
     lap("memory", &mut at);
+    println!("== review");
+    let (review, review_skipped) = match review(&cfg, &parse(REVIEW[form], &[])?) {
+        Ok(r) => (Some(r), None),
+        Err(e) => {
+            println!("The review bench is skipped: {e:#}");
+            (None, Some(format!("{e:#}")))
+        }
+    };
+    lap("review", &mut at);
     let on_cluster = cluster
         .iter()
         .flat_map(|c| c.passthrough.rows().into_iter().chain(c.quality.rows()));
@@ -142,6 +157,7 @@ pub(super) async fn all(cfg: GalleyConfig, config: Option<&Path>, args: &SuiteAr
         generate.rows(),
         e2e.rows(),
         memory.rows(),
+        review.as_ref().map(Figures::rows).unwrap_or_default(),
     ]
     .concat();
     let report = SuiteReport {
@@ -154,6 +170,8 @@ pub(super) async fn all(cfg: GalleyConfig, config: Option<&Path>, args: &SuiteAr
         generate,
         e2e,
         memory,
+        review,
+        review_skipped,
         cluster,
         figures,
     };
