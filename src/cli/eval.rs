@@ -143,16 +143,7 @@ pub(crate) fn eval(cfg: GalleyConfig, args: EvalArgs) -> anyhow::Result<ExitCode
             .find(|i| &i.id == id)
             .with_context(|| format!("no text {id}"))?;
         println!("{}", serde_json::to_string_pretty(&item.product)?);
-        let d = galley::review::Draft {
-            use_case: &item.use_case,
-            text: &item.text,
-            title: None,
-            product: item.product.as_ref(),
-            locale: &item.locale,
-            generator: galley::schema::GeneratorKind::Model,
-            id: &item.id,
-            known_answers: &item.known_answers,
-        };
+        let d = item.draft(&item.text);
         println!("{}\n", item.text);
         for f in checker.check(&d) {
             let span = f

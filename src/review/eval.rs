@@ -36,6 +36,22 @@ pub struct Item {
     pub span: Option<(usize, usize)>,
 }
 
+impl Item {
+    /// `text` as a model's draft of this item (its use case, product, locale, known answers).
+    pub fn draft<'a>(&'a self, text: &'a str) -> Draft<'a> {
+        Draft {
+            use_case: &self.use_case,
+            text,
+            title: None,
+            product: self.product.as_ref(),
+            locale: &self.locale,
+            generator: GeneratorKind::Model,
+            id: &self.id,
+            known_answers: &self.known_answers,
+        }
+    }
+}
+
 /// The product facts a text is checked against (`galley check` and `galley eval` lines);
 /// every field optional.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -243,17 +259,7 @@ fn excerpt(text: &str, (s, e): (usize, usize)) -> String {
 pub fn evaluate(checker: &Checker, items: &[Item]) -> Report {
     let mut r = Report::default();
     for item in items {
-        let d = Draft {
-            use_case: &item.use_case,
-            text: &item.text,
-            title: None,
-            product: item.product.as_ref(),
-            locale: &item.locale,
-            generator: GeneratorKind::Model,
-            id: &item.id,
-            known_answers: &item.known_answers,
-        };
-        let (findings, decision) = checker.review(&d);
+        let (findings, decision) = checker.review(&item.draft(&item.text));
         let serious: Vec<&CheckResult> = findings
             .iter()
             .filter(|f| f.severity >= CheckSeverity::Medium)

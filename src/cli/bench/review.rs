@@ -15,8 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use galley::config::GalleyConfig;
 use galley::review::eval::Item;
-use galley::review::{Checker, Draft, PolicyConfig};
-use galley::schema::GeneratorKind;
+use galley::review::{Checker, PolicyConfig};
 use regex::{Regex, RegexBuilder};
 use serde::Serialize;
 
@@ -151,7 +150,7 @@ pub(super) fn review(cfg: &GalleyConfig, args: &ReviewBenchArgs) -> anyhow::Resu
         let (base, _) = rate(least, texts.len(), |i| scan.find_iter(&texts[i].1).count());
         let (checks, findings) = rate(least, texts.len(), |i| {
             let (item, text) = &texts[i];
-            checker.review(&draft(item, text)).0.len()
+            checker.review(&item.draft(text)).0.len()
         });
         println!("round {round}: checks {checks:.0} drafts/s, word-list scan {base:.0} drafts/s");
         report.baseline_per_s.push(base);
@@ -160,19 +159,6 @@ pub(super) fn review(cfg: &GalleyConfig, args: &ReviewBenchArgs) -> anyhow::Resu
     }
     report.ratio = best(&report.baseline_per_s) / best(&report.checks_per_s).max(f64::MIN_POSITIVE);
     Ok(report)
-}
-
-fn draft<'a>(item: &'a Item, text: &'a str) -> Draft<'a> {
-    Draft {
-        use_case: &item.use_case,
-        text,
-        title: None,
-        product: item.product.as_ref(),
-        locale: &item.locale,
-        generator: GeneratorKind::Model,
-        id: &item.id,
-        known_answers: &item.known_answers,
-    }
 }
 
 /// Runs `one(i)` over every text, pass after pass, for at least `least`; the rate in texts/s
