@@ -30,6 +30,8 @@ mod facts;
 mod feature;
 mod health;
 mod material;
+mod pack;
+mod phrase_set;
 mod phrases;
 mod price;
 mod promise;
