@@ -245,8 +245,9 @@ proptest! {
         p.description = Some(record.concat());
         p.currency = Some(if locale == "en-IN" { "INR" } else { "USD" }.into());
         let known: Vec<String> = values.clone();
-        let checker = Checker::new(PolicyConfig::builtin());
-        let (findings, _) = checker.review(&Draft {
+        // One checker for every case: compiling the packs is most of a case's time otherwise.
+        static CHECKER: std::sync::LazyLock<Checker> = std::sync::LazyLock::new(|| Checker::new(PolicyConfig::builtin()));
+        let (findings, _) = CHECKER.review(&Draft {
             use_case: if reply { "support_reply" } else { "product_description" },
             locale,
             known_answers: &known,
