@@ -122,10 +122,12 @@ pub fn producer() -> FutureProducer {
     producer_on(&kafka_host())
 }
 
-/// A producer to the broker at `host`.
+/// A producer to the broker at `host`. Its deliveries wait up to two minutes: a test's inputs
+/// must outlast the faults it injects (a broker frozen, then restarted, took over 30 s on a
+/// loaded machine), or the feed, not the stage, fails the test.
 pub fn producer_on(host: &str) -> FutureProducer {
     let cfg = config_on(host, "producer");
-    galley::runtime::producer(&cfg.kafka, "it", Duration::from_secs(30)).unwrap()
+    galley::runtime::producer(&cfg.kafka, "it", Duration::from_secs(120)).unwrap()
 }
 
 /// Produces `(key, value)` pairs in order and waits for every acknowledgement.
