@@ -146,7 +146,6 @@ pub(super) fn length(d: &Draft<'_>, cfg: &PolicyConfig, out: &mut Vec<CheckResul
     }
 }
 
-/// A text in another language than its locale's.
 /// Detection among the languages a locale can name (and a few a model drifts into): scoring
 /// every language whatlang knows costs several times more, for no better answer to "is this
 /// the locale's language?".
@@ -157,6 +156,7 @@ static DETECTOR: LazyLock<whatlang::Detector> = LazyLock::new(|| {
     ])
 });
 
+/// A text in another language than its locale's.
 pub(super) fn language(d: &Draft<'_>, cfg: &PolicyConfig, out: &mut Vec<CheckResult>) {
     let want = match d.locale.split(['-', '_']).next().unwrap_or("") {
         "en" => "eng",

@@ -67,7 +67,11 @@ static CONTACT_CUE: LazyLock<Regex> = LazyLock::new(|| {
 /// phone number when the text asks the reader to call it: a draft must never carry one.
 fn invites_a_call(before: &str, run: &str) -> bool {
     let digits = run.bytes().filter(u8::is_ascii_digit).count();
-    let tail = before.get(before.len().saturating_sub(40)..).unwrap_or(before);
+    let mut from = before.len().saturating_sub(40);
+    while !before.is_char_boundary(from) {
+        from -= 1;
+    }
+    let tail = &before[from..];
     (7..=15).contains(&digits) && !run.contains(',') && CONTACT_CUE.is_match(tail)
 }
 

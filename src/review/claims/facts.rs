@@ -33,13 +33,11 @@ pub struct Facts {
     pub stems: HashSet<String>,
     /// Every word of the corpus (lower case), for part-of-word matches.
     pub words: HashSet<String>,
-    /// Every number of the corpus.
-    pub numbers: Vec<f64>,
     /// The corpus's words in order, with their spans (read once: counts look around numbers).
     pub tokens: Vec<(usize, usize, String)>,
     /// The stem of each of `tokens`.
     pub token_stems: Vec<String>,
-    /// The corpus's numbers with their spans.
+    /// Every number of the corpus, with its span.
     pub nums: Vec<text::Num>,
     /// Every quantity: (dimension, value in the base unit).
     pub quantities: Vec<(String, f64)>,
@@ -136,13 +134,11 @@ impl Facts {
                     .collect::<Vec<_>>()
             })
             .collect();
-        let numbers = nums.iter().map(|n| n.value).collect();
         let quantities = qs.into_iter().map(|q| (q.dimension, q.base)).collect();
         Facts {
             attributes,
             stems,
             words,
-            numbers,
             tokens,
             token_stems,
             nums,
@@ -215,7 +211,7 @@ impl Facts {
     /// Whether the record has the number `v` anywhere (in digits or in words), allowing the
     /// rounding of a number written with fewer decimals ("3.59" for "3.5912").
     pub fn has_number(&self, v: f64) -> bool {
-        self.numbers.iter().any(|n| {
+        self.nums.iter().map(|n| n.value).any(|n| {
             (n - v).abs() < 1e-9
                 || (v.fract() != 0.0 && (n - v).abs() <= 0.005 * v.abs().max(1.0))
                 || (v.fract() == 0.0 && n.fract() != 0.0 && (n.round() - v).abs() < 1e-9)
