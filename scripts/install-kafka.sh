@@ -25,6 +25,11 @@
 #                               server.properties,jvm.args,kafka.pid,server.log,kafka.out}
 #   GALLEY_KAFKA_VERSION        Kafka version (default 4.4.0; 4.0.0 and later)
 #   GALLEY_KAFKA_START_TIMEOUT  seconds to wait for the cluster (default 90)
+#   GALLEY_KAFKA_SECURE         1: node i also listens with SASL_SSL on P+1+100*(i-1) (SCRAM-SHA-256
+#                               and -512 user "galley", PLAIN user "galley") and with mTLS (SSL,
+#                               client certificate required) on P+2+100*(i-1); the test PKI
+#                               (scripts/kafka-tls.sh) and the password are in DIR/tls, the
+#                               addresses in DIR/secure.env
 #   JAVA_HOME                   JVM to run Kafka with
 # Stop with scripts/stop-kafka.sh; control one node with scripts/kafka-node.sh.
 set -euo pipefail
@@ -35,6 +40,7 @@ nodes="${GALLEY_KAFKA_NODES:-1}"
 port="${GALLEY_KAFKA_PORT:-9092}"
 version="${GALLEY_KAFKA_VERSION:-4.4.0}"
 start_timeout_s="${GALLEY_KAFKA_START_TIMEOUT:-90}"
+secure="${GALLEY_KAFKA_SECURE:-0}"
 cache="$root/.cache/kafka" # jars + Maven repository, whatever GALLEY_KAFKA_DIR is
 libs="$cache/libs"
 node_sh="$root/scripts/kafka-node.sh"
@@ -46,6 +52,7 @@ die() { echo "install-kafka.sh: $*" >&2; exit 1; }
 case "$nodes" in 1 | 3) ;; *) die "GALLEY_KAFKA_NODES must be 1 or 3, got '$nodes'" ;; esac
 case "$port" in '' | *[!0-9]*) die "GALLEY_KAFKA_PORT must be a number, got '$port'" ;; esac
 [ "$port" -ge 1024 ] && [ "$port" -le 55000 ] || die "GALLEY_KAFKA_PORT must be in 1024..55000"
+case "$secure" in 0 | 1) ;; *) die "GALLEY_KAFKA_SECURE must be 0 or 1, got '$secure'" ;; esac
 [[ "$version" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "GALLEY_KAFKA_VERSION must look like 4.4.0"
 java="${JAVA_HOME:+$JAVA_HOME/bin/}java"
 command -v "$java" >/dev/null || die "no java ($java); install a JDK 17+ or set JAVA_HOME"
@@ -124,6 +131,41 @@ logger.request.name = kafka.request.logger
 logger.request.level = WARN
 EOF
 
+# Secured listeners: the PKI first (kept while valid), then per-node listener settings.
+tls="$dir/tls"
+if [ "$secure" = 1 ]; then
+  "$root/scripts/kafka-tls.sh" "$tls"
+  scram_password=$(cat "$tls/scram.password")
+fi
+# The listener lines of node $1 (1-based).
+listener_props() {
+  local p=${client_ports[$1 - 1]} c=${controller_ports[$1 - 1]}
+  if [ "$secure" = 0 ]; then
+    cat <<EOF
+listeners=PLAINTEXT://127.0.0.1:$p,CONTROLLER://127.0.0.1:$c
+advertised.listeners=PLAINTEXT://127.0.0.1:$p
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+EOF
+    return
+  fi
+  cat <<EOF
+listeners=PLAINTEXT://127.0.0.1:$p,CONTROLLER://127.0.0.1:$c,SASL_SSL://127.0.0.1:$((p + 1)),SSL://127.0.0.1:$((p + 2))
+advertised.listeners=PLAINTEXT://127.0.0.1:$p,SASL_SSL://127.0.0.1:$((p + 1)),SSL://127.0.0.1:$((p + 2))
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL,SSL:SSL
+# Secured listeners (GALLEY_KAFKA_SECURE=1): SCRAM users live in the cluster metadata (added by
+# install-kafka.sh), the PLAIN user here; TLS from the test PKI in $tls; mTLS on SSL.
+sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512,PLAIN
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_galley="$scram_password";
+ssl.keystore.type=PEM
+ssl.keystore.location=$tls/broker-keystore.pem
+ssl.truststore.type=PEM
+ssl.truststore.location=$tls/ca.pem
+listener.name.ssl.ssl.client.auth=required
+EOF
+}
+
 # Heap for a 2-core 24 GB machine shared with the tests: 768 MB for one node, 512 MB each for
 # three. G1 with short pauses as in Kafka's own kafka-run-class.sh; C1 only
 # (TieredStopAtLevel=1) starts the JVMs faster on 2 cores (see the report); a JVM that runs out
@@ -137,9 +179,7 @@ for i in $(seq 1 "$nodes"); do
 process.roles=broker,controller
 node.id=$i
 controller.quorum.voters=$(IFS=,; echo "${voters[*]}")
-listeners=PLAINTEXT://127.0.0.1:${client_ports[i - 1]},CONTROLLER://127.0.0.1:${controller_ports[i - 1]}
-advertised.listeners=PLAINTEXT://127.0.0.1:${client_ports[i - 1]}
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+$(listener_props "$i")
 inter.broker.listener.name=PLAINTEXT
 controller.listener.names=CONTROLLER
 log.dirs=$nd/data
@@ -248,5 +288,31 @@ for i in $(seq 1 "$nodes"); do
     sleep 0.2
   done
 done
+
+# 6. Secured: the SCRAM user (once per log dir; SCRAM credentials live in the cluster metadata,
+#    so they are added through a running broker), and where the tests find the listeners.
+if [ "$secure" = 1 ]; then
+  marker="$dir/node-1/data/.galley-scram"
+  if [ "$(cat "$marker" 2>/dev/null)" != "$scram_password" ]; then
+    # One mechanism per request: the broker refuses two credentials of a user in one.
+    for mechanism in SCRAM-SHA-256 SCRAM-SHA-512; do
+      "$java" -Xmx256m -XX:TieredStopAtLevel=1 -Dlog4j2.configurationFile="$dir/log4j2.properties" \
+        -Dkafka.logs.dir="$dir/node-1" -cp "$libs/*" org.apache.kafka.tools.ConfigCommand \
+        --bootstrap-server "127.0.0.1:${client_ports[0]}" --alter --entity-type users --entity-name galley \
+        --add-config "$mechanism=[password=$scram_password]" >"$dir/scram.out" 2>&1 || {
+        cat "$dir/scram.out" >&2; echo "install-kafka.sh: adding the $mechanism user failed (output above)" >&2; abort
+      }
+    done
+    echo "$scram_password" >"$marker"
+  fi
+  sasl_hosts=() mtls_hosts=()
+  for p in "${client_ports[@]}"; do sasl_hosts+=("127.0.0.1:$((p + 1))") mtls_hosts+=("127.0.0.1:$((p + 2))"); done
+  cat >"$dir/secure.env" <<EOF
+KAFKA_SASL_SSL_HOST=$(IFS=,; echo "${sasl_hosts[*]}")
+KAFKA_MTLS_HOST=$(IFS=,; echo "${mtls_hosts[*]}")
+KAFKA_TLS_DIR=$tls
+KAFKA_SCRAM_USER=galley
+EOF
+fi
 echo "Kafka $version ready: $nodes node(s) under $dir in $(elapsed)." >&2
 echo "KAFKA_HOST=$(printf '127.0.0.1:%s,' "${client_ports[@]}" | sed 's/,$//')"

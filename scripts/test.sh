@@ -18,9 +18,9 @@ GALLEY_KAFKA_DIR=$single scripts/kafka-node.sh pid 1 >/dev/null 2>&1 ||
 GALLEY_KAFKA_DIR=$cluster scripts/kafka-node.sh pid 1 >/dev/null 2>&1 ||
   stops+=("GALLEY_KAFKA_DIR=$cluster scripts/stop-kafka.sh")
 # The single node first: it resolves the jars the cluster shares; then the cluster.
-out=$(GALLEY_KAFKA_DIR=$single scripts/install-kafka.sh)
+out=$(GALLEY_KAFKA_DIR=$single GALLEY_KAFKA_SECURE=1 scripts/install-kafka.sh)
 echo "$out"
-export KAFKA_HOST="${out##*KAFKA_HOST=}"
+export KAFKA_HOST="${out##*KAFKA_HOST=}" KAFKA_DIR=$single
 out=$(GALLEY_KAFKA_DIR=$cluster GALLEY_KAFKA_PORT=9700 GALLEY_KAFKA_NODES=3 scripts/install-kafka.sh)
 echo "$out"
 export KAFKA_CLUSTER_HOST="${out##*KAFKA_HOST=}" KAFKA_CLUSTER_DIR=$cluster

@@ -74,6 +74,9 @@ pub struct Metrics {
     /// `galley_console_logins_total{outcome}`: console login attempts: `ok`, `failed`,
     /// `throttled` (inside a failure delay, no password check) or `busy` (no check slot free).
     pub console_logins: IntCounterVec,
+    /// `galley_kafka_rejections_total{stage,kind}`: connections the brokers refused mid-run,
+    /// `authentication` (SASL: a rotated password, an expired token) or `tls` (certificates).
+    pub kafka_rejections: IntCounterVec,
     /// `galley_prompt_facts_truncated_total{use_case}`: fact values cut to
     /// `stages.generate.max_fact_chars` in a prompt.
     pub prompt_truncations: IntCounterVec,
@@ -265,6 +268,11 @@ impl Metrics {
                 "galley_console_logins_total",
                 "Console login attempts: ok, failed, throttled (refused inside a failure delay, no password check) or busy (every password-check slot taken).",
                 &["outcome"],
+            ),
+            kafka_rejections: counter(
+                "galley_kafka_rejections_total",
+                "Broker connections refused mid-run: authentication (SASL credentials or token) or tls (certificates). Records wait uncommitted until a connection succeeds.",
+                &["stage", "kind"],
             ),
             prompt_truncations: counter(
                 "galley_prompt_facts_truncated_total",

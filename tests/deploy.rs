@@ -146,16 +146,18 @@ fn kubernetes_manifests_parse_and_agree_with_the_config() {
                 }
                 "Deployment" => {
                     let c = &doc["spec"]["template"]["spec"]["containers"][0];
-                    let env: BTreeMap<String, String> = c["env"]
-                        .as_vec()
-                        .unwrap()
+                    let entries = c["env"].as_vec().unwrap();
+                    // Secrets come from Secrets, optional ones (a plaintext cluster has none), and
+                    // are never config keys themselves.
+                    for e in entries.iter().filter(|e| e["value"].is_badvalue()) {
+                        let secret = &e["valueFrom"]["secretKeyRef"];
+                        let var = e["name"].as_str().unwrap();
+                        assert!(!var.starts_with("GALLEY_"), "{name}: {var} from a Secret");
+                        assert_eq!(secret["optional"].as_bool(), Some(true), "{name}: {var}");
+                    }
+                    let env: BTreeMap<String, String> = entries
                         .iter()
-                        .map(|e| {
-                            (
-                                e["name"].as_str().unwrap().to_owned(),
-                                e["value"].as_str().unwrap().to_owned(),
-                            )
-                        })
+                        .filter_map(|e| Some((e["name"].as_str()?.to_owned(), e["value"].as_str()?.to_owned())))
                         .collect();
                     assert_eq!(
                         env.get("GALLEY_CONFIG").map(String::as_str),

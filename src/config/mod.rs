@@ -3,7 +3,6 @@
 //! and lists every bad key, so an operator fixes a config in one round.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::Path;
 use std::time::Duration;
 
@@ -13,12 +12,14 @@ use thiserror::Error;
 
 mod console;
 mod generate;
+mod kafka;
 mod quality;
 mod review;
 mod rollout;
 pub mod secrets;
 pub use console::{Account, ConsoleConfig, LoginConfig, Role};
 pub use generate::{FallbackKind, GenerateConfig, ModelConfig, UseCaseConfig};
+pub use kafka::{KafkaConfig, OidcConfig, SaslConfig, Secret, SecurityConfig};
 pub use quality::QualityConfig;
 pub use review::ReviewConfig;
 pub use rollout::{SuccessTarget, UseCaseRollout, go_live_problem};
@@ -40,6 +41,7 @@ const NON_CONFIG_ENV: &[&str] = &[
     "GALLEY_KAFKA_DIR",
     "GALLEY_KAFKA_VERSION",
     "GALLEY_KAFKA_START_TIMEOUT",
+    "GALLEY_KAFKA_SECURE",
     "GALLEY_REQUIRE_BROWSER",
     "GALLEY_REQUIRE_DEPLOY_TOOLS",
     "GALLEY_REQUIRE_BENCH_PYTHON",
@@ -78,50 +80,6 @@ pub struct GalleyConfig {
     pub console: ConsoleConfig,
     /// Rollout of each use case, by name.
     pub rollout: BTreeMap<String, UseCaseRollout>,
-}
-
-/// Broker connection settings.
-#[derive(Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct KafkaConfig {
-    /// Comma-separated `host:port` list.
-    pub bootstrap_servers: String,
-    /// Consumer group of a stage is `<group_prefix>-<stage>`.
-    pub group_prefix: String,
-    /// Client id prefix.
-    pub client_id: String,
-    /// Group session timeout.
-    pub session_timeout_ms: u64,
-    /// Give up connecting after this long; 0 means retry forever.
-    pub connect_timeout_ms: u64,
-    /// Producer acks.
-    pub acks: String,
-    /// Extra librdkafka properties, verbatim.
-    #[serde(default)]
-    pub properties: BTreeMap<String, String>,
-}
-
-impl fmt::Debug for KafkaConfig {
-    // Secrets (SASL passwords, keys) live in `properties`; never print their values.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let masked: BTreeMap<_, _> = self
-            .properties
-            .iter()
-            .map(|(k, v)| {
-                let secret = ["password", "secret", "key"].iter().any(|s| k.contains(s));
-                (k, if secret { "****" } else { v.as_str() })
-            })
-            .collect();
-        f.debug_struct("KafkaConfig")
-            .field("bootstrap_servers", &self.bootstrap_servers)
-            .field("group_prefix", &self.group_prefix)
-            .field("client_id", &self.client_id)
-            .field("session_timeout_ms", &self.session_timeout_ms)
-            .field("connect_timeout_ms", &self.connect_timeout_ms)
-            .field("acks", &self.acks)
-            .field("properties", &masked)
-            .finish()
-    }
 }
 
 /// Topic names shared by every stage.
@@ -242,9 +200,12 @@ impl GalleyConfig {
         file: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
-        let env: config::Map<String, String> = env
-            .into_iter()
+        // Everything, for the secrets `*_env` keys name; the GALLEY_ part, for config keys.
+        let all: BTreeMap<String, String> = env.into_iter().collect();
+        let env: config::Map<String, String> = all
+            .iter()
             .filter(|(k, _)| k.starts_with("GALLEY_") && !NON_CONFIG_ENV.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         let mut builder = Config::builder().add_source(File::from_str(DEFAULT_TOML, FileFormat::Toml));
         if let Some(path) = file {
@@ -263,10 +224,11 @@ impl GalleyConfig {
                 .try_parsing(true)
                 .source(Some(env)),
         );
-        let cfg: GalleyConfig = builder
+        let mut cfg: GalleyConfig = builder
             .build()
             .and_then(Config::try_deserialize)
             .map_err(|e| ConfigError::Load(secrets::without_excerpts(&e.to_string())))?;
+        cfg.kafka.security.resolve(&all);
         secrets::remember(&cfg);
         cfg.validate()?;
         Ok(cfg)
@@ -377,6 +339,7 @@ impl GalleyConfig {
             pt.schema.is_empty() || crate::schema::Registry::builtin().latest(&pt.schema).is_some(),
             format!("stages.passthrough.schema {:?} is not a known schema name", pt.schema),
         );
+        bad.extend(self.kafka.security.problems(&self.kafka.properties));
         bad.extend(self.stages.quality.problems());
         bad.extend(self.stages.generate.problems(&self.model));
         bad.extend(self.stages.review.problems());

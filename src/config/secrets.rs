@@ -15,7 +15,8 @@ static SECRETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 const MIN_SECRET_LEN: usize = 4;
 
 /// Remembers the values `cfg` holds that may be secret: every `[kafka.properties]` value (a
-/// misspelt key is not known to be a secret one) and the model's API key.
+/// misspelt key is not known to be a secret one), the model's API key and the secrets
+/// `[kafka.security]` read from the environment.
 pub fn remember(cfg: &GalleyConfig) {
     let mut secrets = SECRETS.lock().unwrap_or_else(|p| p.into_inner());
     let values = cfg
@@ -24,6 +25,7 @@ pub fn remember(cfg: &GalleyConfig) {
         .values()
         .cloned()
         .chain(cfg.model.key())
+        .chain(cfg.kafka.security.secrets().map(str::to_owned))
         .filter(|v| v.len() >= MIN_SECRET_LEN);
     for v in values {
         if !secrets.contains(&v) {

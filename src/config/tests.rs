@@ -138,3 +138,148 @@ fn exactly_once_needs_acks_all() {
     assert!(err.contains("runtime.exactly_once needs kafka.acks = \"all\""), "{err}");
     assert!(load("all").unwrap().runtime.exactly_once);
 }
+
+fn with_file(body: &str, pairs: &[(&str, &str)]) -> Result<GalleyConfig, ConfigError> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("galley.toml");
+    std::fs::write(&path, body).unwrap();
+    GalleyConfig::load_with_env(Some(&path), env(pairs))
+}
+
+fn props(cfg: &GalleyConfig) -> BTreeMap<&'static str, String> {
+    cfg.kafka.security.client_properties().into_iter().collect()
+}
+
+#[test]
+fn sasl_ssl_reads_its_password_from_the_named_variable_and_never_prints_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, "-----BEGIN CERTIFICATE-----\n").unwrap();
+    let cfg = GalleyConfig::load_with_env(
+        None,
+        env(&[
+            ("GALLEY_KAFKA__SECURITY__PROTOCOL", "SASL_SSL"),
+            ("GALLEY_KAFKA__SECURITY__CA_FILE", ca.to_str().unwrap()),
+            ("GALLEY_KAFKA__SECURITY__SASL__MECHANISM", "scram-sha-512"),
+            ("GALLEY_KAFKA__SECURITY__SASL__USERNAME", "galley"),
+            ("GALLEY_KAFKA__SECURITY__SASL__PASSWORD_ENV", "KAFKA_PASSWORD"),
+            ("KAFKA_PASSWORD", "rotate-me-0451"),
+        ]),
+    )
+    .unwrap();
+    let p = props(&cfg);
+    assert_eq!(p["security.protocol"], "sasl_ssl");
+    assert_eq!(p["sasl.mechanism"], "SCRAM-SHA-512");
+    assert_eq!(p["sasl.username"], "galley");
+    assert_eq!(p["sasl.password"], "rotate-me-0451");
+    assert_eq!(p["ssl.ca.location"], ca.to_str().unwrap());
+    assert!(
+        !format!("{cfg:?}").contains("rotate-me-0451"),
+        "Debug masks the password"
+    );
+    assert_eq!(
+        secrets::scrub("SASL authentication error for rotate-me-0451"),
+        "SASL authentication error for ****"
+    );
+}
+
+#[test]
+fn plaintext_sets_nothing_so_raw_properties_keep_working() {
+    let cfg = with_file("[kafka.properties]\n\"security.protocol\" = \"sasl_plaintext\"\n", &[]).unwrap();
+    assert!(props(&cfg).is_empty());
+    assert_eq!(cfg.kafka.properties["security.protocol"], "sasl_plaintext");
+}
+
+#[test]
+fn every_security_mistake_is_named_at_load() {
+    let load = |pairs: &[(&str, &str)]| GalleyConfig::load_with_env(None, env(pairs)).unwrap_err().to_string();
+    let err = load(&[
+        ("GALLEY_KAFKA__SECURITY__PROTOCOL", "sasl_ssl"),
+        ("GALLEY_KAFKA__SECURITY__SASL__MECHANISM", "SCRAM-SHA-256"),
+        ("GALLEY_KAFKA__SECURITY__SASL__PASSWORD_ENV", "NOT_SET_ANYWHERE"),
+        ("GALLEY_KAFKA__SECURITY__CA_FILE", "/nonexistent/ca.pem"),
+        ("GALLEY_KAFKA__SECURITY__CERT_FILE", "/nonexistent/client.pem"),
+    ]);
+    for expected in [
+        "kafka.security.sasl.username is needed for SCRAM-SHA-256",
+        "kafka.security.sasl.password_env names \"NOT_SET_ANYWHERE\", which is not set",
+        "kafka.security.ca_file \"/nonexistent/ca.pem\" cannot be read",
+        "kafka.security.cert_file and kafka.security.key_file go together",
+    ] {
+        assert!(err.contains(expected), "{expected} missing from: {err}");
+    }
+    let err = load(&[("GALLEY_KAFKA__SECURITY__SASL__MECHANISM", "PLAIN")]);
+    assert!(
+        err.contains("needs kafka.security.protocol sasl_ssl or sasl_plaintext"),
+        "{err}"
+    );
+    let err = load(&[("GALLEY_KAFKA__SECURITY__PROTOCOL", "tls")]);
+    assert!(err.contains("kafka.security.protocol must be plaintext, ssl"), "{err}");
+    let err = load(&[
+        ("GALLEY_KAFKA__SECURITY__PROTOCOL", "sasl_ssl"),
+        ("GALLEY_KAFKA__SECURITY__SASL__MECHANISM", "SCRAM-SHA-1"),
+    ]);
+    assert!(
+        err.contains("kafka.security.sasl.mechanism must be one of PLAIN"),
+        "{err}"
+    );
+    let err = with_file(
+        "[kafka.properties]\n\"ssl.ca.location\" = \"/etc/ca.pem\"\n",
+        &[("GALLEY_KAFKA__SECURITY__PROTOCOL", "ssl")],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("kafka.properties.\"ssl.ca.location\" is set by [kafka.security]"),
+        "{err}"
+    );
+    let err = load(&[
+        ("GALLEY_KAFKA__SECURITY__PROTOCOL", "sasl_ssl"),
+        ("GALLEY_KAFKA__SECURITY__SASL__MECHANISM", "GSSAPI"),
+    ]);
+    assert_eq!(
+        err.contains("needs a Galley built with `--features gssapi`"),
+        !cfg!(feature = "gssapi"),
+        "{err}"
+    );
+}
+
+#[test]
+fn oauthbearer_fetches_tokens_from_the_oidc_endpoint() {
+    let base = [
+        ("GALLEY_KAFKA__SECURITY__PROTOCOL", "sasl_ssl"),
+        ("GALLEY_KAFKA__SECURITY__SASL__MECHANISM", "OAUTHBEARER"),
+    ];
+    let err = GalleyConfig::load_with_env(None, env(&base)).unwrap_err().to_string();
+    for expected in [
+        "kafka.security.oidc.token_endpoint must be the OIDC token URL",
+        "kafka.security.oidc.client_id is needed",
+        "kafka.security.oidc.client_secret_env must name",
+    ] {
+        assert!(err.contains(expected), "{expected} missing from: {err}");
+    }
+    let mut pairs = base.to_vec();
+    pairs.extend([
+        (
+            "GALLEY_KAFKA__SECURITY__OIDC__TOKEN_ENDPOINT",
+            "https://idp.example/oauth2/token",
+        ),
+        ("GALLEY_KAFKA__SECURITY__OIDC__CLIENT_ID", "galley"),
+        ("GALLEY_KAFKA__SECURITY__OIDC__CLIENT_SECRET_ENV", "OIDC_SECRET"),
+        (
+            "GALLEY_KAFKA__SECURITY__OIDC__EXTENSIONS",
+            "logicalCluster=lkc-1,identityPoolId=pool-2",
+        ),
+        ("OIDC_SECRET", "s3cret-value"),
+    ]);
+    let cfg = GalleyConfig::load_with_env(None, env(&pairs)).unwrap();
+    let p = props(&cfg);
+    assert_eq!(p["sasl.oauthbearer.method"], "oidc");
+    assert_eq!(
+        p["sasl.oauthbearer.token.endpoint.url"],
+        "https://idp.example/oauth2/token"
+    );
+    assert_eq!(p["sasl.oauthbearer.client.secret"], "s3cret-value");
+    assert!(!p.contains_key("sasl.username"));
+    assert!(!format!("{cfg:?}").contains("s3cret-value"));
+}

@@ -63,6 +63,24 @@ impl GalleyContext {
 }
 
 impl ClientContext for GalleyContext {
+    /// A refusal mid-run (a rotated password, an expired certificate) is counted by kind, so an
+    /// alert can tell it from an outage; librdkafka keeps reconnecting, and the records wait
+    /// uncommitted meanwhile.
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, log_message: &str) {
+        if super::connect::forward_log(level, fac, log_message)
+            && let Some(kind) = super::connect::rejection(log_message)
+        {
+            let kind = match kind {
+                super::Rejection::Authentication => "authentication",
+                super::Rejection::Tls => "tls",
+            };
+            self.metrics
+                .kafka_rejections
+                .with_label_values(&[self.stage, kind])
+                .inc();
+        }
+    }
+
     fn stats(&self, stats: Statistics) {
         let mut total = 0i64;
         for (topic, t) in &stats.topics {

@@ -18,6 +18,7 @@
 //! permanent ones dead-lettered with Kafka Connect headers, and dependency-down errors pause
 //! intake instead of flooding the DLQ.
 
+mod connect;
 mod context;
 mod engine;
 mod job;
@@ -47,10 +48,9 @@ use thiserror::Error;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+pub use connect::{KafkaSetupError, Rejection, wait_for_brokers};
 use kafka::transactional_config;
-pub use kafka::{
-    EofReader, KafkaSetupError, client_config, eof_reader, eof_reader_for, producer, read_to_end, wait_for_brokers,
-};
+pub use kafka::{EofReader, client_config, eof_reader, eof_reader_for, producer, read_to_end};
 pub use stage::{Assigned, Outcome, Output, Record, Stage};
 
 use crate::config::{GalleyConfig, ms};

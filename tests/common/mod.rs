@@ -270,9 +270,18 @@ pub async fn read_at_least(topic: &str, expected: usize, timeout: Duration) -> V
     .unwrap()
 }
 
-/// Committed offsets of `group` on `topic`, by partition.
+/// Committed offsets of `group` on `topic`, by partition. A loaded machine (CI runs the test
+/// binaries' tests side by side) can leave the broker slower than one 10 s metadata request, so
+/// a timed-out ask is asked again, for up to a minute, before the test fails.
 pub fn committed(group: &str, topic: &str, partitions: i32) -> HashMap<i32, i64> {
-    try_committed_on(&kafka_host(), group, topic, partitions, Duration::from_secs(10)).unwrap()
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        match try_committed_on(&kafka_host(), group, topic, partitions, Duration::from_secs(10)) {
+            Ok(got) => return got,
+            Err(e) if Instant::now() < deadline => eprintln!("committed offsets of {group}: {e}; asking again"),
+            Err(e) => panic!("committed offsets of {group} on {topic}: {e}"),
+        }
+    }
 }
 
 /// Like [`committed`] on the broker at `host`, within `timeout`; an error while the broker is

@@ -1,0 +1,202 @@
+//! Galley against Apache Kafka's secured listeners (`scripts/install-kafka.sh` with
+//! `GALLEY_KAFKA_SECURE=1`, which `scripts/test.sh` sets for the single node): SASL_SSL with
+//! SCRAM and PLAIN users, and mTLS, over a test CA made by `scripts/kafka-tls.sh`. A stage runs
+//! end to end over each; a wrong password, an untrusted CA, an expired client certificate and a
+//! missing one each stop `galley run` at start with a message that names what to fix, well
+//! within `kafka.connect_timeout_ms`, never with a hang or a panic, and never with the password.
+#![cfg(feature = "kafka-it")]
+
+mod common;
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::*;
+use tokio::process::{Child, Command};
+
+/// `$KAFKA_DIR/secure.env`, written by install-kafka.sh for the secured single node.
+struct Secure {
+    sasl_ssl: String,
+    mtls: String,
+    tls: PathBuf,
+    user: String,
+    password: String,
+}
+
+fn secure() -> Secure {
+    let dir = std::env::var("KAFKA_DIR").expect("KAFKA_DIR must name the test broker's directory; run scripts/test.sh");
+    let path = PathBuf::from(&dir).join("secure.env");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{} unreadable ({e}): the test broker must be started with GALLEY_KAFKA_SECURE=1 (scripts/test.sh does)",
+            path.display()
+        )
+    });
+    let env: BTreeMap<&str, &str> = text.lines().filter_map(|l| l.split_once('=')).collect();
+    let tls = PathBuf::from(env["KAFKA_TLS_DIR"]);
+    Secure {
+        sasl_ssl: env["KAFKA_SASL_SSL_HOST"].to_owned(),
+        mtls: env["KAFKA_MTLS_HOST"].to_owned(),
+        password: std::fs::read_to_string(tls.join("scram.password"))
+            .unwrap()
+            .trim()
+            .to_owned(),
+        user: env["KAFKA_SCRAM_USER"].to_owned(),
+        tls,
+    }
+}
+
+/// What a test's stage is told: where to connect and how, as an operator would, by environment.
+fn file(s: &Secure, name: &str) -> String {
+    s.tls.join(name).to_str().unwrap().to_owned()
+}
+
+fn sasl_env(s: &Secure, mechanism: &str, password: &str, ca: &str) -> Vec<(String, String)> {
+    pairs(&[
+        ("GALLEY_KAFKA__BOOTSTRAP_SERVERS", &s.sasl_ssl),
+        ("GALLEY_KAFKA__SECURITY__PROTOCOL", "sasl_ssl"),
+        ("GALLEY_KAFKA__SECURITY__CA_FILE", &file(s, ca)),
+        ("GALLEY_KAFKA__SECURITY__SASL__MECHANISM", mechanism),
+        ("GALLEY_KAFKA__SECURITY__SASL__USERNAME", &s.user),
+        ("GALLEY_KAFKA__SECURITY__SASL__PASSWORD_ENV", "TEST_KAFKA_PASSWORD"),
+        ("TEST_KAFKA_PASSWORD", password),
+    ])
+}
+
+fn mtls_env(s: &Secure, cert: Option<&str>) -> Vec<(String, String)> {
+    let mut env = pairs(&[
+        ("GALLEY_KAFKA__BOOTSTRAP_SERVERS", &s.mtls),
+        ("GALLEY_KAFKA__SECURITY__PROTOCOL", "ssl"),
+        ("GALLEY_KAFKA__SECURITY__CA_FILE", &file(s, "ca.pem")),
+    ]);
+    if let Some(cert) = cert {
+        env.extend(pairs(&[
+            ("GALLEY_KAFKA__SECURITY__CERT_FILE", &file(s, &format!("{cert}.pem"))),
+            ("GALLEY_KAFKA__SECURITY__KEY_FILE", &file(s, &format!("{cert}.key"))),
+        ]));
+    }
+    env
+}
+
+fn pairs(kv: &[(&str, &str)]) -> Vec<(String, String)> {
+    kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+/// A pass-through stage between fresh topics (made over the plaintext listener), connecting
+/// with `security`.
+async fn stage(name: &str, security: &[(String, String)]) -> (Child, String, String) {
+    let (input, output, dlq) = (
+        unique(&format!("{name}-in")),
+        unique(&format!("{name}-out")),
+        unique(&format!("{name}-dlq")),
+    );
+    create_topics(&[&input, &output, &dlq], 2).await;
+    let child = Command::new(env!("CARGO_BIN_EXE_galley"))
+        .args(["run", "--stage", "passthrough"])
+        .envs(child_env(&unique(name), &input, &output, &dlq))
+        .envs(security.iter().cloned())
+        .env("GALLEY_KAFKA__CONNECT_TIMEOUT_MS", "20000")
+        .env("GALLEY_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("galley binary starts");
+    (child, input, output)
+}
+
+/// Every record produced to `input` comes out of the secured stage, which then drains on SIGTERM.
+async fn runs_end_to_end(name: &str, security: Vec<(String, String)>) {
+    const N: usize = 200;
+    let (mut child, input, output) = stage(name, &security).await;
+    let log = collect_stderr(&mut child);
+    produce(&producer(), &input, &catalog(N, 50)).await;
+    let out = read_at_least(&output, N, Duration::from_secs(60)).await;
+    let versions: HashSet<i64> = out.iter().map(version_of).collect();
+    assert_eq!(
+        versions.len(),
+        N,
+        "every record passed the secured stage; its log:\n{}",
+        log.lock().unwrap()
+    );
+    let connected = log.lock().unwrap().contains("Connected to Kafka.");
+    assert!(connected, "the stage connected over its secured listener");
+    let pid = child.id().expect("running") as i32;
+    // SAFETY: kill(2) on our own child's pid has no memory-safety preconditions.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
+        .await
+        .expect("drains")
+        .unwrap();
+    assert_eq!(status.code(), Some(0), "log:\n{}", log.lock().unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stage_runs_end_to_end_over_sasl_ssl_with_scram() {
+    let s = secure();
+    runs_end_to_end("scram", sasl_env(&s, "SCRAM-SHA-512", &s.password, "ca.pem")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stage_runs_end_to_end_over_mtls() {
+    let s = secure();
+    runs_end_to_end("mtls", mtls_env(&s, Some("client"))).await;
+}
+
+/// Each refusal ends `galley run` at start with exit code 1 and a message naming the key to fix,
+/// long before the 20 s connect timeout, without a panic and without the password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_credentials_and_certificates_stop_the_start_with_a_clear_message() {
+    let s = secure();
+    let cases = [
+        (
+            "wrong password (SCRAM-SHA-256)",
+            sasl_env(&s, "SCRAM-SHA-256", "not-the-password", "ca.pem"),
+            "rejected Galley's authentication (check kafka.security.sasl",
+        ),
+        (
+            "wrong password (PLAIN)",
+            sasl_env(&s, "PLAIN", "not-the-password", "ca.pem"),
+            "rejected Galley's authentication",
+        ),
+        (
+            "untrusted CA",
+            sasl_env(&s, "SCRAM-SHA-256", &s.password, "untrusted-ca.pem"),
+            "does not trust the broker's certificate: check kafka.security.ca_file",
+        ),
+        (
+            "expired client certificate",
+            mtls_env(&s, Some("expired-client")),
+            "the broker refused Galley's client certificate",
+        ),
+        (
+            "no client certificate",
+            mtls_env(&s, None),
+            "the broker refused Galley's client certificate",
+        ),
+    ];
+    for (case, security, expected) in cases {
+        let started = Instant::now();
+        let (mut child, _, _) = stage("refused", &security).await;
+        let log = collect_stderr(&mut child);
+        let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+            .await
+            .unwrap_or_else(|_| panic!("{case}: galley run hung; log:\n{}", log.lock().unwrap()))
+            .unwrap();
+        let waited = started.elapsed();
+        // The stderr reader may trail the exit by a moment.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let log = log.lock().unwrap().clone();
+        eprintln!("{case}: exit {:?} after {waited:.1?}", status.code());
+        assert_eq!(status.code(), Some(1), "{case}: log:\n{log}");
+        assert!(log.contains(expected), "{case}: expected {expected:?} in:\n{log}");
+        assert!(!log.contains("panicked"), "{case}: {log}");
+        assert!(!log.contains(&s.password), "{case}: the password leaked:\n{log}");
+        assert!(
+            waited < Duration::from_secs(15),
+            "{case}: refused after {waited:?}, not at once"
+        );
+    }
+}
