@@ -26,8 +26,9 @@
 #   GALLEY_KAFKA_VERSION        Kafka version (default 4.4.0; 4.0.0 and later)
 #   GALLEY_KAFKA_START_TIMEOUT  seconds to wait for the cluster (default 90)
 #   GALLEY_KAFKA_SECURE         1: node i also listens with SASL_SSL on P+1+100*(i-1) (SCRAM-SHA-256
-#                               and -512 user "galley", PLAIN user "galley") and with mTLS (SSL,
-#                               client certificate required) on P+2+100*(i-1); the test PKI
+#                               and -512 user "galley", PLAIN user "galley"), with mTLS (SSL,
+#                               client certificate required) on P+2+100*(i-1) and with SASL_SSL
+#                               OAUTHBEARER on P+3+100*(i-1) (JWTs of the test key); the test PKI
 #                               (scripts/kafka-tls.sh) and the password are in DIR/tls, the
 #                               addresses in DIR/secure.env
 #   JAVA_HOME                   JVM to run Kafka with
@@ -149,9 +150,9 @@ EOF
     return
   fi
   cat <<EOF
-listeners=PLAINTEXT://127.0.0.1:$p,CONTROLLER://127.0.0.1:$c,SASL_SSL://127.0.0.1:$((p + 1)),SSL://127.0.0.1:$((p + 2))
-advertised.listeners=PLAINTEXT://127.0.0.1:$p,SASL_SSL://127.0.0.1:$((p + 1)),SSL://127.0.0.1:$((p + 2))
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL,SSL:SSL
+listeners=PLAINTEXT://127.0.0.1:$p,CONTROLLER://127.0.0.1:$c,SASL_SSL://127.0.0.1:$((p + 1)),SSL://127.0.0.1:$((p + 2)),OAUTH://127.0.0.1:$((p + 3))
+advertised.listeners=PLAINTEXT://127.0.0.1:$p,SASL_SSL://127.0.0.1:$((p + 1)),SSL://127.0.0.1:$((p + 2)),OAUTH://127.0.0.1:$((p + 3))
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL,SSL:SSL,OAUTH:SASL_SSL
 # Secured listeners (GALLEY_KAFKA_SECURE=1): SCRAM users live in the cluster metadata (added by
 # install-kafka.sh), the PLAIN user here; TLS from the test PKI in $tls; mTLS on SSL.
 sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512,PLAIN
@@ -163,6 +164,13 @@ ssl.keystore.location=$tls/broker-keystore.pem
 ssl.truststore.type=PEM
 ssl.truststore.location=$tls/ca.pem
 listener.name.ssl.ssl.client.auth=required
+# OAUTHBEARER on OAUTH: JWTs signed by the test identity provider, validated against its JWKS file.
+listener.name.oauth.sasl.enabled.mechanisms=OAUTHBEARER
+listener.name.oauth.oauthbearer.sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;
+listener.name.oauth.oauthbearer.sasl.server.callback.handler.class=org.apache.kafka.common.security.oauthbearer.OAuthBearerValidatorCallbackHandler
+sasl.oauthbearer.jwks.endpoint.url=file://$tls/oidc-jwks.json
+sasl.oauthbearer.expected.audience=galley-test
+sasl.oauthbearer.expected.issuer=galley-test-idp
 EOF
 }
 
@@ -230,6 +238,7 @@ EOF
 -Djava.awt.headless=true
 -Dlog4j2.configurationFile="$dir/log4j2.properties"
 -Dkafka.logs.dir="$nd"
+$([ "$secure" = 1 ] && printf '%s\n' "-Dorg.apache.kafka.sasl.oauthbearer.allowed.urls=file://$tls/oidc-jwks.json" "-Dorg.apache.kafka.sasl.oauthbearer.allowed.files=$tls/oidc-jwks.json")
 -cp
 "$libs/*"
 EOF
@@ -305,11 +314,14 @@ if [ "$secure" = 1 ]; then
     done
     echo "$scram_password" >"$marker"
   fi
-  sasl_hosts=() mtls_hosts=()
-  for p in "${client_ports[@]}"; do sasl_hosts+=("127.0.0.1:$((p + 1))") mtls_hosts+=("127.0.0.1:$((p + 2))"); done
+  sasl_hosts=() mtls_hosts=() oauth_hosts=()
+  for p in "${client_ports[@]}"; do
+    sasl_hosts+=("127.0.0.1:$((p + 1))") mtls_hosts+=("127.0.0.1:$((p + 2))") oauth_hosts+=("127.0.0.1:$((p + 3))")
+  done
   cat >"$dir/secure.env" <<EOF
 KAFKA_SASL_SSL_HOST=$(IFS=,; echo "${sasl_hosts[*]}")
 KAFKA_MTLS_HOST=$(IFS=,; echo "${mtls_hosts[*]}")
+KAFKA_OAUTH_HOST=$(IFS=,; echo "${oauth_hosts[*]}")
 KAFKA_TLS_DIR=$tls
 KAFKA_SCRAM_USER=galley
 EOF

@@ -8,7 +8,9 @@
 # Usage: kafka-tls.sh DIR      Idempotent: material already in DIR is kept while the CA and the
 # broker's certificate are valid for another day; otherwise all of it is made again.
 # Files: ca.pem ca.key broker-keystore.pem (key + chain, Kafka's PEM keystore) client.pem
-# client.key expired-client.pem expired-client.key untrusted-ca.pem scram.password
+# client.key expired-client.pem expired-client.key untrusted-ca.pem scram.password, and for
+# OAUTHBEARER the test identity provider's signing key oidc.key (ES256) with its public half as
+# the JWKS the broker validates tokens against, oidc-jwks.json (key id galley-test).
 set -euo pipefail
 
 dir=${1:?usage: kafka-tls.sh DIR}
@@ -17,7 +19,7 @@ command -v openssl >/dev/null || die "openssl is needed (apt-get install openssl
 mkdir -p "$dir"
 cd "$dir"
 
-if [ -s scram.password ] && [ -s broker-keystore.pem ] &&
+if [ -s scram.password ] && [ -s broker-keystore.pem ] && [ -s oidc-jwks.json ] &&
   openssl x509 -checkend 86400 -noout -in ca.pem >/dev/null 2>&1 &&
   openssl x509 -checkend 86400 -noout -in broker.pem >/dev/null 2>&1; then
   exit 0
@@ -66,6 +68,13 @@ leaf client "/CN=galley-client" "extendedKeyUsage = clientAuth"
 leaf expired-client "/CN=galley-expired" "extendedKeyUsage = clientAuth" \
   -startdate 20200101000000Z -enddate 20200201000000Z
 cat broker.key broker.pem ca.pem >broker-keystore.pem
+key oidc.key
+# A P-256 public key's DER ends with the point's X and Y, 32 bytes each.
+openssl pkey -in oidc.key -pubout -outform DER | tail -c 64 | python3 -c 'import base64, json, sys
+xy = sys.stdin.buffer.read()
+b = lambda v: base64.urlsafe_b64encode(v).decode().rstrip("=")
+key = {"kty": "EC", "crv": "P-256", "kid": "galley-test", "use": "sig", "alg": "ES256", "x": b(xy[:32]), "y": b(xy[32:])}
+print(json.dumps({"keys": [key]}))' >oidc-jwks.json
 openssl rand -hex 16 >scram.password
 chmod 600 ./*.key broker-keystore.pem scram.password
 echo "Test PKI made in $dir (CA, broker, client, expired client, untrusted CA)." >&2

@@ -1,9 +1,11 @@
 //! Galley against Apache Kafka's secured listeners (`scripts/install-kafka.sh` with
 //! `GALLEY_KAFKA_SECURE=1`, which `scripts/test.sh` sets for the single node): SASL_SSL with
-//! SCRAM and PLAIN users, and mTLS, over a test CA made by `scripts/kafka-tls.sh`. A stage runs
-//! end to end over each; a wrong password, an untrusted CA, an expired client certificate and a
-//! missing one each stop `galley run` at start with a message that names what to fix, well
-//! within `kafka.connect_timeout_ms`, never with a hang or a panic, and never with the password.
+//! SCRAM and PLAIN users, mTLS, and OAUTHBEARER validated by Kafka's own JWT validator against
+//! the JWKS of a test identity provider served here, over a test CA made by
+//! `scripts/kafka-tls.sh`. A stage runs end to end over each; a wrong password, an untrusted CA,
+//! an expired client certificate, a missing one and a wrong OIDC client secret each stop
+//! `galley run` at start with a message that names what to fix, well within
+//! `kafka.connect_timeout_ms`, never with a hang or a panic, and never with the password.
 #![cfg(feature = "kafka-it")]
 
 mod common;
@@ -20,6 +22,7 @@ use tokio::process::{Child, Command};
 struct Secure {
     sasl_ssl: String,
     mtls: String,
+    oauth: String,
     tls: PathBuf,
     user: String,
     password: String,
@@ -39,6 +42,7 @@ fn secure() -> Secure {
     Secure {
         sasl_ssl: env["KAFKA_SASL_SSL_HOST"].to_owned(),
         mtls: env["KAFKA_MTLS_HOST"].to_owned(),
+        oauth: env["KAFKA_OAUTH_HOST"].to_owned(),
         password: std::fs::read_to_string(tls.join("scram.password"))
             .unwrap()
             .trim()
@@ -78,6 +82,83 @@ fn mtls_env(s: &Secure, cert: Option<&str>) -> Vec<(String, String)> {
         ]));
     }
     env
+}
+
+fn oauth_env(s: &Secure, token_endpoint: &str, secret: &str) -> Vec<(String, String)> {
+    pairs(&[
+        ("GALLEY_KAFKA__BOOTSTRAP_SERVERS", &s.oauth),
+        ("GALLEY_KAFKA__SECURITY__PROTOCOL", "sasl_ssl"),
+        ("GALLEY_KAFKA__SECURITY__CA_FILE", &file(s, "ca.pem")),
+        ("GALLEY_KAFKA__SECURITY__SASL__MECHANISM", "OAUTHBEARER"),
+        ("GALLEY_KAFKA__SECURITY__OIDC__TOKEN_ENDPOINT", token_endpoint),
+        ("GALLEY_KAFKA__SECURITY__OIDC__CLIENT_ID", IDP_CLIENT),
+        ("GALLEY_KAFKA__SECURITY__OIDC__CLIENT_SECRET_ENV", "TEST_OIDC_SECRET"),
+        ("GALLEY_KAFKA__SECURITY__OIDC__SCOPE", "kafka"),
+        ("TEST_OIDC_SECRET", secret),
+    ])
+}
+
+const IDP_CLIENT: &str = "galley";
+const IDP_SECRET: &str = "idp-secret-8d1f";
+
+/// The test identity provider: an OAuth 2 token endpoint (client credentials, HTTP Basic) that
+/// signs ES256 JWTs with the key whose JWKS the broker validates against (issuer
+/// galley-test-idp, audience galley-test). Returns the endpoint's URL and how many tokens it
+/// issued.
+async fn identity_provider(s: &Secure) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use axum::http::{HeaderMap, StatusCode, header::CONTENT_TYPE};
+    use base64::Engine;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
+    let pem = std::fs::read_to_string(s.tls.join("oidc.key")).unwrap();
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let rng = ring::rand::SystemRandom::new();
+    let key =
+        EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &STANDARD.decode(body).unwrap(), &rng).unwrap();
+    let issued = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = issued.clone();
+    let token = move |headers: HeaderMap| {
+        let expected = format!("Basic {}", STANDARD.encode(format!("{IDP_CLIENT}:{IDP_SECRET}")));
+        let authorised = headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(expected.as_str());
+        let json = [(CONTENT_TYPE, "application/json")];
+        if !authorised {
+            return (
+                StatusCode::UNAUTHORIZED,
+                json,
+                r#"{"error":"invalid_client"}"#.to_owned(),
+            );
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let part = |v: serde_json::Value| URL_SAFE_NO_PAD.encode(v.to_string());
+        let signed = format!(
+            "{}.{}",
+            part(serde_json::json!({"alg": "ES256", "typ": "JWT", "kid": "galley-test"})),
+            part(
+                serde_json::json!({"sub": IDP_CLIENT, "iss": "galley-test-idp", "aud": "galley-test", "scope": "kafka", "iat": now, "exp": now + 3600})
+            )
+        );
+        let sig = key.sign(&ring::rand::SystemRandom::new(), signed.as_bytes()).unwrap();
+        count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let jwt = format!("{signed}.{}", URL_SAFE_NO_PAD.encode(sig.as_ref()));
+        (
+            StatusCode::OK,
+            json,
+            serde_json::json!({"access_token": jwt, "token_type": "Bearer", "expires_in": 3600}).to_string(),
+        )
+    };
+    // Handlers must be Clone; the signing key is not, so the issuer is shared.
+    let token = std::sync::Arc::new(token);
+    let app = axum::Router::new().route(
+        "/token",
+        axum::routing::post(move |h: HeaderMap| std::future::ready(token(h))),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/token", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, issued)
 }
 
 fn pairs(kv: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -145,6 +226,17 @@ async fn a_stage_runs_end_to_end_over_mtls() {
     runs_end_to_end("mtls", mtls_env(&s, Some("client"))).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stage_runs_end_to_end_over_oauthbearer_with_tokens_from_an_oidc_endpoint() {
+    let s = secure();
+    let (endpoint, issued) = identity_provider(&s).await;
+    runs_end_to_end("oauth", oauth_env(&s, &endpoint, IDP_SECRET)).await;
+    assert!(
+        issued.load(std::sync::atomic::Ordering::Relaxed) >= 1,
+        "librdkafka fetched its token from the endpoint"
+    );
+}
+
 /// Each refusal ends `galley run` at start with exit code 1 and a message naming the key to fix,
 /// long before the 20 s connect timeout, without a panic and without the password.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -177,6 +269,12 @@ async fn refused_credentials_and_certificates_stop_the_start_with_a_clear_messag
             "the broker refused Galley's client certificate",
         ),
     ];
+    let (endpoint, _) = identity_provider(&s).await;
+    let cases = cases.into_iter().chain([(
+        "wrong OIDC client secret",
+        oauth_env(&s, &endpoint, "not-the-secret"),
+        "the identity provider refused Galley: check kafka.security.oidc",
+    )]);
     for (case, security, expected) in cases {
         let started = Instant::now();
         let (mut child, _, _) = stage("refused", &security).await;

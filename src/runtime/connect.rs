@@ -66,6 +66,9 @@ impl std::fmt::Display for Rejection {
 fn hint(kind: Rejection, reason: &str) -> &'static str {
     let r = reason.to_ascii_lowercase();
     match kind {
+        Rejection::Authentication if r.contains("oidc") => {
+            "the identity provider refused Galley: check kafka.security.oidc: token_endpoint, client_id and the secret its client_secret_env names"
+        }
         Rejection::Authentication => {
             "check kafka.security.sasl: the mechanism, the user and the password its password_env names"
         }
@@ -104,7 +107,10 @@ pub(crate) fn rejection(message: &str) -> Option<Rejection> {
         "bad certificate",
         "alert handshake failure",
     ];
-    if AUTH.iter().any(|p| m.contains(p)) {
+    // The identity provider refusing the client (400 invalid_client/grant, 401, 403) is a
+    // refusal; one that is unreachable or failing (5xx) is an outage of a dependency.
+    let idp_refused = m.contains("oidc token") && ["(400)", "(401)", "(403)"].iter().any(|c| m.contains(c));
+    if idp_refused || AUTH.iter().any(|p| m.contains(p)) {
         Some(Rejection::Authentication)
     } else if TLS.iter().any(|p| m.contains(p)) {
         Some(Rejection::Tls)
@@ -277,7 +283,11 @@ mod tests {
         assert_eq!(rejection(expired), Some(Rejection::Tls));
         assert!(hint(Rejection::Tls, expired).contains("kafka.security.cert_file"));
         assert!(hint(Rejection::Tls, ca).contains("kafka.security.ca_file"));
+        let idp = "OIDC [thrd:background]: Failed to retrieve OIDC token from \"http://127.0.0.1:33275/token\": {\"error\":\"invalid_client\"} (401)";
+        assert_eq!(rejection(idp), Some(Rejection::Authentication));
+        assert!(hint(Rejection::Authentication, idp).contains("kafka.security.oidc"));
         for outage in [
+            "Failed to retrieve OIDC token from \"https://idp.example/token\": upstream connect error (503)",
             "127.0.0.1:9092/bootstrap: Connect to ipv4#127.0.0.1:9092 failed: Connection refused (after 0ms in state CONNECT)",
             "1/1 brokers are down",
             "Failed to acquire SASL OAUTHBEARER token: Failed to retrieve OIDC token from \"http://127.0.0.1:1/token\": Couldn't connect to server",
