@@ -9,14 +9,15 @@
 #![cfg(feature = "kafka-it")]
 
 mod common;
+#[path = "common/stage_process.rs"]
+mod stage_process;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::*;
-use tokio::process::{Child, Command};
+use stage_process::StageProcess;
 
 /// `$KAFKA_DIR/secure.env`, written by install-kafka.sh for the secured single node.
 struct Secure {
@@ -167,32 +168,28 @@ fn pairs(kv: &[(&str, &str)]) -> Vec<(String, String)> {
 
 /// A pass-through stage between fresh topics (made over the plaintext listener), connecting
 /// with `security`.
-async fn stage(name: &str, security: &[(String, String)]) -> (Child, String, String) {
+async fn stage(name: &str, security: &[(String, String)]) -> (StageProcess, String, String) {
     let (input, output, dlq) = (
         unique(&format!("{name}-in")),
         unique(&format!("{name}-out")),
         unique(&format!("{name}-dlq")),
     );
     create_topics(&[&input, &output, &dlq], 2).await;
-    let child = Command::new(env!("CARGO_BIN_EXE_galley"))
-        .args(["run", "--stage", "passthrough"])
-        .envs(child_env(&unique(name), &input, &output, &dlq))
-        .envs(security.iter().cloned())
-        .env("GALLEY_KAFKA__CONNECT_TIMEOUT_MS", "20000")
-        .env("GALLEY_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("galley binary starts");
-    (child, input, output)
+    let mut env = child_env(&unique(name), &input, &output, &dlq);
+    env.extend(security.iter().cloned());
+    let stage = StageProcess::spawn(
+        name,
+        "passthrough",
+        &env,
+        &[("GALLEY_KAFKA__CONNECT_TIMEOUT_MS", "20000")],
+    );
+    (stage, input, output)
 }
 
 /// Every record produced to `input` comes out of the secured stage, which then drains on SIGTERM.
 async fn runs_end_to_end(name: &str, security: Vec<(String, String)>) {
     const N: usize = 200;
-    let (mut child, input, output) = stage(name, &security).await;
-    let log = collect_stderr(&mut child);
+    let (mut stage, input, output) = stage(name, &security).await;
     produce(&producer(), &input, &catalog(N, 50)).await;
     let out = read_at_least(&output, N, Duration::from_secs(60)).await;
     let versions: HashSet<i64> = out.iter().map(version_of).collect();
@@ -200,18 +197,18 @@ async fn runs_end_to_end(name: &str, security: Vec<(String, String)>) {
         versions.len(),
         N,
         "every record passed the secured stage; its log:\n{}",
-        log.lock().unwrap()
+        stage.log_tail(30)
     );
-    let connected = log.lock().unwrap().contains("Connected to Kafka.");
-    assert!(connected, "the stage connected over its secured listener");
-    let pid = child.id().expect("running") as i32;
-    // SAFETY: kill(2) on our own child's pid has no memory-safety preconditions.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
-    let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
-        .await
-        .expect("drains")
-        .unwrap();
-    assert_eq!(status.code(), Some(0), "log:\n{}", log.lock().unwrap());
+    assert!(
+        stage.count("Connected to Kafka.") > 0,
+        "the stage connected over its secured listener"
+    );
+    assert_eq!(
+        stage.terminate(Duration::from_secs(20)).await,
+        0,
+        "{}",
+        stage.log_tail(30)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -277,18 +274,14 @@ async fn refused_credentials_and_certificates_stop_the_start_with_a_clear_messag
     )]);
     for (case, security, expected) in cases {
         let started = Instant::now();
-        let (mut child, _, _) = stage("refused", &security).await;
-        let log = collect_stderr(&mut child);
-        let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
-            .await
-            .unwrap_or_else(|_| panic!("{case}: galley run hung; log:\n{}", log.lock().unwrap()))
-            .unwrap();
+        let (mut stage, _, _) = stage("refused", &security).await;
+        let code = stage.wait_exit(Duration::from_secs(30)).await;
         let waited = started.elapsed();
         // The stderr reader may trail the exit by a moment.
         tokio::time::sleep(Duration::from_millis(200)).await;
-        let log = log.lock().unwrap().clone();
-        eprintln!("{case}: exit {:?} after {waited:.1?}", status.code());
-        assert_eq!(status.code(), Some(1), "{case}: log:\n{log}");
+        let log = stage.log();
+        eprintln!("{case}: exit {code} after {waited:.1?}");
+        assert_eq!(code, 1, "{case}: log:\n{log}");
         assert!(log.contains(expected), "{case}: expected {expected:?} in:\n{log}");
         assert!(!log.contains("panicked"), "{case}: {log}");
         assert!(!log.contains(&s.password), "{case}: the password leaked:\n{log}");

@@ -48,7 +48,7 @@ impl ModelConfig {
 
     fn problems(&self) -> Vec<String> {
         let mut bad = Vec::new();
-        if !(self.base_url.starts_with("http://") || self.base_url.starts_with("https://")) {
+        if !super::http_url(&self.base_url) {
             bad.push(format!(
                 "model.base_url {:?} must start with http:// or https://",
                 self.base_url

@@ -265,7 +265,7 @@ impl SecurityConfig {
 
     fn oidc_problems(&self, bad: &mut Vec<String>) {
         let o = &self.oidc;
-        if !(o.token_endpoint.starts_with("https://") || o.token_endpoint.starts_with("http://")) {
+        if !super::http_url(&o.token_endpoint) {
             bad.push(format!(
                 "kafka.security.oidc.token_endpoint must be the OIDC token URL (https://...) for OAUTHBEARER, not {:?}",
                 o.token_endpoint

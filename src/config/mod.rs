@@ -363,6 +363,11 @@ pub fn valid_topic(t: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }
 
+/// Whether a configured URL is an HTTP(S) one.
+fn http_url(url: &str) -> bool {
+    url.starts_with("http://") || url.starts_with("https://")
+}
+
 /// Milliseconds config value as a `Duration`.
 pub fn ms(v: u64) -> Duration {
     Duration::from_millis(v)

@@ -53,6 +53,16 @@ pub enum Rejection {
     Tls,
 }
 
+impl Rejection {
+    /// The `kind` label of `galley_kafka_rejections_total`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Rejection::Authentication => "authentication",
+            Rejection::Tls => "tls",
+        }
+    }
+}
+
 impl std::fmt::Display for Rejection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
@@ -127,8 +137,10 @@ struct ProbeContext {
 }
 
 impl ProbeContext {
-    fn take(&self) -> Option<(Rejection, String)> {
-        self.rejected.lock().unwrap_or_else(|p| p.into_inner()).take()
+    /// The refusal seen since the last call, as the attempt's result.
+    fn take(&self) -> Option<Attempt> {
+        let seen = self.rejected.lock().unwrap_or_else(|p| p.into_inner()).take();
+        seen.map(|(kind, reason)| Attempt::Rejected(kind, reason))
     }
 
     fn note(&self, message: &str) {
@@ -200,8 +212,8 @@ pub async fn wait_for_brokers(kafka: &KafkaConfig, topics: &[String]) -> Result<
                         Ok(md) => break md,
                         Err(e) => {
                             while probe.poll(Duration::from_millis(10)).is_some() {}
-                            if let Some((kind, reason)) = probe.context().take() {
-                                return Err(Attempt::Rejected(kind, reason));
+                            if let Some(refused) = probe.context().take() {
+                                return Err(refused);
                             }
                             if std::time::Instant::now() >= until {
                                 return Err(Attempt::Retry(e.to_string()));
@@ -241,12 +253,9 @@ pub async fn wait_for_brokers(kafka: &KafkaConfig, topics: &[String]) -> Result<
     // The policy bounds the sleeps; the timeout also bounds attempts that hang on a dead address.
     let result = match limit {
         // An attempt cut short may already have seen the refusal that explains it.
-        Some(limit) => tokio::time::timeout(limit, attempts).await.unwrap_or_else(|_| {
-            Err(match probe.context().take() {
-                Some((kind, reason)) => Attempt::Rejected(kind, reason),
-                None => Attempt::Retry(String::new()),
-            })
-        }),
+        Some(limit) => tokio::time::timeout(limit, attempts)
+            .await
+            .unwrap_or_else(|_| Err(probe.context().take().unwrap_or(Attempt::Retry(String::new())))),
         None => attempts.await,
     };
     let servers = kafka.bootstrap_servers.clone();

@@ -70,13 +70,9 @@ impl ClientContext for GalleyContext {
         if super::connect::forward_log(level, fac, log_message)
             && let Some(kind) = super::connect::rejection(log_message)
         {
-            let kind = match kind {
-                super::Rejection::Authentication => "authentication",
-                super::Rejection::Tls => "tls",
-            };
             self.metrics
                 .kafka_rejections
-                .with_label_values(&[self.stage, kind])
+                .with_label_values(&[self.stage, kind.label()])
                 .inc();
         }
     }
