@@ -270,18 +270,9 @@ pub async fn read_at_least(topic: &str, expected: usize, timeout: Duration) -> V
     .unwrap()
 }
 
-/// Committed offsets of `group` on `topic`, by partition. A loaded machine (CI runs the test
-/// binaries' tests side by side) can leave the broker slower than one 10 s metadata request, so
-/// a timed-out ask is asked again, for up to a minute, before the test fails.
+/// Committed offsets of `group` on `topic`, by partition.
 pub fn committed(group: &str, topic: &str, partitions: i32) -> HashMap<i32, i64> {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        match try_committed_on(&kafka_host(), group, topic, partitions, Duration::from_secs(10)) {
-            Ok(got) => return got,
-            Err(e) if Instant::now() < deadline => eprintln!("committed offsets of {group}: {e}; asking again"),
-            Err(e) => panic!("committed offsets of {group} on {topic}: {e}"),
-        }
-    }
+    try_committed_on(&kafka_host(), group, topic, partitions, Duration::from_secs(10)).unwrap()
 }
 
 /// Like [`committed`] on the broker at `host`, within `timeout`; an error while the broker is
@@ -294,8 +285,13 @@ pub fn try_committed_on(
     timeout: Duration,
 ) -> rdkafka::error::KafkaResult<HashMap<i32, i64>> {
     let cfg = config_on(host, "committed");
+    // librdkafka's default read_committed asks for stable offsets (KIP-447), which the broker
+    // withholds while a transaction of the group is open: after a kill -9 of an exactly-once
+    // stage that lasts until the restart fences it, so the ask timed out. The committed offsets
+    // are what this helper reports, pending ones are not, so it does not wait for stability.
     let c: BaseConsumer = client_config(&cfg.kafka, "it-committed")
         .set("group.id", group)
+        .set("isolation.level", "read_uncommitted")
         .create()?;
     let mut tpl = TopicPartitionList::new();
     for p in 0..partitions {
