@@ -128,6 +128,25 @@ impl StageError {
 
 impl From<crate::schema::CodecError> for StageError {
     fn from(e: crate::schema::CodecError) -> Self {
-        StageError::permanent(e.code(), e.to_string())
+        match e {
+            // The runtime fetches a record's schema before the stage runs; a decode that still
+            // lacks one (a schema id inside a table read) is worth another try, not a dead letter.
+            crate::schema::CodecError::NotFetched(_) => StageError::retryable(e.code(), e.to_string()),
+            e => StageError::permanent(e.code(), e.to_string()),
+        }
+    }
+}
+
+impl From<crate::schema::remote::RemoteError> for StageError {
+    fn from(e: crate::schema::remote::RemoteError) -> Self {
+        if e.is_outage() {
+            StageError::DependencyDown {
+                dependency: "schema_registry",
+                message: e.to_string(),
+                retry_after: Duration::from_secs(1),
+            }
+        } else {
+            StageError::permanent(e.code(), e.to_string())
+        }
     }
 }

@@ -9,6 +9,7 @@ mod control;
 mod demo;
 mod eval;
 mod report;
+mod schema;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -117,7 +118,12 @@ struct ReplayArgs {
 #[derive(Debug, Subcommand)]
 enum SchemaCommand {
     /// Check every schema version against the newest of its name (backward and forward).
-    Check,
+    Check {
+        /// Also compare Galley's schemas with what the `[schema_registry]` holds under each
+        /// subject Galley writes or reads.
+        #[arg(long)]
+        registry: bool,
+    },
 }
 
 /// Runs the parsed command.
@@ -125,18 +131,18 @@ pub(crate) async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     let load = || GalleyConfig::load(cli.config.as_deref());
     match cli.command {
         Command::Run { stage } => {
-            let cfg = load()?;
+            let cfg = with_registry(load()?, false).await?;
             run_stage(cfg, stage).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo(args) => demo::run(load()?, args).await,
-        Command::Publish(args) => catalog::publish(load()?, args).await,
+        Command::Publish(args) => catalog::publish(with_registry(load()?, true).await?, args).await,
         Command::Audit(args) => catalog::audit(load()?, args),
         Command::Check(args) => check::check(load()?, args),
         Command::Eval(args) => eval::eval(load()?, args),
-        Command::Report(args) => report::report(load()?, args).await,
-        Command::Console(args) => console::console(load()?, args).await,
-        Command::Control { command } => control::control(load()?, command).await,
+        Command::Report(args) => report::report(with_registry(load()?, false).await?, args).await,
+        Command::Console(args) => console::console(with_registry(load()?, false).await?, args).await,
+        Command::Control { command } => control::control(with_registry(load()?, false).await?, command).await,
         Command::Dlq {
             command: DlqCommand::Replay(a),
         } => {
@@ -187,8 +193,11 @@ pub(crate) async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Bench { command } => bench::run(load()?, cli.config.as_deref(), command).await,
         Command::Schema {
-            command: SchemaCommand::Check,
+            command: SchemaCommand::Check { registry },
         } => {
+            if registry {
+                return schema::registry(load()?).await;
+            }
             let report = galley::schema::check_compatibility(galley::schema::Registry::builtin());
             for pair in &report.checked {
                 println!("ok  {pair}");
@@ -209,6 +218,16 @@ pub(crate) async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             })
         }
     }
+}
+
+/// Activates `[schema_registry]`, if configured, for a command that reads or writes Kafka:
+/// registers or looks up what Galley writes (with `inputs`, the upstream topics too).
+async fn with_registry(cfg: GalleyConfig, inputs: bool) -> anyhow::Result<GalleyConfig> {
+    let writes = galley::schema::remote::written(&cfg, inputs);
+    galley::schema::remote::activate(&cfg, &writes)
+        .await
+        .map_err(|e| anyhow::anyhow!("schema registry {}: {e}", cfg.schema_registry.url))?;
+    Ok(cfg)
 }
 
 async fn run_stage(cfg: GalleyConfig, kind: StageKind) -> anyhow::Result<()> {

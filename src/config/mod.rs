@@ -16,6 +16,7 @@ mod kafka;
 mod quality;
 mod review;
 mod rollout;
+mod schema_registry;
 pub mod secrets;
 pub use console::{Account, ConsoleConfig, LoginConfig, Role};
 pub use generate::{FallbackKind, GenerateConfig, ModelConfig, UseCaseConfig};
@@ -23,6 +24,7 @@ pub use kafka::{KafkaConfig, OidcConfig, SaslConfig, Secret, SecurityConfig};
 pub use quality::QualityConfig;
 pub use review::ReviewConfig;
 pub use rollout::{SuccessTarget, UseCaseRollout, go_live_problem};
+pub use schema_registry::{SchemaRegistryConfig, SubjectStrategy};
 
 /// The defaults, compiled in so the binary runs with no file at all.
 pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
@@ -80,6 +82,8 @@ pub struct GalleyConfig {
     pub console: ConsoleConfig,
     /// Rollout of each use case, by name.
     pub rollout: BTreeMap<String, UseCaseRollout>,
+    /// An external Confluent-compatible Schema Registry; off = the built-in one.
+    pub schema_registry: SchemaRegistryConfig,
 }
 
 /// Topic names shared by every stage.
@@ -229,6 +233,7 @@ impl GalleyConfig {
             .and_then(Config::try_deserialize)
             .map_err(|e| ConfigError::Load(secrets::without_excerpts(&e.to_string())))?;
         cfg.kafka.security.resolve(&all);
+        cfg.schema_registry.resolve(&all);
         secrets::remember(&cfg);
         cfg.validate()?;
         Ok(cfg)
@@ -344,6 +349,7 @@ impl GalleyConfig {
         bad.extend(self.stages.generate.problems(&self.model));
         bad.extend(self.stages.review.problems());
         bad.extend(self.console.problems());
+        bad.extend(self.schema_registry.problems());
         bad.extend(rollout::problems(&self.rollout, &self.stages.generate));
         if bad.is_empty() {
             Ok(())

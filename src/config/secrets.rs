@@ -26,6 +26,7 @@ pub fn remember(cfg: &GalleyConfig) {
         .cloned()
         .chain(cfg.model.key())
         .chain(cfg.kafka.security.secrets().map(str::to_owned))
+        .chain(Some(cfg.schema_registry.password.expose().to_owned()))
         .filter(|v| v.len() >= MIN_SECRET_LEN);
     for v in values {
         if !secrets.contains(&v) {

@@ -283,3 +283,26 @@ fn oauthbearer_fetches_tokens_from_the_oidc_endpoint() {
     assert!(!p.contains_key("sasl.username"));
     assert!(!format!("{cfg:?}").contains("s3cret-value"));
 }
+
+#[test]
+fn the_schema_registry_password_comes_from_the_environment_and_never_prints() {
+    let base = [
+        ("GALLEY_SCHEMA_REGISTRY__URL", "https://registry.example"),
+        ("GALLEY_SCHEMA_REGISTRY__USERNAME", "key"),
+        ("GALLEY_SCHEMA_REGISTRY__PASSWORD_ENV", "SR_SECRET"),
+    ];
+    let err = GalleyConfig::load_with_env(None, env(&base)).unwrap_err().to_string();
+    assert!(
+        err.contains("schema_registry.password_env") && err.contains("SR_SECRET"),
+        "{err}"
+    );
+    let mut with_secret = base.to_vec();
+    with_secret.push(("SR_SECRET", "s3cret-registry-value"));
+    let cfg = GalleyConfig::load_with_env(None, env(&with_secret)).unwrap();
+    assert_eq!(cfg.schema_registry.password.expose(), "s3cret-registry-value");
+    assert!(!format!("{cfg:?}").contains("s3cret-registry-value"));
+    let bad = GalleyConfig::load_with_env(None, env(&[("GALLEY_SCHEMA_REGISTRY__URL", "registry:8081")]))
+        .unwrap_err()
+        .to_string();
+    assert!(bad.contains("schema_registry.url"), "{bad}");
+}

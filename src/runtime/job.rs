@@ -243,7 +243,10 @@ impl<S: Stage> JobContext<S> {
         }
         let stage = self.stage.name();
         loop {
-            let attempt = || self.stage.process(rec);
+            let attempt = || async {
+                crate::schema::remote::fetch_writer(rec.payload.as_deref()).await?;
+                self.stage.process(rec).await
+            };
             let on_retry = |e: &StageError, wait: Duration| {
                 self.metrics.retries.with_label_values(&[stage, e.code()]).inc();
                 debug!(message = "Retrying record.", error = %e, ?wait);

@@ -9,6 +9,7 @@ mod codec;
 mod compat;
 mod profile_types;
 mod registry;
+pub mod remote;
 mod review_types;
 mod types;
 mod wire;

@@ -125,6 +125,9 @@ impl StateStore {
                             skus.remove(&k);
                         }
                         (_, Some(v)) => {
+                            if let Some(remote) = crate::schema::remote::active() {
+                                remote.ensure_blocking(v, || started.elapsed() < timeout);
+                            }
                             match decode::<ValidatedProduct>(Registry::builtin(), names::VALIDATED_PRODUCT, v) {
                                 Ok(p) => {
                                     let state = SkuState {
