@@ -191,6 +191,13 @@ impl TestRegistry {
         self.shared.store.lock().unwrap().schemas.get(&id).map(|s| s.0.clone())
     }
 
+    /// The newest schema text under `subject`.
+    pub fn schema_of(&self, subject: &str) -> Option<String> {
+        let store = self.shared.store.lock().unwrap();
+        let id = store.subjects.get(subject)?.last()?;
+        store.schemas.get(id).map(|s| s.0.clone())
+    }
+
     /// Subjects registered so far.
     pub fn subjects(&self) -> Vec<String> {
         self.shared.store.lock().unwrap().subjects.keys().cloned().collect()
