@@ -4,9 +4,10 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::Path;
 
 use serde::Deserialize;
+
+use super::env_unset;
 
 /// Broker connection settings.
 #[derive(Clone, Deserialize)]
@@ -215,15 +216,15 @@ impl SecurityConfig {
                     "kafka.security.{key} needs kafka.security.protocol ssl or sasl_ssl, not {:?}",
                     self.protocol
                 ));
-            } else if let Err(e) = std::fs::File::open(Path::new(path.as_str())) {
-                bad.push(format!("kafka.security.{key} {path:?} cannot be read: {e}"));
+            } else if let Some(problem) = super::unreadable(&format!("kafka.security.{key}"), path) {
+                bad.push(problem);
             }
         }
         if self.cert_file.is_empty() != self.key_file.is_empty() {
             bad.push("kafka.security.cert_file and kafka.security.key_file go together (mTLS needs both)".into());
         }
         if !self.key_password_env.is_empty() && self.key_password.expose().is_empty() {
-            bad.push(env_unset("key_password_env", &self.key_password_env));
+            bad.push(env_unset("kafka.security.key_password_env", &self.key_password_env));
         }
     }
 
@@ -257,7 +258,7 @@ impl SecurityConfig {
                         "kafka.security.sasl.password_env must name the environment variable holding the {mechanism} password"
                     ));
                 } else if self.sasl.password.expose().is_empty() {
-                    bad.push(env_unset("sasl.password_env", &self.sasl.password_env));
+                    bad.push(env_unset("kafka.security.sasl.password_env", &self.sasl.password_env));
                 }
             }
             "OAUTHBEARER" => self.oidc_problems(bad),
@@ -286,7 +287,7 @@ impl SecurityConfig {
                     .into(),
             );
         } else if o.client_secret.expose().is_empty() {
-            bad.push(env_unset("oidc.client_secret_env", &o.client_secret_env));
+            bad.push(env_unset("kafka.security.oidc.client_secret_env", &o.client_secret_env));
         }
         if !o.extensions.is_empty() && o.extensions.split(',').any(|kv| !kv.contains('=')) {
             bad.push(format!(
@@ -333,8 +334,4 @@ impl SecurityConfig {
         }
         p
     }
-}
-
-fn env_unset(key: &str, var: &str) -> String {
-    format!("kafka.security.{key} names {var:?}, which is not set (or empty) in the environment")
 }

@@ -374,6 +374,18 @@ fn http_url(url: &str) -> bool {
     url.starts_with("http://") || url.starts_with("https://")
 }
 
+/// The problem of a `*_env` key naming a variable that is unset or empty; `key` in full.
+pub(crate) fn env_unset(key: &str, var: &str) -> String {
+    format!("{key} names {var:?}, which is not set (or empty) in the environment")
+}
+
+/// The problem of a file key whose file cannot be opened, if so; `key` in full.
+pub(crate) fn unreadable(key: &str, path: &str) -> Option<String> {
+    std::fs::File::open(path)
+        .err()
+        .map(|e| format!("{key} {path:?} cannot be read: {e}"))
+}
+
 /// Milliseconds config value as a `Duration`.
 pub fn ms(v: u64) -> Duration {
     Duration::from_millis(v)

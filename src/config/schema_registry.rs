@@ -70,21 +70,16 @@ impl SchemaRegistryConfig {
             bad.push("schema_registry.timeout_ms must be above 0".into());
         }
         if !self.password_env.trim().is_empty() && self.password.expose().is_empty() {
-            bad.push(format!(
-                "schema_registry.password_env names {:?}, which is unset or empty",
-                self.password_env.trim()
+            bad.push(super::env_unset(
+                "schema_registry.password_env",
+                self.password_env.trim(),
             ));
         }
         if !self.password_env.trim().is_empty() && self.username.trim().is_empty() {
             bad.push("schema_registry.username is empty but password_env is set".into());
         }
-        if !self.ca_file.is_empty()
-            && let Err(e) = std::fs::read(&self.ca_file)
-        {
-            bad.push(format!(
-                "schema_registry.ca_file {:?} cannot be read: {e}",
-                self.ca_file
-            ));
+        if !self.ca_file.is_empty() {
+            bad.extend(super::unreadable("schema_registry.ca_file", &self.ca_file));
         }
         bad
     }

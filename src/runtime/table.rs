@@ -53,9 +53,7 @@ impl<V: Send + Sync + 'static> Table<V> {
                     let fresh = Arc::new(RwLock::new(HashMap::new()));
                     let write = |fresh: &RwLock<HashMap<String, V>>, msg: &rdkafka::message::BorrowedMessage<'_>| {
                         let key = msg.key().map(String::from_utf8_lossy).unwrap_or_default();
-                        if let (Some(remote), Some(v)) = (crate::schema::remote::active(), msg.payload()) {
-                            remote.ensure_blocking(v, || !s.load(Ordering::Acquire));
-                        }
+                        crate::schema::remote::fetch_writer_blocking(msg.payload(), || !s.load(Ordering::Acquire));
                         let mut g = fresh.write().unwrap_or_else(|p| p.into_inner());
                         apply(&mut g, &key, msg.payload());
                     };

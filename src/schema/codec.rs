@@ -106,43 +106,23 @@ pub fn check_decodes(registry: &Registry, name: &str, bytes: &[u8]) -> Result<()
 
 fn decode_value(registry: &Registry, name: &str, bytes: &[u8]) -> Result<Value, CodecError> {
     let f = unframe(bytes)?;
-    if let Some(remote) = super::remote::active() {
-        return decode_remote(remote, registry, name, f);
-    }
-    let writer = registry
-        .by_id(f.schema_id)
-        .ok_or(CodecError::UnknownSchemaId(f.schema_id))?;
-    if writer.name != name {
+    // With an external registry the id is its, and the writer was fetched before this call.
+    let remote = super::remote::active()
+        .map(|r| r.writer(f.schema_id).ok_or(CodecError::NotFetched(f.schema_id)))
+        .transpose()?;
+    let (found, writer) = match (&remote, registry.by_id(f.schema_id)) {
+        (Some(w), _) => (&w.name, &w.schema),
+        (None, Some(e)) => (&e.name, &e.schema),
+        (None, None) => return Err(CodecError::UnknownSchemaId(f.schema_id)),
+    };
+    if found != name {
         return Err(CodecError::WrongSchema {
             id: f.schema_id,
-            found: writer.name.clone(),
+            found: found.clone(),
             expected: name.to_owned(),
         });
     }
-    let reader = registry
-        .latest(name)
-        .ok_or_else(|| CodecError::UnknownName(name.to_owned()))?;
-    // Resolution only when the versions differ; it costs as much as the decode itself.
-    let resolve = (reader.id != writer.id).then_some(&reader.schema);
-    read_datum(&writer.schema, f.body, resolve)
-}
-
-/// Decodes with a writer schema from the external registry, resolved into the built-in reader.
-fn decode_remote(
-    remote: &super::remote::RemoteSchemas,
-    registry: &Registry,
-    name: &str,
-    f: super::wire::Frame<'_>,
-) -> Result<Value, CodecError> {
-    let writer = remote.writer(f.schema_id).ok_or(CodecError::NotFetched(f.schema_id))?;
-    if writer.name != name {
-        return Err(CodecError::WrongSchema {
-            id: f.schema_id,
-            found: writer.name.clone(),
-            expected: name.to_owned(),
-        });
-    }
-    if let Some(reason) = &writer.unresolvable {
+    if let Some(reason) = remote.as_ref().and_then(|w| w.unresolvable.as_ref()) {
         return Err(CodecError::Unresolvable {
             id: f.schema_id,
             name: name.to_owned(),
@@ -152,7 +132,9 @@ fn decode_remote(
     let reader = registry
         .latest(name)
         .ok_or_else(|| CodecError::UnknownName(name.to_owned()))?;
-    read_datum(&writer.schema, f.body, (!writer.exact).then_some(&reader.schema))
+    // Resolution only when the writer differs from the reader; it costs as much as the decode.
+    let differs = remote.as_ref().map_or(reader.id != f.schema_id, |w| !w.exact);
+    read_datum(writer, f.body, differs.then_some(&reader.schema))
 }
 
 fn read_datum(

@@ -145,6 +145,14 @@ pub async fn fetch_writer(payload: Option<&[u8]>) -> Result<(), RemoteError> {
     }
 }
 
+/// [`fetch_writer`] for a thread outside the runtime (table readers): with an external registry,
+/// waits out outages while `go_on` holds ([`RemoteSchemas::ensure_blocking`]).
+pub fn fetch_writer_blocking(payload: Option<&[u8]>, go_on: impl Fn() -> bool) {
+    if let (Some(remote), Some(payload)) = (active(), payload) {
+        remote.ensure_blocking(payload, go_on);
+    }
+}
+
 impl RemoteSchemas {
     fn new(cfg: &SchemaRegistryConfig) -> Result<Self, String> {
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -175,7 +183,7 @@ impl RemoteSchemas {
     /// The subject `name` is registered under when written to `topic`.
     pub fn subject(&self, topic: &str, name: &str) -> String {
         match self.cfg.subject_strategy {
-            SubjectStrategy::TopicName if primary_on(topic, name) => format!("{topic}-value"),
+            SubjectStrategy::TopicName if primary(name) => format!("{topic}-value"),
             SubjectStrategy::RecordName => name.to_owned(),
             SubjectStrategy::TopicName | SubjectStrategy::TopicRecordName => format!("{topic}-{name}"),
         }
@@ -276,7 +284,7 @@ impl RemoteSchemas {
     /// [`ensure`](Self::ensure) for the id framing `payload`, from a thread outside the runtime
     /// (table readers): waits out outages while `go_on` holds. Errors other than outages are
     /// left to the decode that follows, which reports them.
-    pub fn ensure_blocking(&self, payload: &[u8], go_on: impl Fn() -> bool) {
+    fn ensure_blocking(&self, payload: &[u8], go_on: impl Fn() -> bool) {
         let Ok(frame) = super::unframe(payload) else { return };
         while go_on() {
             match self.runtime.block_on(self.ensure(frame.schema_id)) {
@@ -314,9 +322,9 @@ impl RemoteSchemas {
             req = req.basic_auth(&self.cfg.username, Some(self.cfg.password.expose()));
         }
         let result = async {
-            let resp = req.send().await.map_err(|e| RemoteError::Down(without_url(&e)))?;
+            let resp = req.send().await.map_err(|e| RemoteError::Down(describe(&e)))?;
             let status = resp.status().as_u16();
-            let bytes = resp.bytes().await.map_err(|e| RemoteError::Down(without_url(&e)))?;
+            let bytes = resp.bytes().await.map_err(|e| RemoteError::Down(describe(&e)))?;
             match status {
                 200..=299 => Ok(bytes.to_vec()),
                 429 | 500..=599 => Err(RemoteError::Down(format!("HTTP {status}"))),
@@ -366,9 +374,9 @@ pub fn written(cfg: &GalleyConfig, inputs: bool) -> Vec<(String, &'static str)> 
     out
 }
 
-/// Whether `name` is the main record type of `topic` (the audit topic also carries console
-/// actions, which a topic-name subject cannot hold beside the audit events).
-fn primary_on(_topic: &str, name: &str) -> bool {
+/// Whether `name` is the main record type of the topics it is written to (the audit topic also
+/// carries console actions, which a topic-name subject cannot hold beside the audit events).
+fn primary(name: &str) -> bool {
     name != super::names::CONSOLE_ACTION
 }
 
@@ -384,7 +392,7 @@ fn encode(subject: &str) -> String {
 }
 
 /// A reqwest error, saying when it was a timeout.
-fn without_url(e: &reqwest::Error) -> String {
+fn describe(e: &reqwest::Error) -> String {
     let mut s = e.to_string();
     if e.is_timeout() {
         s.push_str(" (timed out)");

@@ -125,9 +125,7 @@ impl StateStore {
                             skus.remove(&k);
                         }
                         (_, Some(v)) => {
-                            if let Some(remote) = crate::schema::remote::active() {
-                                remote.ensure_blocking(v, || started.elapsed() < timeout);
-                            }
+                            crate::schema::remote::fetch_writer_blocking(Some(v), || started.elapsed() < timeout);
                             match decode::<ValidatedProduct>(Registry::builtin(), names::VALIDATED_PRODUCT, v) {
                                 Ok(p) => {
                                     let state = SkuState {
