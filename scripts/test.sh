@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The project's test command: starts Apache Kafka (scripts/install-kafka.sh: one KRaft node for
 # the suite, and a three-node cluster for the replication and fault tests), the local model
-# (scripts/install-local-model.sh), makes the Python baseline's venv for the bench test
-# (scripts/bench/setup.sh, quick when done), runs every test — unit, embedded-broker,
+# (scripts/install-local-model.sh), a real Schema Registry (Apicurio's Confluent-compatible API,
+# scripts/install-schema-registry.sh) for the interop test, makes the Python baseline's venv
+# for the bench test (scripts/bench/setup.sh, quick when done), runs every test — unit, embedded-broker,
 # real-broker and real-model (feature kafka-it) — and stops what it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,6 +31,12 @@ export KAFKA_CLUSTER_HOST="${out##*KAFKA_HOST=}" KAFKA_CLUSTER_DIR=$cluster
 out=$(scripts/install-local-model.sh)
 echo "$out"
 export GALLEY_MODEL_URL="${out##*GALLEY_MODEL_URL=}"
+
+[ -f .cache/apicurio/registry.pid ] && kill -0 "$(cat .cache/apicurio/registry.pid)" 2>/dev/null ||
+  stops+=(scripts/stop-schema-registry.sh)
+out=$(scripts/install-schema-registry.sh)
+echo "$out"
+export SCHEMA_REGISTRY_URL="${out##*SCHEMA_REGISTRY_URL=}"
 
 scripts/bench/setup.sh
 

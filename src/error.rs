@@ -141,7 +141,7 @@ impl From<crate::schema::remote::RemoteError> for StageError {
     fn from(e: crate::schema::remote::RemoteError) -> Self {
         if e.is_outage() {
             StageError::DependencyDown {
-                dependency: "schema_registry",
+                dependency: crate::schema::remote::DEPENDENCY,
                 message: e.to_string(),
                 retry_after: Duration::from_secs(1),
             }

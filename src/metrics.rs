@@ -45,6 +45,9 @@ pub struct Metrics {
     /// `galley_model_requests_total{use_case,outcome}`: model HTTP attempts by result (`ok` or
     /// an error code such as `model_timeout`).
     pub model_requests: IntCounterVec,
+    /// `galley_schema_registry_requests_total{outcome}`: Schema Registry HTTP requests by result
+    /// (`ok`, `not_found`, `refused`, `unavailable`, `timeout`, `unreachable`).
+    pub schema_registry_requests: IntCounterVec,
     /// `galley_model_request_seconds{use_case}`: time of one model HTTP attempt.
     pub model_seconds: HistogramVec,
     /// `galley_model_tokens_total{use_case,direction}`: tokens used (`in` = prompt, `out`).
@@ -207,6 +210,11 @@ impl Metrics {
                 "galley_model_requests_total",
                 "Model HTTP attempts by outcome.",
                 &["use_case", "outcome"],
+            ),
+            schema_registry_requests: counter(
+                "galley_schema_registry_requests_total",
+                "Schema Registry HTTP requests by outcome.",
+                &["outcome"],
             ),
             model_seconds,
             model_tokens: counter(

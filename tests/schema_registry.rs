@@ -4,7 +4,9 @@
 //! flows through `galley run --stage quality`; outputs are framed with the registry's ids under
 //! `<topic>-value` subjects; an unknown id, an unresolvable writer schema and a non-Avro schema
 //! are each dead-lettered with their own code; a registry that is down makes records wait — no
-//! dead letter — and they flow when it is back.
+//! dead letter, whether it hangs or answers 503; the outage shows in
+//! `galley_schema_registry_requests_total` and `galley_breaker_state` — and they flow when it
+//! is back.
 #![cfg(feature = "kafka-it")]
 
 #[path = "common/books.rs"]
@@ -24,7 +26,7 @@ use apache_avro::types::Value;
 use apache_avro::{Schema, from_avro_datum, to_avro_datum};
 use books::QualityTopics;
 use common::*;
-use galley::schema::{Registry, encode, frame, names, unframe};
+use galley::schema::{AuditEvent, Registry, Route, encode, frame, names, unframe};
 use registry::TestRegistry;
 use serde_json::json;
 use stage_process::StageProcess;
@@ -156,10 +158,26 @@ async fn a_registry_framed_upstream_flows_and_a_registry_outage_loses_nothing() 
     };
     let late_id = reg.register(&subject, &late_schema);
     let late_writer = Schema::parse_str(&late_schema).unwrap();
-    reg.fail_with(503);
+    // First it hangs (each request times out after timeout_ms), then it answers 503.
+    reg.hang(true);
     let late = upstream_record(&inputs::product("sku-late", 99), &late_writer, late_id);
     produce(&producer(), &t.input, &[("sku-late".into(), late)]).await;
+    let requests = |m: &str, outcome: &str| {
+        stage_process::metric(
+            m,
+            "galley_schema_registry_requests_total",
+            &[&format!("outcome=\"{outcome}\"")],
+        )
+    };
+    let breaker = |m: &str| stage_process::metric(m, "galley_breaker_state", &["dependency=\"schema_registry\""]);
     tokio::time::sleep(Duration::from_secs(5)).await;
+    let m = stage.metrics().await;
+    assert!(requests(&m, "timeout") >= 1.0, "{m}");
+    assert_eq!(breaker(&m), 2.0, "an unanswered registry shows as an open breaker");
+    reg.hang(false);
+    reg.fail_with(503);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(requests(&stage.metrics().await, "unavailable") >= 1.0);
     assert_eq!(
         read_at_least(&t.dlq, 4, Duration::from_secs(2)).await.len(),
         3,
@@ -174,6 +192,11 @@ async fn a_registry_framed_upstream_flows_and_a_registry_outage_loses_nothing() 
         21,
         "the waiting record flows once the registry is back; log:\n{}",
         stage.log_tail(30)
+    );
+    assert_eq!(
+        breaker(&stage.metrics().await),
+        0.0,
+        "the breaker closes with the first answer"
     );
     assert_eq!(stage.terminate(Duration::from_secs(20)).await, 0);
 
@@ -232,4 +255,62 @@ async fn lookup_only_names_the_missing_subject_and_schema_check_reports_it() {
     let text = String::from_utf8_lossy(&bad.stdout).into_owned();
     assert!(!bad.status.success(), "{text}");
     assert!(text.contains("BAD") && text.contains(&t.input), "{text}");
+
+    // `galley report` reads audit events an older Galley wrote under another registry id (the
+    // AuditEvent v1 schema), fetching that id before it decodes them.
+    let audit = unique("registry-audit");
+    create_topics(&[&audit], 1).await;
+    let versions = Registry::builtin().versions(names::AUDIT_EVENT);
+    let v1 = &versions.iter().find(|e| e.version == 1).expect("AuditEvent v1").schema;
+    let v1_id = reg.register(&format!("{audit}-value"), &serde_json::to_string(v1).unwrap());
+    let events: Vec<(String, Vec<u8>)> = [Route::Approved, Route::Rejected]
+        .into_iter()
+        .map(|route| {
+            let value = apache_avro::to_value(audit_event(route)).unwrap().resolve(v1).unwrap();
+            ("sku-1".to_owned(), frame(v1_id, &to_avro_datum(v1, value).unwrap()))
+        })
+        .collect();
+    produce(&producer(), &audit, &events).await;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_galley"))
+        .args(["report", "--json", "--from", &audit, "--timeout-s", "30"])
+        .envs(t.env())
+        .env("GALLEY_SCHEMA_REGISTRY__URL", &reg.url)
+        .env("GALLEY_STAGES__REVIEW__AUDIT", &audit)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (report["events"].as_u64(), report["unreadable"].as_u64()),
+        (Some(2), Some(0))
+    );
+    let pd = &report["use_cases"]["product_description"];
+    assert_eq!(
+        (pd["approved"].as_u64(), pd["rejected"].as_u64()),
+        (Some(1), Some(1)),
+        "{report}"
+    );
+}
+
+fn audit_event(outcome: Route) -> AuditEvent {
+    AuditEvent {
+        draft_id: format!("d-{outcome:?}"),
+        use_case: "product_description".into(),
+        subject_key: "sku-1".into(),
+        outcome,
+        actor: "policy".into(),
+        action: None,
+        audit_sample: false,
+        reason: String::new(),
+        model: Some("m".into()),
+        prompt: "product_description@1".into(),
+        generator: "model".into(),
+        checks: vec![],
+        cost_micros: 10,
+        draft_created_ms: 1_700_000_000_000,
+        source_event_ms: None,
+        edit_distance: None,
+        decided_ms: 1_700_000_001_000,
+        shadow: false,
+    }
 }

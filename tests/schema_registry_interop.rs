@@ -2,8 +2,10 @@
 //! SchemaRegistryClient) publishes CatalogChange and InteractionEvent records, Galley's three
 //! stages run the pipeline with `[schema_registry]` (a fake model writing the copy), and
 //! confluent-kafka's AvroDeserializer reads content.approved back — every byte on the way framed
-//! with the registry's ids. The registry is the Confluent-API test registry in
-//! `common/registry.rs`; the Python side runs in the bench venv (`scripts/bench/setup.sh`, which
+//! with the registry's ids. The registry is a real one when `SCHEMA_REGISTRY_URL` names it —
+//! `scripts/test.sh` starts Apicurio Registry's Confluent-compatible API
+//! (`scripts/install-schema-registry.sh`) — and otherwise the Confluent-API test registry in
+//! `common/registry.rs`. The Python side runs in the bench venv (`scripts/bench/setup.sh`, which
 //! `scripts/test.sh` runs); without it the test says so and skips, unless
 //! `GALLEY_REQUIRE_BENCH_PYTHON=1`.
 #![cfg(feature = "kafka-it")]
@@ -40,6 +42,32 @@ fn python() -> Option<PathBuf> {
         venv.display()
     );
     None
+}
+
+/// The registry's URL: `SCHEMA_REGISTRY_URL`'s, else a test registry's (kept alive by the
+/// returned handle).
+async fn registry() -> (String, Option<TestRegistry>) {
+    match std::env::var("SCHEMA_REGISTRY_URL") {
+        Ok(url) if !url.is_empty() => {
+            eprintln!("registry: {url}");
+            (url, None)
+        }
+        _ => {
+            eprintln!("registry: the test registry (SCHEMA_REGISTRY_URL is not set)");
+            let reg = TestRegistry::start().await;
+            (reg.url.clone(), Some(reg))
+        }
+    }
+}
+
+/// The newest schema text under `subject`, asked over the Confluent API as any client would.
+async fn latest_schema(registry: &str, subject: &str) -> Option<String> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let resp = reqwest::get(format!("{registry}/subjects/{subject}/versions/latest"))
+        .await
+        .ok()?;
+    let body: serde_json::Value = serde_json::from_str(&resp.text().await.ok()?).ok()?;
+    body["schema"].as_str().map(str::to_owned)
 }
 
 fn script() -> String {
@@ -123,11 +151,11 @@ mode = "off"
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_reference_avro_serde_feeds_galley_and_reads_content_approved_back() {
     let Some(py) = python() else { return };
-    let reg = TestRegistry::start().await;
+    let (url, _harness) = registry().await;
     let model = FakeModel::start().await.unwrap();
     let p = unique("interop");
     let dir = tempfile::tempdir().unwrap();
-    let cfg = config_file(dir.path(), &p, &reg.url, &model.url());
+    let cfg = config_file(dir.path(), &p, &url, &model.url());
     let topics: Vec<String> = [
         "catalog",
         "interactions",
@@ -168,7 +196,7 @@ async fn the_reference_avro_serde_feeds_galley_and_reads_content_approved_back()
             serde_json::json!({"topic": format!("{p}.catalog"), "key": c.sku, "value": c})
         })
         .collect();
-    python_produce(&py, &reg.url, "CatalogChange.v1.avsc", &catalog);
+    python_produce(&py, &url, "CatalogChange.v1.avsc", &catalog);
     let question = InteractionEvent {
         customer_id: "c-1".into(),
         kind: InteractionKind::Question,
@@ -179,8 +207,13 @@ async fn the_reference_avro_serde_feeds_galley_and_reads_content_approved_back()
         locale: "en-US".into(),
     };
     let interaction = serde_json::json!({"topic": format!("{p}.interactions"), "key": "c-1", "value": question});
-    python_produce(&py, &reg.url, "InteractionEvent.v1.avsc", &[interaction]);
-    assert_eq!(reg.subjects().len(), 2, "the serializer registered its two subjects");
+    python_produce(&py, &url, "InteractionEvent.v1.avsc", &[interaction]);
+    for subject in ["catalog-value", "interactions-value"] {
+        assert!(
+            latest_schema(&url, &format!("{p}.{subject}")).await.is_some(),
+            "the serializer registered {subject}"
+        );
+    }
 
     let env = [("GALLEY_CONFIG".to_string(), cfg.to_str().unwrap().to_string())];
     let mut stages: Vec<StageProcess> = ["quality", "generate", "review"]
@@ -193,7 +226,7 @@ async fn the_reference_avro_serde_feeds_galley_and_reads_content_approved_back()
             &script(),
             "consume",
             &kafka_host(),
-            &reg.url,
+            &url,
             &format!("{p}.approved"),
             "1",
             "40",
@@ -235,12 +268,19 @@ async fn the_reference_avro_serde_feeds_galley_and_reads_content_approved_back()
     );
     assert_eq!(draft["use_case"], "product_description");
     // Each subject Galley registered holds the record type it writes there.
-    let holds = |subject: &str| reg.schema_of(subject).unwrap_or_else(|| panic!("{subject} registered"));
-    assert!(holds(&format!("{p}.approved-value")).contains("ContentDraft"));
-    assert!(holds(&format!("{p}.review-value")).contains("ReviewOutcome"));
-    assert!(holds(&format!("{p}.validated-value")).contains("ValidatedProduct"));
-    assert!(holds(&format!("{p}.audit-value")).contains("AuditEvent"));
-    assert!(holds(&format!("{p}.audit-galley.v1.ConsoleAction")).contains("ConsoleAction"));
+    for (subject, record) in [
+        ("approved-value", "ContentDraft"),
+        ("review-value", "ReviewOutcome"),
+        ("validated-value", "ValidatedProduct"),
+        ("audit-value", "AuditEvent"),
+        ("audit-galley.v1.ConsoleAction", "ConsoleAction"),
+    ] {
+        let held = latest_schema(&url, &format!("{p}.{subject}")).await;
+        assert!(
+            held.as_deref().is_some_and(|s| s.contains(record)),
+            "{subject} holds {record}: {held:?}"
+        );
+    }
     for s in &mut stages {
         assert_eq!(s.terminate(Duration::from_secs(20)).await, 0, "{}", s.log_tail(10));
     }

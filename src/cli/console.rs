@@ -52,7 +52,9 @@ pub(crate) async fn console(cfg: GalleyConfig, args: ConsoleArgs) -> anyhow::Res
         .context("reaching the brokers")?;
     let store = Arc::new(KafkaStore::start(&cfg).await);
     let sink = Arc::new(KafkaSink::new(&cfg).context("creating the decisions producer")?);
-    let console = Arc::new(Console::new(&cfg, store, sink, Metrics::new()));
+    let metrics = Metrics::new();
+    galley::schema::remote::observe(&metrics);
+    let console = Arc::new(Console::new(&cfg, store, sink, metrics));
     console
         .control()
         .start("console-control", ms(cfg.console.table_load_timeout_ms))

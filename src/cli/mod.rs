@@ -232,6 +232,7 @@ async fn with_registry(cfg: GalleyConfig, inputs: bool) -> anyhow::Result<Galley
 
 async fn run_stage(cfg: GalleyConfig, kind: StageKind) -> anyhow::Result<()> {
     let metrics = Metrics::new();
+    galley::schema::remote::observe(&metrics);
     let shutdown_token = CancellationToken::new();
     shutdown::on_signals(shutdown_token.clone());
     match kind {

@@ -78,6 +78,12 @@ pub(crate) async fn read_audit(cfg: &GalleyConfig, topic: &str, timeout: Duratio
     let (mut unreadable, mut console_actions) = (0, 0);
     for m in &records {
         let payload = m.payload().unwrap_or_default();
+        // An event written under another registry id (an older Galley's schema) is fetched
+        // first; a registry that cannot answer fails the report rather than miscounting it.
+        match galley::schema::remote::fetch_writer(Some(payload)).await {
+            Err(e) if e.is_outage() => anyhow::bail!("reading {topic}: {e}"),
+            _ => {}
+        }
         match decode::<AuditEvent>(Registry::builtin(), names::AUDIT_EVENT, payload) {
             Ok(e) => {
                 book.record(&e);

@@ -30,7 +30,7 @@ pub use schema_registry::{SchemaRegistryConfig, SubjectStrategy};
 pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
 
 /// Environment variables with the `GALLEY_` prefix that are not config keys (logging, and the
-/// test scripts' broker and model settings).
+/// test scripts' broker, registry and model settings).
 const NON_CONFIG_ENV: &[&str] = &[
     "GALLEY_LOG",
     "GALLEY_LOG_FORMAT",
@@ -47,6 +47,8 @@ const NON_CONFIG_ENV: &[&str] = &[
     "GALLEY_REQUIRE_BROWSER",
     "GALLEY_REQUIRE_DEPLOY_TOOLS",
     "GALLEY_REQUIRE_BENCH_PYTHON",
+    "GALLEY_APICURIO_PORT",
+    "GALLEY_APICURIO_VERSION",
 ];
 
 /// Configuration could not be loaded or is invalid.

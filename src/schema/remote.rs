@@ -25,11 +25,14 @@ use answers::{IdAnswer, SchemaAnswer, message_of, parse, parse_avro, writer_of};
 
 use super::registry::Registry;
 use crate::config::{GalleyConfig, SchemaRegistryConfig, SubjectStrategy, ms};
+use crate::metrics::Metrics;
 
 /// How long after a failed request further lookups fail at once, so waiting records do not
 /// hammer a registry that is down.
 const COOL_DOWN: Duration = Duration::from_secs(1);
 const CONTENT_TYPE: &str = "application/vnd.schemaregistry.v1+json";
+/// The dependency name in `galley_breaker_state` and in [`crate::error::StageError::DependencyDown`].
+pub const DEPENDENCY: &str = "schema_registry";
 
 /// Why the registry could not answer.
 #[derive(Debug, Error)]
@@ -95,6 +98,8 @@ pub struct RemoteSchemas {
 }
 
 static ACTIVE: OnceLock<RemoteSchemas> = OnceLock::new();
+/// Where requests are counted: the metrics of the process's stage or console ([`observe`]).
+static METRICS: OnceLock<Metrics> = OnceLock::new();
 
 /// The active registry, if `[schema_registry]` is configured and [`activate`] ran.
 pub fn active() -> Option<&'static RemoteSchemas> {
@@ -133,6 +138,16 @@ pub async fn activate(cfg: &GalleyConfig, writes: &[(String, &'static str)]) -> 
         }
     }
     Ok(())
+}
+
+/// Counts this process's registry requests in `metrics`
+/// (`galley_schema_registry_requests_total{outcome}`) and reports an outage in
+/// `galley_breaker_state{dependency="schema_registry"}` (2 from a failed request until one
+/// succeeds). The first call wins; without `[schema_registry]` the families stay empty.
+pub fn observe(metrics: &Metrics) {
+    if METRICS.set(metrics.clone()).is_ok() && active().is_some() {
+        metrics.breaker_state.with_label_values(&[DEPENDENCY]).set(0);
+    }
 }
 
 /// With an external registry, fetches the writer schema of the id framing `payload` before a
@@ -321,23 +336,34 @@ impl RemoteSchemas {
         if !self.cfg.username.is_empty() {
             req = req.basic_auth(&self.cfg.username, Some(self.cfg.password.expose()));
         }
-        let result = async {
-            let resp = req.send().await.map_err(|e| RemoteError::Down(describe(&e)))?;
+        let (result, outcome) = async {
+            let resp = req.send().await.map_err(|e| failed(&e))?;
             let status = resp.status().as_u16();
-            let bytes = resp.bytes().await.map_err(|e| RemoteError::Down(describe(&e)))?;
+            let bytes = resp.bytes().await.map_err(|e| failed(&e))?;
             match status {
-                200..=299 => Ok(bytes.to_vec()),
-                429 | 500..=599 => Err(RemoteError::Down(format!("HTTP {status}"))),
-                _ => Err(RemoteError::Refused {
-                    what: path.to_owned(),
-                    status,
-                    message: message_of(&bytes),
-                }),
+                200..=299 => Ok((bytes.to_vec(), "ok")),
+                429 | 500..=599 => Err((RemoteError::Down(format!("HTTP {status}")), "unavailable")),
+                _ => Err((
+                    RemoteError::Refused {
+                        what: path.to_owned(),
+                        status,
+                        message: message_of(&bytes),
+                    },
+                    if status == 404 { "not_found" } else { "refused" },
+                )),
             }
         }
-        .await;
-        if matches!(result, Err(RemoteError::Down(_))) {
+        .await
+        .map_or_else(|(e, outcome)| (Err(e), outcome), |(body, outcome)| (Ok(body), outcome));
+        let down = matches!(result, Err(RemoteError::Down(_)));
+        if down {
             *self.down_until.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now() + COOL_DOWN);
+        }
+        if let Some(m) = METRICS.get() {
+            m.schema_registry_requests.with_label_values(&[outcome]).inc();
+            m.breaker_state
+                .with_label_values(&[DEPENDENCY])
+                .set(if down { 2 } else { 0 });
         }
         result
     }
@@ -391,11 +417,14 @@ fn encode(subject: &str) -> String {
         .collect()
 }
 
-/// A reqwest error, saying when it was a timeout.
-fn describe(e: &reqwest::Error) -> String {
+/// A request that got no answer: an outage, with its metric outcome.
+fn failed(e: &reqwest::Error) -> (RemoteError, &'static str) {
     let mut s = e.to_string();
-    if e.is_timeout() {
+    let outcome = if e.is_timeout() {
         s.push_str(" (timed out)");
-    }
-    s
+        "timeout"
+    } else {
+        "unreachable"
+    };
+    (RemoteError::Down(s), outcome)
 }

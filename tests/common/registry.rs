@@ -1,13 +1,14 @@
 //! A Confluent-compatible Schema Registry for tests: the endpoints Galley and the Confluent
 //! clients call (register, look up under a subject, fetch by id, latest of a subject), ids
 //! assigned from 1 as a real registry does — so they collide with Galley's built-in ids, which is
-//! what a test must prove harmless — and a switch that makes every request fail, for outages.
+//! what a test must prove harmless — and switches that make every request fail or hang, for
+//! outages.
 
 #![allow(dead_code, unreachable_pub)]
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -30,6 +31,8 @@ struct Shared {
     store: Arc<Mutex<Store>>,
     /// Non-zero: every request answers this status.
     fail: Arc<AtomicU16>,
+    /// Set: every request waits a minute before it is answered.
+    hang: Arc<AtomicBool>,
 }
 
 /// A running test registry.
@@ -87,7 +90,10 @@ fn not_found(code: u32, message: &str) -> Response {
     js(StatusCode::NOT_FOUND, json!({"error_code": code, "message": message}))
 }
 
-fn failing(s: &Shared) -> Option<Response> {
+async fn failing(s: &Shared) -> Option<Response> {
+    if s.hang.load(Ordering::Relaxed) {
+        tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+    }
     let status = s.fail.load(Ordering::Relaxed);
     (status != 0).then(|| {
         let code = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
@@ -103,7 +109,7 @@ fn body_schema(body: &str) -> (String, Option<String>) {
 }
 
 async fn register(State(s): State<Shared>, Path(subject): Path<String>, body: String) -> Response {
-    if let Some(r) = failing(&s) {
+    if let Some(r) = failing(&s).await {
         return r;
     }
     let (schema, kind) = body_schema(&body);
@@ -112,7 +118,7 @@ async fn register(State(s): State<Shared>, Path(subject): Path<String>, body: St
 }
 
 async fn lookup(State(s): State<Shared>, Path(subject): Path<String>, body: String) -> Response {
-    if let Some(r) = failing(&s) {
+    if let Some(r) = failing(&s).await {
         return r;
     }
     let (schema, _) = body_schema(&body);
@@ -127,7 +133,7 @@ async fn lookup(State(s): State<Shared>, Path(subject): Path<String>, body: Stri
 }
 
 async fn by_id(State(s): State<Shared>, Path(id): Path<u32>) -> Response {
-    if let Some(r) = failing(&s) {
+    if let Some(r) = failing(&s).await {
         return r;
     }
     match s.store.lock().unwrap().schemas.get(&id) {
@@ -143,7 +149,7 @@ async fn by_id(State(s): State<Shared>, Path(id): Path<u32>) -> Response {
 }
 
 async fn latest(State(s): State<Shared>, Path(subject): Path<String>) -> Response {
-    if let Some(r) = failing(&s) {
+    if let Some(r) = failing(&s).await {
         return r;
     }
     let store = s.store.lock().unwrap();
@@ -201,6 +207,11 @@ impl TestRegistry {
     /// Subjects registered so far.
     pub fn subjects(&self) -> Vec<String> {
         self.shared.store.lock().unwrap().subjects.keys().cloned().collect()
+    }
+
+    /// Makes every request wait a minute (`false`: answer at once again).
+    pub fn hang(&self, on: bool) {
+        self.shared.hang.store(on, Ordering::Relaxed);
     }
 
     /// Makes every request answer `status` (0: answer normally again).
