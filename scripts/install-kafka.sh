@@ -26,7 +26,8 @@
 #   GALLEY_KAFKA_VERSION        Kafka version (default 4.4.0; 4.0.0 and later)
 #   GALLEY_KAFKA_START_TIMEOUT  seconds to wait for the cluster (default 90)
 #   GALLEY_KAFKA_SECURE         1: node i also listens with SASL_SSL on P+1+100*(i-1) (SCRAM-SHA-256
-#                               and -512 user "galley", PLAIN user "galley"), with mTLS (SSL,
+#                               and -512 user "galley", PLAIN user "galley"; SCRAM-SHA-256
+#                               sessions re-authenticate every 5 s), with mTLS (SSL,
 #                               client certificate required) on P+2+100*(i-1) and with SASL_SSL
 #                               OAUTHBEARER on P+3+100*(i-1) (JWTs of the test key); the test PKI
 #                               (scripts/kafka-tls.sh) and the password are in DIR/tls, the
@@ -159,6 +160,9 @@ sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512,PLAIN
 listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_galley="$scram_password";
+# SCRAM-SHA-256 sessions last 5 s, then the client must re-authenticate (KIP-368), as a broker
+# that enforces credential rotation does: a password changed mid-run is refused within seconds.
+listener.name.sasl_ssl.scram-sha-256.connections.max.reauth.ms=5000
 ssl.keystore.type=PEM
 ssl.keystore.location=$tls/broker-keystore.pem
 ssl.truststore.type=PEM
