@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use serde::Serialize;
 
-use crate::import::{ImportedRow, RowError};
+use crate::import::{FieldSource, ImportSummary, ImportedRow, RowError};
 use crate::quality::{Assessor, Verdict};
 use crate::schema::{Finding, Severity};
 
@@ -78,10 +78,20 @@ pub struct Headline {
 pub struct AuditReport {
     /// What was audited.
     pub source: String,
-    /// Which column fed which field.
+    /// Which column fed which field, in one line.
     pub columns: String,
-    /// Rows read and assessed.
+    /// Which columns fed each field, and how they were chosen.
+    pub column_sources: Vec<FieldSource>,
+    /// Columns no field read (kept in each event's `extra`).
+    pub ignored_columns: Vec<String>,
+    /// Where prices' currency came from.
+    pub currency: String,
+    /// Rows read and assessed (a product's folded variant rows count once).
     pub rows: u64,
+    /// Rows skipped because every cell was empty; not unreadable.
+    pub blank_rows: u64,
+    /// Follow-on rows (variants, images) folded into the product before them.
+    pub folded_rows: u64,
     /// Rows that could not be read at all (bad CSV/JSON, no sku), with their lines.
     pub unreadable: u64,
     /// The first unreadable rows.
@@ -206,8 +216,8 @@ impl<'a> Audit<'a> {
         c.2 += p.completeness;
     }
 
-    /// The report; `source` and `columns` describe the input.
-    pub fn finish(self, source: String, columns: String) -> AuditReport {
+    /// The report; `source` names the input and `input` is the importer's summary of it.
+    pub fn finish(self, source: String, input: ImportSummary) -> AuditReport {
         let mut rules: Vec<RuleCount> = self.rules.into_values().collect();
         rules.sort_by(|a, b| b.rows.cmp(&a.rows).then_with(|| a.rule.cmp(&b.rule)));
         let mut worst: Vec<CategoryStat> = self
@@ -226,8 +236,13 @@ impl<'a> Audit<'a> {
         let rows = self.rows.max(1) as f64;
         AuditReport {
             source,
-            columns,
+            columns: input.columns,
+            column_sources: input.fields,
+            ignored_columns: input.ignored,
+            currency: input.currency,
             rows: self.rows,
+            blank_rows: input.blank_rows,
+            folded_rows: input.folded_rows,
             unreadable: self.unreadable_count,
             unreadable_examples: self.unreadable,
             valid: self.valid,
@@ -249,5 +264,7 @@ fn category_of(taxonomy: &crate::quality::Taxonomy, node: Option<&str>, source: 
     source.first().cloned().unwrap_or_else(|| "(no category)".into())
 }
 
+#[cfg(test)]
+mod eval;
 #[cfg(test)]
 mod tests;

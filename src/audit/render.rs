@@ -77,7 +77,23 @@ fn text(r: &AuditReport, md: bool) -> String {
     } else {
         let _ = writeln!(out, "Catalog audit: {}", r.source);
     }
-    let _ = writeln!(out, "\nColumns: {}", r.columns);
+    heading(&mut out, "Columns");
+    let rows = r
+        .column_sources
+        .iter()
+        .map(|s| vec![s.field.to_owned(), s.columns.join(", "), s.how.as_str().to_owned()]);
+    table(
+        &mut out,
+        &["field", "columns (first non-empty wins)", "chosen by"],
+        rows.collect(),
+    );
+    let ignored = if r.ignored_columns.is_empty() {
+        "(none)".to_owned()
+    } else {
+        r.ignored_columns.join(", ")
+    };
+    let _ = writeln!(out, "\nIgnored columns (kept in extra): {ignored}");
+    let _ = writeln!(out, "Currency: {}", r.currency);
     heading(&mut out, "Totals");
     table(
         &mut out,
@@ -85,6 +101,8 @@ fn text(r: &AuditReport, md: bool) -> String {
         vec![
             vec!["rows assessed".into(), r.rows.to_string()],
             vec!["unreadable rows".into(), r.unreadable.to_string()],
+            vec!["blank rows (skipped)".into(), r.blank_rows.to_string()],
+            vec!["variant rows folded".into(), r.folded_rows.to_string()],
             vec!["would publish (valid)".into(), r.valid.to_string()],
             vec!["needs enrichment".into(), r.needs_enrichment.to_string()],
             vec!["pass rate".into(), pct(r.pass_rate)],

@@ -189,7 +189,11 @@ pub(crate) async fn publish(cfg: GalleyConfig, args: PublishArgs) -> anyhow::Res
     bar.finish_and_clear();
     report_bad_rows(&bad, bad_total);
     let verb = if args.dry_run { "would publish" } else { "published" };
-    println!("{verb} {sent} catalog changes to {topic}; {bad_total} unreadable row(s) skipped");
+    let summary = importer.summary();
+    println!(
+        "{verb} {sent} catalog changes to {topic}; {bad_total} unreadable row(s) skipped, {} blank row(s) skipped, {} variant row(s) folded into their products",
+        summary.blank_rows, summary.folded_rows
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -231,7 +235,6 @@ pub(crate) fn audit(cfg: GalleyConfig, args: AuditArgs) -> anyhow::Result<ExitCo
     q.taxonomy_file = args.taxonomy.clone().or(q.taxonomy_file);
     let assessor = assessor(&q)?;
     let (mut importer, bar) = args.import.open()?;
-    let columns = importer.resolved().to_string();
     let mut audit = Audit::new(&assessor, args.examples);
     let mut n = 0u64;
     while let Some(row) = importer.next() {
@@ -242,7 +245,7 @@ pub(crate) fn audit(cfg: GalleyConfig, args: AuditArgs) -> anyhow::Result<ExitCo
         }
     }
     bar.finish_and_clear();
-    let report = audit.finish(display(&args.import.file), columns);
+    let report = audit.finish(display(&args.import.file), importer.summary());
     print!("{}", render(&report, args.output));
     Ok(ExitCode::SUCCESS)
 }

@@ -7,48 +7,76 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-/// Parses a price in major units ("1,299.00", "$12.99", "₹999", "12.5") into minor units.
-/// `Ok(None)` for an empty value; `Err` for text that is not a price.
+/// Parses a price in major units ("1,299.00", "$12.99", "₹999", "1.099,50 €", "12.5") into
+/// minor units (hundredths; see [`super::price`]). `Ok(None)` for an empty value; `Err` for
+/// text that is not a price.
 pub fn price_minor(raw: &str) -> Result<Option<i64>, String> {
-    let t = raw.trim();
-    if t.is_empty() {
-        return Ok(None);
-    }
-    // Currency symbols and codes around the number are dropped; letters elsewhere are not a price.
-    let t = t.trim_matches(|c: char| !(c.is_ascii_digit() || c == '-' || c == '.'));
-    let cleaned: String = t.chars().filter(|c| *c != ',' && *c != ' ' && *c != '\u{a0}').collect();
-    let valid = !cleaned.is_empty()
-        && cleaned.chars().all(|c| c.is_ascii_digit() || c == '.' || c == '-')
-        && cleaned.matches('.').count() <= 1
-        && cleaned.rfind('-').is_none_or(|i| i == 0)
-        && cleaned.chars().any(|c| c.is_ascii_digit());
-    if !valid {
-        return Err(format!("'{}' is not a price", raw.trim()));
-    }
-    let value: f64 = cleaned
-        .parse()
-        .map_err(|_| format!("'{}' is not a price", raw.trim()))?;
-    let minor = (value * 100.0).round();
-    if !minor.is_finite() || minor.abs() > 9.0e15 {
-        return Err(format!("'{}' is out of range", raw.trim()));
-    }
-    Ok(Some(minor as i64))
+    super::price::parse(raw).map(|p| p.map(|p| p.minor))
 }
 
-/// Splits a category tree: a JSON array of strings (`["A >> B >> C"]`, Flipkart's form) or a
-/// plain string, on `>>`, `>`, `/` or `|`.
+/// Splits a category tree into segments; with several categories (see [`category_paths`])
+/// the deepest, the first of equals.
 pub fn category_path(raw: &str) -> Vec<String> {
+    pick_category(category_paths(raw, false)).0
+}
+
+/// The deepest of several category paths (the first of equals) and the others.
+pub fn pick_category(mut paths: Vec<Vec<String>>) -> (Vec<String>, Vec<Vec<String>>) {
+    let best = (0..paths.len()).rev().max_by_key(|i| paths[*i].len());
+    match best {
+        Some(i) => {
+            let chosen = paths.remove(i);
+            (chosen, paths)
+        }
+        None => (Vec::new(), Vec::new()),
+    }
+}
+
+/// Every category path in a value. A JSON array of strings holds one path per item when its
+/// items have separators (`["A >> B >> C"]`, Flipkart's form), else one path's segments; `;` always separates paths, and with `multi` (a column named
+/// in the plural, WooCommerce's `Categories`) so does an unescaped `,` (`\,` is a comma in a
+/// name). A path's segments are split on `>` (also `>>`) when it has one, else on `|`, else on
+/// `/`: so "Men > T-Shirts/Tops" keeps the slash in its name, and "Home/Kitchen/Mugs" is three
+/// levels. (The quality stage splits a single-segment path on `/` too.)
+pub fn category_paths(raw: &str, multi: bool) -> Vec<Vec<String>> {
     let t = raw.trim();
-    let joined = match serde_json::from_str::<Vec<String>>(t) {
-        Ok(items) => items.join(" > "),
-        Err(_) => t
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .trim_matches('"')
-            .to_owned(),
+    let items: Vec<String> = match serde_json::from_str::<Vec<String>>(t) {
+        // Items with separators are paths (Flipkart's one-item form); else one path's segments.
+        Ok(items) if items.iter().any(|i| i.contains(['>', '|'])) => items,
+        Ok(items) => vec![items.join(" > ")],
+        Err(_) => {
+            let bare = t.trim_start_matches('[').trim_end_matches(']').trim_matches('"');
+            split_unescaped(bare, if multi { &[';', ','] } else { &[';'] })
+        }
     };
-    joined
-        .split(['>', '/', '|'])
+    items.iter().map(|p| segments(p)).filter(|p| !p.is_empty()).collect()
+}
+
+/// Splits at any of `seps` not preceded by a backslash, and drops the escapes.
+fn split_unescaped(s: &str, seps: &[char]) -> Vec<String> {
+    let mut out = vec![String::new()];
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek().is_some_and(|n| seps.contains(n)) => {
+                out.last_mut().into_iter().for_each(|l| l.extend(chars.next()));
+            }
+            c if seps.contains(&c) => out.push(String::new()),
+            c => out.last_mut().into_iter().for_each(|l| l.push(c)),
+        }
+    }
+    out
+}
+
+fn segments(path: &str) -> Vec<String> {
+    let sep: &[char] = if path.contains('>') {
+        &['>']
+    } else if path.contains('|') {
+        &['|']
+    } else {
+        &['/']
+    };
+    path.split(sep)
         .map(|s| s.trim().trim_matches('"').trim())
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
@@ -170,7 +198,23 @@ mod tests {
             category_path(r#"["Clothing >> Women's Clothing >> Lingerie, Sleep & Swimwear >> Shorts"]"#),
             ["Clothing", "Women's Clothing", "Lingerie, Sleep & Swimwear", "Shorts"]
         );
-        assert_eq!(category_path("Home / Kitchen | Mugs"), ["Home", "Kitchen", "Mugs"]);
+        assert_eq!(category_path("Home > Kitchen | Mugs"), ["Home", "Kitchen | Mugs"]);
+        assert_eq!(category_path("Home|Kitchen|Mugs"), ["Home", "Kitchen", "Mugs"]);
+        assert_eq!(category_path("Home/Kitchen/Mugs"), ["Home", "Kitchen", "Mugs"]);
+        assert_eq!(category_path("Men > T-Shirts/Tops"), ["Men", "T-Shirts/Tops"]);
+        assert_eq!(
+            category_path("Apparel & Accessories > Handbags, Wallets & Cases"),
+            ["Apparel & Accessories", "Handbags, Wallets & Cases"]
+        );
+        assert_eq!(
+            category_paths("Clothing > Hoodies, Clothing, Decor\\, Art", true),
+            [vec!["Clothing", "Hoodies"], vec!["Clothing"], vec!["Decor, Art"]]
+        );
+        assert_eq!(category_path("Clothing; Clothing > Tshirts"), ["Clothing", "Tshirts"]);
+        assert_eq!(
+            category_path("Electronics|Headphones,Earbuds&Accessories|In-Ear"),
+            ["Electronics", "Headphones,Earbuds&Accessories", "In-Ear"]
+        );
         assert!(category_path("  ").is_empty());
         assert_eq!(
             images(r#"["http://example.com/a.jpeg", "http://example.com/b.jpeg"]"#),

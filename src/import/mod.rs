@@ -1,38 +1,67 @@
-//! Catalog import: a CSV or JSONL export → `CatalogChange` events, for `galley publish` and
-//! `galley audit`. Columns map by `--map field=column` or by recognised header names
-//! (Flipkart's export works as is). A row that cannot be read at all (broken CSV or JSON, no
-//! sku) is a [`RowError`] with its line, and the import goes on; a field that cannot be parsed
-//! becomes a finding on the row (raw text kept in `extra["raw.<field>"]`), never a guess.
+//! Catalog import: a CSV (comma, tab, semicolon or pipe) or JSONL export → `CatalogChange`
+//! events, for `galley publish` and `galley audit`. Columns map by `--map field=column`, else
+//! by their header and, for headers it does not know, by what their first rows hold
+//! (`resolve.rs`); Flipkart's, Shopify's, WooCommerce's, Amazon's and Google Merchant
+//! Center's exports work as they are. A row that cannot be read at all (broken CSV or JSON,
+//! no sku) is a [`RowError`] with its line, and the import goes on; a blank row is skipped and
+//! counted; a field that cannot be parsed becomes a finding on the row (raw text kept in
+//! `extra["raw.<field>"]`), never a guess.
+//!
+//! Rows with an empty title that share the row before's group column (Shopify's `Handle`)
+//! are that product's further variants and images: they are folded into it (`row.rs`), so a
+//! Shopify product is one event whose sku is its first variant's `Variant SKU` (else the
+//! handle) and whose price is its first priced variant's.
+//!
+//! # Layout
+//! - `source.rs`: raw rows and their lines; delimiter; blank and unreadable rows.
+//! - `columns.rs`: the fields and `--map`; `names.rs`: what headers say; `sniff.rs`: what
+//!   values look like; `resolve.rs` and `plan.rs`: the column choice from those.
+//! - `price.rs` and `currency.rs`: amounts in every locale's notation, currency markers.
+//! - `fields.rs`: categories, images, specifications; `row.rs`: one row to one event.
 
 mod columns;
+mod currency;
 pub mod fields;
+mod names;
+mod plan;
+mod price;
+mod resolve;
 mod row;
+mod sniff;
+mod source;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::Path;
 
+use serde::Serialize;
 use thiserror::Error;
 
-pub use columns::{ColumnMapping, Field, ResolvedColumns, parse_mapping};
+pub use columns::{ColumnMapping, Field, parse_mapping};
+pub use resolve::{FieldSource, How, ResolvedColumns};
 
 use crate::schema::{CatalogChange, Finding};
+use row::Built;
+use source::{Raw, Source};
+
+/// Rows read ahead to sniff the columns' content before any row is built.
+const SAMPLE_ROWS: usize = 200;
 
 /// Export format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
-    /// Comma-separated with a header row.
+    /// Delimited text with a header row (comma, tab, semicolon or pipe, from the header).
     Csv,
     /// One JSON object per line.
     Jsonl,
 }
 
 impl Format {
-    /// The format a file's extension says, if any.
+    /// The format a file's extension says, if any (`.tsv` and `.txt`: Google Merchant feeds).
     pub fn from_path(path: &Path) -> Option<Format> {
         match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
-            "csv" => Some(Format::Csv),
+            "csv" | "tsv" | "txt" => Some(Format::Csv),
             "jsonl" | "ndjson" | "json" => Some(Format::Jsonl),
             _ => None,
         }
@@ -46,7 +75,7 @@ pub struct ImportOptions {
     pub format: Format,
     /// Explicit column choices; the rest are auto-detected.
     pub mapping: ColumnMapping,
-    /// Currency for rows without one.
+    /// Currency for rows without a currency column; it wins over a currency the price text names.
     pub default_currency: Option<String>,
     /// Source system recorded on each event.
     pub source: String,
@@ -105,271 +134,205 @@ pub enum ImportError {
     NoSku(String),
 }
 
-/// Counts physical lines under the CSV reader: the csv crate's line numbers skip newlines
-/// inside quoted fields, and a user looks a row up by the line their editor shows.
-struct LineCounter<R> {
-    inner: R,
-    read: u64,
-    /// Offsets of newlines read but not yet passed by a record start; shared with the importer.
-    newlines: std::sync::Arc<std::sync::Mutex<(u64, std::collections::VecDeque<u64>)>>,
-}
-
-impl<R: Read> Read for LineCounter<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        let mut g = self.newlines.lock().unwrap_or_else(|p| p.into_inner());
-        for (i, _) in buf[..n].iter().enumerate().filter(|(_, b)| **b == b'\n') {
-            g.1.push_back(self.read + i as u64);
-        }
-        self.read += n as u64;
-        Ok(n)
-    }
-}
-
-type Lines = std::sync::Arc<std::sync::Mutex<(u64, std::collections::VecDeque<u64>)>>;
-
-/// 1-based physical line of a byte offset; offsets must be asked in increasing order.
-fn line_at(lines: &Lines, byte: u64) -> u64 {
-    let mut g = lines.lock().unwrap_or_else(|p| p.into_inner());
-    // `<=`: after a CRLF the csv crate places the next record's start on the LF.
-    while g.1.front().is_some_and(|&nl| nl <= byte) {
-        g.1.pop_front();
-        g.0 += 1;
-    }
-    g.0 + 1
-}
-
-enum Source<R: Read> {
-    Csv {
-        reader: csv::Reader<LineCounter<R>>,
-        lines: Lines,
-        headers: Vec<String>,
-        resolved: ResolvedColumns,
-    },
-    Jsonl {
-        lines: BufReader<R>,
-        line: u64,
-        bytes: u64,
-        resolved: ResolvedColumns,
-    },
+/// What an import read besides its events, for the audit report.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportSummary {
+    /// Which column fed which field, in one line.
+    pub columns: String,
+    /// Each field's columns and how they were chosen.
+    pub fields: Vec<FieldSource>,
+    /// Columns no field reads (kept in `extra`).
+    pub ignored: Vec<String>,
+    /// Where the currency comes from.
+    pub currency: String,
+    /// Rows skipped because every cell was empty.
+    pub blank_rows: u64,
+    /// Follow-on rows (variants, images) folded into the product before them.
+    pub folded_rows: u64,
 }
 
 /// Streams rows of an export as events.
 pub struct Importer<R: Read> {
     source: Source<R>,
+    resolved: ResolvedColumns,
     opts: ImportOptions,
+    /// Rows read to sniff the columns, not yet built.
+    ahead: VecDeque<(Raw, bool)>,
+    /// The product being assembled: its follow-on rows may come next.
+    pending: Option<Built>,
+    /// Results ready to hand out, in line order.
+    out: VecDeque<Result<ImportedRow, RowError>>,
+    /// JSONL: the last key set and its resolution (lines of one export share keys).
+    line_columns: Option<(Vec<String>, ResolvedColumns)>,
+    blank_rows: u64,
+    folded_rows: u64,
     /// Set after an I/O error: the rest of the input cannot be read.
     done: bool,
 }
 
 impl<R: Read> Importer<R> {
-    /// Opens an export; reads the CSV header row (JSONL needs none).
+    /// Opens an export; for CSV reads the header row and the first rows, which decide the
+    /// columns (JSONL lines are resolved one by one).
     pub fn new(reader: R, opts: ImportOptions) -> Result<Self, ImportError> {
-        let source = match opts.format {
+        let (mut source, mut ahead) = match opts.format {
+            Format::Csv => (Source::csv(reader)?, VecDeque::new()),
+            Format::Jsonl => (Source::jsonl(reader), VecDeque::new()),
+        };
+        let resolved = match opts.format {
             Format::Csv => {
-                let lines = Lines::default();
-                let counter = LineCounter {
-                    inner: reader,
-                    read: 0,
-                    newlines: lines.clone(),
-                };
-                let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(counter);
-                let headers: Vec<String> = reader
-                    .headers()
-                    .map_err(|e| ImportError::Header(e.to_string()))?
-                    .iter()
-                    .map(|h| h.trim().trim_start_matches('\u{feff}').to_owned())
-                    .collect();
-                let resolved = ResolvedColumns::resolve(&opts.mapping, &headers)?;
-                Source::Csv {
-                    reader,
-                    lines,
-                    headers,
-                    resolved,
+                while ahead.len() < SAMPLE_ROWS {
+                    match source.next_raw() {
+                        Some(r) => {
+                            let stop = r.1;
+                            ahead.push_back(r);
+                            if stop {
+                                break;
+                            }
+                        }
+                        None => break,
+                    }
                 }
+                let sample: Vec<BTreeMap<String, String>> = ahead
+                    .iter()
+                    .filter_map(|(r, _)| match r {
+                        Raw::Row { values, .. } => Some(values.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                ResolvedColumns::resolve(&opts.mapping, source.headers(), &sample)?
             }
-            Format::Jsonl => Source::Jsonl {
-                lines: BufReader::new(reader),
-                line: 0,
-                bytes: 0,
-                resolved: ResolvedColumns::per_line(&opts.mapping),
-            },
+            Format::Jsonl => ResolvedColumns::per_line(&opts.mapping),
         };
         Ok(Importer {
             source,
+            resolved,
             opts,
+            ahead,
+            pending: None,
+            out: VecDeque::new(),
+            line_columns: None,
+            blank_rows: 0,
+            folded_rows: 0,
             done: false,
         })
     }
 
     /// Which column feeds which field.
     pub fn resolved(&self) -> &ResolvedColumns {
-        match &self.source {
-            Source::Csv { resolved, .. } | Source::Jsonl { resolved, .. } => resolved,
-        }
+        &self.resolved
     }
 
     /// Bytes consumed so far, for a progress bar.
     pub fn bytes_read(&self) -> u64 {
-        match &self.source {
-            Source::Csv { reader, .. } => reader.position().byte(),
-            Source::Jsonl { bytes, .. } => *bytes,
+        self.source.bytes_read()
+    }
+
+    /// The column choices and the counts of rows that are no events; complete once the
+    /// iterator is exhausted.
+    pub fn summary(&self) -> ImportSummary {
+        let r = &self.resolved;
+        let currency = match r.sources().iter().find(|s| s.field == "currency") {
+            Some(col) => format!("column {} (else {})", col.columns.join("|"), self.fallback_currency()),
+            None => self.fallback_currency(),
+        };
+        ImportSummary {
+            columns: r.to_string(),
+            fields: r.sources(),
+            ignored: r.ignored().to_vec(),
+            currency,
+            blank_rows: self.blank_rows,
+            folded_rows: self.folded_rows,
         }
     }
 
-    fn next_csv(&mut self) -> Option<Result<ImportedRow, RowError>> {
-        let Source::Csv {
-            reader,
-            lines,
-            headers,
-            resolved,
-        } = &mut self.source
-        else {
-            return None;
-        };
-        let mut record = csv::ByteRecord::new();
-        let start = reader.position().byte();
-        match reader.read_byte_record(&mut record) {
-            Ok(false) => None,
-            Ok(true) => {
-                let line = line_at(lines, record.position().map_or(start, csv::Position::byte));
-                if let Some(message) = swallowed_row(&record, headers) {
-                    return Some(Err(RowError { line, message }));
-                }
-                let mut values = BTreeMap::new();
-                for (h, v) in headers.iter().zip(record.iter()) {
-                    match std::str::from_utf8(v) {
-                        Ok(v) => values.insert(h.clone(), v.to_owned()),
-                        Err(_) => {
-                            return Some(Err(RowError {
-                                line,
-                                message: format!("column '{h}' is not valid UTF-8"),
-                            }));
-                        }
-                    };
-                }
-                Some(row::build(line, &values, resolved, &self.opts))
-            }
-            Err(e) => {
-                let line = line_at(lines, e.position().map_or(start, csv::Position::byte));
-                let message = match e.kind() {
-                    csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
-                        format!("{len} fields where the header has {expected_len}")
-                    }
-                    _ => e.to_string(),
-                };
-                // An I/O error would repeat forever; report it once and stop.
-                self.done = matches!(e.kind(), csv::ErrorKind::Io(_));
-                Some(Err(RowError { line, message }))
-            }
+    fn fallback_currency(&self) -> String {
+        if let Some(c) = &self.opts.default_currency {
+            return format!("--currency {c}");
+        }
+        match self.resolved.sampled_currencies() {
+            [] if matches!(self.opts.format, Format::Jsonl) => "per line, from the price text".into(),
+            [] => "none found in the prices: pass --currency".into(),
+            [one] => format!("from the price text ({one})"),
+            many => format!("from each row's price text ({})", many.join(", ")),
         }
     }
 
-    fn next_jsonl(&mut self) -> Option<Result<ImportedRow, RowError>> {
-        let Source::Jsonl {
-            lines,
-            line,
-            bytes,
-            resolved,
-        } = &mut self.source
-        else {
-            return None;
-        };
+    /// The next raw row, read-ahead first.
+    fn next_raw(&mut self) -> Option<(Raw, bool)> {
+        self.ahead.pop_front().or_else(|| self.source.next_raw())
+    }
+
+    /// The next row built, skipping blank ones; `None` at the end.
+    fn next_built(&mut self) -> Option<Result<Built, RowError>> {
         loop {
-            let mut buf = Vec::new();
-            match lines.read_until(b'\n', &mut buf) {
-                Ok(0) => return None,
-                Ok(n) => {
-                    *line += 1;
-                    *bytes += n as u64;
-                }
-                Err(e) => {
-                    *line += 1;
-                    let err = RowError {
-                        line: *line,
-                        message: format!("read error: {e}"),
+            let (raw, stop) = self.next_raw()?;
+            self.done |= stop;
+            match raw {
+                Raw::Blank => self.blank_rows += 1,
+                Raw::Bad(e) => return Some(Err(e)),
+                Raw::Row { line, values } => {
+                    if self.opts.format == Format::Jsonl {
+                        self.refresh_line_columns(&values);
+                    }
+                    let resolved = match &self.line_columns {
+                        Some((_, r)) => r,
+                        None => &self.resolved,
                     };
-                    self.done = true;
-                    return Some(Err(err));
+                    return Some(row::build(line, &values, resolved, &self.opts));
                 }
             }
-            // A byte-order mark some editors write at the start of a UTF-8 file.
-            let start = if *line == 1 && buf.starts_with(b"\xEF\xBB\xBF") {
-                3
-            } else {
-                0
-            };
-            let Ok(text) = std::str::from_utf8(&buf[start..]) else {
-                return Some(Err(RowError {
-                    line: *line,
-                    message: "not valid UTF-8".into(),
-                }));
-            };
-            if text.trim().is_empty() {
-                continue;
-            }
-            let object: serde_json::Map<String, serde_json::Value> = match serde_json::from_str(text) {
-                Ok(o) => o,
-                Err(e) => {
-                    return Some(Err(RowError {
-                        line: *line,
-                        message: format!("not a JSON object: {e}"),
-                    }));
-                }
-            };
-            let values = object.iter().map(|(k, v)| (k.clone(), json_text(v))).collect();
-            return Some(row::build(*line, &values, resolved, &self.opts));
         }
     }
-}
 
-/// An unclosed quote makes the CSV reader take everything up to the next quote as one field,
-/// swallowing the rows in between: a field with a continuation line that reads as a whole row
-/// of its own (exactly as many fields as the header) is reported instead of imported. (A line
-/// of free text with that many commas is rare: none of the real Flipkart export's 262
-/// multi-line descriptions has one.)
-fn swallowed_row(record: &csv::ByteRecord, headers: &[String]) -> Option<String> {
-    for (h, v) in headers.iter().zip(record.iter()) {
-        if !v.contains(&b'\n') {
-            continue;
-        }
-        let inner = v.split(|b| *b == b'\n').skip(1).filter(|l| {
-            let mut r = csv::ReaderBuilder::new()
-                .has_headers(false)
-                .flexible(true)
-                .from_reader(*l);
-            r.byte_records()
-                .next()
-                .and_then(Result::ok)
-                .is_some_and(|rec| rec.len() == headers.len())
-        });
-        if let Some(n) = Some(inner.count()).filter(|n| *n > 0) {
-            return Some(format!(
-                "column '{h}' runs over {n} line(s) that read as rows of their own: an unclosed quote?"
-            ));
+    /// Resolves a JSONL line's keys unless the line before had the same ones.
+    fn refresh_line_columns(&mut self, values: &BTreeMap<String, String>) {
+        let keys: Vec<String> = values.keys().cloned().collect();
+        if self.line_columns.as_ref().is_none_or(|(k, _)| *k != keys) {
+            let r = self.resolved.for_line(&keys).unwrap_or_else(|| self.resolved.clone());
+            self.line_columns = Some((keys, r));
         }
     }
-    None
-}
-
-/// A JSON value as the text a CSV cell would hold (arrays and objects as JSON).
-fn json_text(v: &serde_json::Value) -> String {
-    fields::scalar(v)
 }
 
 impl<R: Read> Iterator for Importer<R> {
     type Item = Result<ImportedRow, RowError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.done {
-            return None;
-        }
-        match self.opts.format {
-            Format::Csv => self.next_csv(),
-            Format::Jsonl => self.next_jsonl(),
+        loop {
+            if let Some(r) = self.out.pop_front() {
+                return Some(r);
+            }
+            let next = if self.done && self.ahead.is_empty() {
+                None
+            } else {
+                self.next_built()
+            };
+            match next {
+                None => return self.pending.take().map(|b| Ok(b.row)),
+                Some(Err(e)) => match self.pending.take() {
+                    // The product before the bad row is complete: hand it out first.
+                    Some(p) => {
+                        self.out.push_back(Err(e));
+                        return Some(Ok(p.row));
+                    }
+                    None => return Some(Err(e)),
+                },
+                Some(Ok(b)) => {
+                    if let Some(p) = self.pending.as_mut().filter(|p| p.continued_by(&b)) {
+                        p.absorb(b);
+                        self.folded_rows += 1;
+                        continue;
+                    }
+                    if let Some(prev) = self.pending.replace(b) {
+                        return Some(Ok(prev.row));
+                    }
+                }
+            }
         }
     }
 }
 
+#[cfg(test)]
+mod export_tests;
 #[cfg(test)]
 mod tests;

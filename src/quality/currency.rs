@@ -18,7 +18,14 @@ static CODES: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
 
 /// True for an active ISO-4217 code (exact, upper case).
 pub(crate) fn is_iso4217(code: &str) -> bool {
-    CODES.binary_search(&code).is_ok()
+    known(code).is_some()
+}
+
+/// The list's own entry for an active ISO-4217 code (exact, upper case), which lives as long
+/// as the program.
+pub(crate) fn known(code: &str) -> Option<&'static &'static str> {
+    let codes: &'static [&'static str] = &CODES;
+    codes.binary_search(&code).ok().map(|i| &codes[i])
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 //! taxonomy, run the rules, score completeness, fingerprint the normalised content. Any `error`
 //! finding makes the product `needs_enrichment`; the stage then never sends it to a model.
 
-mod currency;
+pub(crate) mod currency;
 pub mod ranges;
 pub(crate) use currency::is_iso4217;
 pub mod freshness;
