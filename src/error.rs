@@ -137,6 +137,20 @@ impl From<crate::schema::CodecError> for StageError {
     }
 }
 
+impl From<crate::model::ModelError> for StageError {
+    fn from(e: crate::model::ModelError) -> Self {
+        if e.is_retryable() {
+            StageError::Retryable {
+                code: e.code(),
+                message: e.to_string(),
+                retry_after: e.retry_after(),
+            }
+        } else {
+            StageError::permanent(e.code(), e.to_string())
+        }
+    }
+}
+
 impl From<crate::schema::remote::RemoteError> for StageError {
     fn from(e: crate::schema::remote::RemoteError) -> Self {
         if e.is_outage() {

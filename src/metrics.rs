@@ -311,6 +311,19 @@ impl Metrics {
         self.counts("galley_records_total", stage, "outcome")
     }
 
+    /// A counter family's totals per value of `label`, over every other label, sorted.
+    pub fn counts_by(&self, family: &str, label: &str) -> Vec<(String, u64)> {
+        let mut out = std::collections::BTreeMap::<String, u64>::new();
+        for f in self.registry.gather().iter().filter(|f| f.name() == family) {
+            for m in f.get_metric() {
+                if let Some(l) = m.get_label().iter().find(|l| l.name() == label) {
+                    *out.entry(l.value().to_owned()).or_default() += m.get_counter().get_value() as u64;
+                }
+            }
+        }
+        out.into_iter().collect()
+    }
+
     /// A counter family's values for one stage, per value of `label` (e.g.
     /// `galley_skipped_total`'s reasons), sorted; label sets that were never counted are absent.
     pub fn counts(&self, family: &str, stage: &str, label: &str) -> Vec<(String, u64)> {

@@ -18,9 +18,10 @@ use clap::Args;
 use galley::config::GalleyConfig;
 use galley::import::{ColumnMapping, Format, ImportOptions, Importer};
 use galley::review::Checker;
-use galley::review::eval::{Item, Line, Report, evaluate};
+use galley::review::eval::{Item, Line, Report, evaluate, score};
 use galley::schema::ValidatedProduct;
 use galley::stages::quality::assessor;
+use galley::stages::review::judge::{Judge, review};
 
 use super::check::policy;
 
@@ -55,6 +56,13 @@ pub(crate) struct EvalArgs {
     /// the report.
     #[arg(long, value_name = "ID")]
     explain: Option<String>,
+    /// Also ask the model-based judge (`[stages.review.judge]`, switched on for this run) about
+    /// each text the checks would auto-approve; its calls are made one at a time.
+    #[arg(long)]
+    judge: bool,
+    /// Only the first N texts (a judge run costs a model call per text).
+    #[arg(long, value_name = "N")]
+    limit: Option<usize>,
 }
 
 /// Every product of the catalog export, assessed as the quality stage would, by sku.
@@ -126,13 +134,14 @@ pub(crate) fn load_items(
 }
 
 /// Evaluates the checks on the labelled set.
-pub(crate) fn eval(cfg: GalleyConfig, args: EvalArgs) -> anyhow::Result<ExitCode> {
-    let items = load_items(
+pub(crate) async fn eval(mut cfg: GalleyConfig, args: EvalArgs) -> anyhow::Result<ExitCode> {
+    let mut items = load_items(
         &cfg,
         &args.file,
         (args.catalog.as_deref(), args.currency.as_deref()),
         args.split.as_deref(),
     )?;
+    items.truncate(args.limit.unwrap_or(usize::MAX));
     if items.is_empty() {
         bail!("no labelled texts to evaluate");
     }
@@ -154,7 +163,28 @@ pub(crate) fn eval(cfg: GalleyConfig, args: EvalArgs) -> anyhow::Result<ExitCode
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let report = evaluate(&checker, &items);
+    let report = if args.judge {
+        cfg.stages.review.judge.enabled = true;
+        cfg.validate()?;
+        let metrics = galley::metrics::Metrics::new();
+        let judge = Judge::new(&cfg.stages.review.judge, &cfg.runtime.breaker, &metrics)?;
+        let started = std::time::Instant::now();
+        let mut reviewed = Vec::with_capacity(items.len());
+        for item in &items {
+            reviewed.push(review(&checker, judge.as_ref(), &item.draft(&item.text)).await);
+        }
+        let calls = metrics.counts_by("galley_model_requests_total", "outcome");
+        let tokens = metrics.counts_by("galley_model_tokens_total", "direction");
+        eprintln!(
+            "judge {}: {} texts in {:.1?}; calls by outcome {calls:?}; tokens {tokens:?}",
+            cfg.stages.review.judge.model.model,
+            items.len(),
+            started.elapsed()
+        );
+        score(&items, reviewed)
+    } else {
+        evaluate(&checker, &items)
+    };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

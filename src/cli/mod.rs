@@ -139,7 +139,7 @@ pub(crate) async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Publish(args) => catalog::publish(with_registry(load()?, true).await?, args).await,
         Command::Audit(args) => catalog::audit(load()?, args),
         Command::Check(args) => check::check(load()?, args),
-        Command::Eval(args) => eval::eval(load()?, args),
+        Command::Eval(args) => eval::eval(load()?, args).await,
         Command::Report(args) => report::report(with_registry(load()?, false).await?, args).await,
         Command::Console(args) => console::console(with_registry(load()?, false).await?, args).await,
         Command::Control { command } => control::control(with_registry(load()?, false).await?, command).await,

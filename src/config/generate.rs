@@ -46,28 +46,31 @@ impl ModelConfig {
         (tokens_in as f64 * self.input_price_per_mtok + tokens_out as f64 * self.output_price_per_mtok).round() as u64
     }
 
-    fn problems(&self) -> Vec<String> {
+    /// Problems with the endpoint settings, each named under `key` (`model`, `judge.model`).
+    pub(crate) fn problems(&self, key: &str) -> Vec<String> {
         let mut bad = Vec::new();
         if !super::http_url(&self.base_url) {
             bad.push(format!(
-                "model.base_url {:?} must start with http:// or https://",
+                "{key}.base_url {:?} must start with http:// or https://",
                 self.base_url
             ));
         }
         if self.model.trim().is_empty() {
-            bad.push("model.model must name the model to ask for".into());
+            bad.push(format!("{key}.model must name the model to ask for"));
         }
         if self.max_response_bytes < 1024 {
             bad.push(format!(
-                "model.max_response_bytes ({}) must be at least 1024: no completion fits in less",
+                "{key}.max_response_bytes ({}) must be at least 1024: no completion fits in less",
                 self.max_response_bytes
             ));
         }
         if self.timeout_ms == 0 || self.max_attempts == 0 || self.initial_backoff_ms > self.max_backoff_ms {
-            bad.push("model.timeout_ms and model.max_attempts must be at least 1, and model.initial_backoff_ms at most model.max_backoff_ms".into());
+            bad.push(format!("{key}.timeout_ms and {key}.max_attempts must be at least 1, and {key}.initial_backoff_ms at most {key}.max_backoff_ms"));
         }
         if self.input_price_per_mtok < 0.0 || self.output_price_per_mtok < 0.0 {
-            bad.push("model.input_price_per_mtok and model.output_price_per_mtok must not be negative".into());
+            bad.push(format!(
+                "{key}.input_price_per_mtok and {key}.output_price_per_mtok must not be negative"
+            ));
         }
         bad
     }
@@ -159,7 +162,7 @@ impl GenerateConfig {
 
     /// Problems with the settings (and the model's), each naming its key.
     pub(crate) fn problems(&self, model: &ModelConfig) -> Vec<String> {
-        let mut bad = model.problems();
+        let mut bad = model.problems("model");
         let mut topics = vec![("catalog_input", &self.catalog_input), ("drafts", &self.drafts)];
         if !self.interactions_input.is_empty() {
             topics.push(("interactions_input", &self.interactions_input));

@@ -22,7 +22,7 @@ pub use console::{Account, ConsoleConfig, LoginConfig, Role};
 pub use generate::{FallbackKind, GenerateConfig, ModelConfig, UseCaseConfig};
 pub use kafka::{KafkaConfig, OidcConfig, SaslConfig, Secret, SecurityConfig};
 pub use quality::QualityConfig;
-pub use review::ReviewConfig;
+pub use review::{JudgeConfig, JudgeOnError, ReviewConfig};
 pub use rollout::{SuccessTarget, UseCaseRollout, go_live_problem};
 pub use schema_registry::{SchemaRegistryConfig, SubjectStrategy};
 

@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use super::valid_topic;
+use super::{ModelConfig, valid_topic};
+use crate::schema::CheckSeverity;
 
 /// Review stage: topics and the policy file.
 #[derive(Debug, Clone, Deserialize)]
@@ -22,6 +23,31 @@ pub struct ReviewConfig {
     pub policy_file: Option<PathBuf>,
     pub table_load_timeout_ms: u64,
     pub decision_key_env: String,
+    pub judge: JudgeConfig,
+}
+
+/// The model-based judge (`[stages.review.judge]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)] // documented in config/default.toml
+pub struct JudgeConfig {
+    pub enabled: bool,
+    pub use_cases: Vec<String>,
+    pub severity: CheckSeverity,
+    pub on_error: JudgeOnError,
+    pub max_tokens: u32,
+    pub daily_token_budget: u64,
+    pub model: ModelConfig,
+}
+
+/// What a draft gets when the judge cannot answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JudgeOnError {
+    /// A person looks at it.
+    Review,
+    /// The checks' decision stands.
+    Ignore,
 }
 
 impl ReviewConfig {
@@ -59,6 +85,17 @@ impl ReviewConfig {
             .filter(|p| !p.as_os_str().is_empty() && !p.exists())
         {
             bad.push(format!("stages.review.policy_file {} does not exist", p.display()));
+        }
+        if self.judge.enabled {
+            bad.extend(self.judge.model.problems("stages.review.judge.model"));
+            if self.judge.max_tokens == 0 {
+                bad.push("stages.review.judge.max_tokens must be at least 1".into());
+            }
+            for u in &self.judge.use_cases {
+                if u.parse::<crate::generate::UseCase>().is_err() {
+                    bad.push(format!("stages.review.judge.use_cases: {u:?} is not a use case"));
+                }
+            }
         }
         bad
     }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Checker, Draft, Route};
+use super::{Checker, Decision, Draft, Route};
 use crate::schema::{CatalogChange, CatalogOp, CheckResult, CheckSeverity, GeneratorKind, ValidatedProduct};
 
 /// The kind of a text without a defect.
@@ -257,9 +257,15 @@ fn excerpt(text: &str, (s, e): (usize, usize)) -> String {
 
 /// Runs `checker` over `items`.
 pub fn evaluate(checker: &Checker, items: &[Item]) -> Report {
+    let reviewed: Vec<_> = items.iter().map(|i| checker.review(&i.draft(&i.text))).collect();
+    score(items, reviewed)
+}
+
+/// The report on `items` given what review found and decided on each (in the same order), e.g.
+/// the checks with the model-based judge behind them.
+pub fn score(items: &[Item], reviewed: Vec<(Vec<CheckResult>, Decision)>) -> Report {
     let mut r = Report::default();
-    for item in items {
-        let (findings, decision) = checker.review(&item.draft(&item.text));
+    for (item, (findings, decision)) in items.iter().zip(reviewed) {
         let serious: Vec<&CheckResult> = findings
             .iter()
             .filter(|f| f.severity >= CheckSeverity::Medium)

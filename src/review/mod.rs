@@ -9,6 +9,7 @@ mod checks;
 pub mod claims;
 mod config;
 pub mod eval;
+pub mod judge;
 mod markup;
 mod risk;
 pub mod success;

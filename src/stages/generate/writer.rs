@@ -15,7 +15,7 @@ use crate::generate::{
     cache_key, parse_output, template,
 };
 use crate::metrics::Metrics;
-use crate::model::{ChatRequest, ModelClient, ModelError};
+use crate::model::{ChatRequest, ModelClient};
 use crate::runtime::breaker::CircuitBreaker;
 use crate::runtime::table::Table;
 use crate::schema::{ContentDraft, GeneratorKind};
@@ -170,7 +170,7 @@ impl Writer {
         let started = Instant::now();
         let result = self
             .breaker
-            .call(async { self.client.complete(req).await.map_err(to_stage_error) })
+            .call(async { self.client.complete(req).await.map_err(StageError::from) })
             .await;
         let completion = match result {
             Ok(c) => c,
@@ -245,18 +245,6 @@ impl Writer {
             .with_label_values(&[&d.use_case, d.generator.as_str()])
             .inc();
         d
-    }
-}
-
-fn to_stage_error(e: ModelError) -> StageError {
-    if e.is_retryable() {
-        StageError::Retryable {
-            code: e.code(),
-            message: e.to_string(),
-            retry_after: e.retry_after(),
-        }
-    } else {
-        StageError::permanent(e.code(), e.to_string())
     }
 }
 

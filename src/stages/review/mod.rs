@@ -16,6 +16,7 @@
 
 mod decisions;
 pub use decisions::is_decided;
+pub mod judge;
 pub mod signature;
 
 use std::sync::{Arc, Mutex, OnceLock};
@@ -60,6 +61,9 @@ pub enum ReviewBuildError {
         /// What is wrong.
         source: PolicyError,
     },
+    /// The judge's model client could not be built.
+    #[error("stages.review.judge: {0}")]
+    Judge(#[from] crate::model::ClientBuildError),
 }
 
 /// The review stage.
@@ -75,6 +79,8 @@ pub struct Review {
     book: Mutex<SuccessBook>,
     control: Arc<Control>,
     halt: Mutex<HaltWatch>,
+    /// The model-based second line (`[stages.review.judge]`), when on.
+    judge: Option<judge::Judge>,
     /// Names of the console's accounts: a decision by any other name is refused (when any
     /// account is configured).
     accounts: Vec<String>,
@@ -110,6 +116,7 @@ impl Review {
             cfg: r.clone(),
             kafka: cfg.kafka.clone(),
             checker: Checker::new(policy),
+            judge: judge::Judge::new(&r.judge, &cfg.runtime.breaker, &metrics)?,
             products: OnceLock::new(),
             queue: OnceLock::new(),
             live: OnceLock::new(),
@@ -136,7 +143,7 @@ impl Review {
         let payload = record.payload.as_deref().unwrap_or_default();
         let draft: ContentDraft = decode(Registry::builtin(), names::CONTENT_DRAFT, payload)?;
         let product = self.product(&draft);
-        let (checks, decision) = self.checker.review(&Draft {
+        let d = Draft {
             use_case: &draft.use_case,
             text: &draft.text,
             title: draft.title.as_deref(),
@@ -145,7 +152,8 @@ impl Review {
             generator: draft.generator,
             id: &draft.draft_id,
             known_answers: &self.known_answers,
-        });
+        };
+        let (checks, decision) = judge::review(&self.checker, self.judge.as_ref(), &d).await;
         let outcome = ReviewOutcome {
             draft,
             checks,
@@ -384,5 +392,7 @@ impl Stage for Review {
     }
 }
 
+#[cfg(test)]
+mod judge_tests;
 #[cfg(test)]
 mod tests;
