@@ -53,7 +53,7 @@ fn load_catalog(args: &DemoArgs) -> anyhow::Result<Vec<CatalogChange>> {
         Some(p) => std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
         None => SAMPLE_CATALOG.to_owned(),
     };
-    let mut out = Vec::new();
+    let mut out: Vec<CatalogChange> = Vec::new();
     for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
         out.push(serde_json::from_str(line).with_context(|| format!("catalog line {}", i + 1))?);
     }
@@ -61,11 +61,11 @@ fn load_catalog(args: &DemoArgs) -> anyhow::Result<Vec<CatalogChange>> {
         bail!("the catalog has no products");
     }
     if args.catalog.is_none() {
-        // The sample's changes happened "just now", so time-to-publish reads as it would live.
-        let last = out.iter().map(|c: &CatalogChange| c.event_time_ms).max().unwrap_or(0);
-        let shift = galley::runtime::now_ms() - last;
+        // The sample's changes happen as the demo publishes them, so time to publish measures
+        // this run (the file's own times span 49 minutes).
+        let now = galley::runtime::now_ms();
         for c in &mut out {
-            c.event_time_ms += shift;
+            c.event_time_ms = now;
         }
     }
     Ok(out)
