@@ -75,6 +75,34 @@ fn audit_maps_an_amazon_export_without_flags_and_says_how() {
 }
 
 #[test]
+fn audit_breaks_down_the_taxonomy_mapping_of_the_file_it_is_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let taxonomy = dir.path().join("taxonomy.txt");
+    // Only one node: a row maps to it or not at all, whatever the sample's categories are.
+    std::fs::write(&taxonomy, "# test\n1 - Mobiles & Accessories\n").unwrap();
+    let out = galley(&[
+        "audit",
+        "samples/catalog-export.csv",
+        "--currency",
+        "INR",
+        "--taxonomy",
+        taxonomy.to_str().unwrap(),
+        "--output",
+        "json",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let t = &report["taxonomy"];
+    assert_eq!(t["taxonomy_nodes"], 1);
+    let rows = |k: &str| t[k]["rows"].as_u64().unwrap();
+    assert_eq!(
+        rows("exact") + rows("ancestor") + rows("by_name") + rows("unmapped"),
+        report["rows"].as_u64().unwrap()
+    );
+    assert!(rows("unmapped") > 0 && !t["top_unmapped"].as_array().unwrap().is_empty());
+}
+
+#[test]
 fn audit_explains_bad_input() {
     let out = galley(&["audit", "samples/README.md"]);
     assert!(!out.status.success());

@@ -7,7 +7,10 @@
 //! - `duplicate_ids`: the sku appeared on an earlier row of the file;
 //! - `bad_prices`: price missing or unparsable, not above zero, or above the list price;
 //! - `malformed_specs`: the specifications field could not be parsed.
+//!
+//! The taxonomy breakdown ([`TaxonomyBreakdown`]) counts rows by how their category mapped.
 
+mod mapping;
 mod render;
 
 use std::collections::{BTreeMap, HashSet};
@@ -18,6 +21,7 @@ use crate::import::{FieldSource, ImportSummary, ImportedRow, RowError};
 use crate::quality::{Assessor, Verdict};
 use crate::schema::{Finding, Severity};
 
+pub use mapping::{KindCount, MappingKind, MappingTally, NO_CATEGORY, TaxonomyBreakdown, UnmappedCategory};
 pub use render::{ReportFormat, render};
 
 /// Rule id of the finding for a sku seen earlier in the same file.
@@ -112,6 +116,8 @@ pub struct AuditReport {
     pub rules: Vec<RuleCount>,
     /// Categories with the highest needs-enrichment share first.
     pub worst_categories: Vec<CategoryStat>,
+    /// How the rows' categories mapped onto the taxonomy.
+    pub taxonomy: TaxonomyBreakdown,
 }
 
 /// Accumulates rows into a report.
@@ -128,6 +134,7 @@ pub struct Audit<'a> {
     histogram: [u64; 10],
     rules: BTreeMap<String, RuleCount>,
     categories: BTreeMap<String, (u64, u64, f64)>,
+    mapping: MappingTally,
 }
 
 impl<'a> Audit<'a> {
@@ -146,6 +153,7 @@ impl<'a> Audit<'a> {
             histogram: [0; 10],
             rules: BTreeMap::new(),
             categories: BTreeMap::new(),
+            mapping: MappingTally::default(),
         }
     }
 
@@ -209,6 +217,10 @@ impl<'a> Audit<'a> {
                 }
             }
         }
+        // Mapped again rather than read back from findings: `taxonomy.ancestor` covers both
+        // ancestor and by-name mappings. Same taxonomy, same normalised path: same answer.
+        let kind = MappingKind::of(&self.assessor.taxonomy.map(&p.category_path));
+        self.mapping.add(kind, &p.category_path);
         let category = category_of(&self.assessor.taxonomy, p.taxonomy_node.as_deref(), &p.category_path);
         let c = self.categories.entry(category).or_insert((0, 0, 0.0));
         c.0 += 1;
@@ -253,6 +265,7 @@ impl<'a> Audit<'a> {
             completeness_histogram: self.histogram,
             rules,
             worst_categories: worst,
+            taxonomy: self.mapping.finish(self.assessor.taxonomy.len()),
         }
     }
 }

@@ -141,6 +141,32 @@ fn text(r: &AuditReport, md: bool) -> String {
         &["category", "rows", "needs enrichment", "completeness"],
         rows.collect(),
     );
+    heading(&mut out, "Taxonomy mapping");
+    let t = &r.taxonomy;
+    let _ = writeln!(out, "Taxonomy: {} nodes\n", t.taxonomy_nodes);
+    let kinds = [
+        ("exact (the path is a node)", &t.exact),
+        ("ancestor (a prefix of the path)", &t.ancestor),
+        ("by name (a unique segment name)", &t.by_name),
+        ("unmapped", &t.unmapped),
+    ];
+    let rows = kinds.iter().map(|(name, k)| {
+        vec![
+            (*name).to_owned(),
+            k.rows.to_string(),
+            pct(k.share),
+            k.distinct_paths.to_string(),
+        ]
+    });
+    table(&mut out, &["mapped", "rows", "share", "distinct paths"], rows.collect());
+    if !t.top_unmapped.is_empty() {
+        let _ = writeln!(out);
+        let rows = t
+            .top_unmapped
+            .iter()
+            .map(|u| vec![u.category.clone(), u.rows.to_string(), u.example.clone()]);
+        table(&mut out, &["unmapped category", "rows", "example path"], rows.collect());
+    }
     heading(&mut out, "Completeness");
     let max = r.completeness_histogram.iter().copied().max().unwrap_or(0).max(1);
     let rows = r.completeness_histogram.iter().enumerate().map(|(i, &n)| {

@@ -99,6 +99,15 @@ fn sample_export_counts_match_independent_counts() {
     assert_eq!(rule("catalog.duplicate_sku"), 3);
     assert_eq!(rule("required.brand"), 6);
     assert!(!report.worst_categories.is_empty());
+    let t = &report.taxonomy;
+    assert_eq!(t.rows, report.rows);
+    assert_eq!(
+        t.exact.rows + t.ancestor.rows + t.by_name.rows + t.unmapped.rows,
+        report.rows
+    );
+    // Every unmapped row is a `taxonomy.unmapped` finding, and the other way round.
+    assert_eq!(t.unmapped.rows, rule("taxonomy.unmapped"));
+    assert_eq!(t.ancestor.rows + t.by_name.rows, rule("taxonomy.ancestor"));
 }
 
 #[test]
@@ -110,11 +119,15 @@ fn report_renders_in_every_format() {
         table.contains("pass rate")
             && table.contains("Worst categories")
             && table.contains("5 fields where the header has 15")
+            && table.contains("Taxonomy mapping")
+            && table.contains("ancestor (a prefix of the path)")
     );
     let md = render(&report, ReportFormat::Markdown);
     assert!(md.starts_with("# Catalog audit") && md.contains("| rule | severity | rows | example |"));
     let json: serde_json::Value = serde_json::from_str(&render(&report, ReportFormat::Json)).unwrap();
     assert_eq!(json["headline"]["duplicate_ids"], 3);
+    assert_eq!(json["taxonomy"]["rows"], report.rows);
+    assert!(json["taxonomy"]["unmapped"]["share"].is_number());
 }
 
 #[test]
@@ -134,4 +147,51 @@ fn flipkart_export_counts_match_independent_counts() {
     );
     assert_eq!(report.rows, rows);
     assert_eq!(report.headline, expected);
+}
+
+/// Google's taxonomy file in `../shared/data`, when there.
+fn google_taxonomy() -> Option<Taxonomy> {
+    let path = crate::shared_data::find(|p| {
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().to_lowercase())
+            .unwrap_or_default();
+        name.starts_with("taxonomy") && name.ends_with(".txt")
+    })?;
+    Taxonomy::parse(&std::fs::read_to_string(path).ok()?).ok()
+}
+
+/// The README's figures: the Flipkart export mapped onto Google's full taxonomy.
+#[test]
+fn flipkart_export_maps_onto_the_google_taxonomy() {
+    let (Some(path), Some(taxonomy)) = (crate::fixtures::flipkart_export(), google_taxonomy()) else {
+        eprintln!("SKIPPED: needs the Flipkart export and taxonomy*.txt (Google's) under ../shared/data");
+        return;
+    };
+    let file = std::fs::File::open(&path).unwrap();
+    let mut imp = Importer::new(std::io::BufReader::new(file), crate::fixtures::flipkart_options()).unwrap();
+    let a = Assessor {
+        rules: RuleSet::builtin(),
+        taxonomy,
+    };
+    let mut audit = Audit::new(&a, 3);
+    for row in imp.by_ref() {
+        audit.add(row);
+    }
+    let t = audit.finish(path.display().to_string(), imp.summary()).taxonomy;
+    eprintln!(
+        "{} nodes, {} rows: exact {}, ancestor {}, by name {}, unmapped {}; top unmapped {:?}",
+        t.taxonomy_nodes,
+        t.rows,
+        t.exact.rows,
+        t.ancestor.rows,
+        t.by_name.rows,
+        t.unmapped.rows,
+        t.top_unmapped.first()
+    );
+    assert!(t.taxonomy_nodes > 5000);
+    assert_eq!(t.rows, 800);
+    assert_eq!(t.exact.rows + t.ancestor.rows + t.by_name.rows + t.unmapped.rows, 800);
+    // Flipkart's "Footwear" tree has no counterpart (Google says "Shoes"): all of it is unmapped.
+    assert_eq!(t.top_unmapped[0].category, "Footwear");
 }
