@@ -30,6 +30,9 @@ pub struct ChatRequest {
     pub temperature: f32,
     /// Completion token limit.
     pub max_tokens: u32,
+    /// A JSON Schema the answer must follow, sent as OpenAI's structured-output
+    /// `response_format` (llama.cpp's server and vLLM honour it too); `None` = free text.
+    pub json_schema: Option<serde_json::Value>,
 }
 
 impl ChatRequest {

@@ -24,6 +24,7 @@ fn request() -> ChatRequest {
         user: "Product: Lamp\nBrand: Lumo\nFacts:\n- power: 5 W".into(),
         temperature: 0.0,
         max_tokens: 50,
+        json_schema: None,
     }
 }
 

@@ -28,7 +28,7 @@ pub(super) struct Limits {
 }
 
 pub(super) fn request_body(model: &str, req: &ChatRequest) -> Value {
-    json!({
+    let mut body = json!({
         "model": model,
         "messages": [
             {"role": "system", "content": req.system},
@@ -37,7 +37,14 @@ pub(super) fn request_body(model: &str, req: &ChatRequest) -> Value {
         "temperature": req.temperature,
         "max_tokens": req.max_tokens,
         "stream": false,
-    })
+    });
+    if let Some(schema) = &req.json_schema {
+        body["response_format"] = json!({
+            "type": "json_schema",
+            "json_schema": {"name": req.use_case, "strict": true, "schema": schema},
+        });
+    }
+    body
 }
 
 #[derive(Deserialize)]
@@ -177,4 +184,30 @@ pub(super) fn parse_retry_after(v: &str, now: SystemTime) -> Option<Duration> {
     httpdate::parse_http_date(v)
         .ok()
         .map(|at| at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(json_schema: Option<Value>) -> ChatRequest {
+        ChatRequest {
+            use_case: "review_judge",
+            system: "s".into(),
+            user: "u".into(),
+            temperature: 0.0,
+            max_tokens: 9,
+            json_schema,
+        }
+    }
+
+    #[test]
+    fn a_schema_asks_for_structured_output_and_free_text_sends_none() {
+        assert!(request_body("m", &req(None)).get("response_format").is_none());
+        let body = request_body("m", &req(Some(json!({"type": "object"}))));
+        let f = &body["response_format"];
+        assert_eq!(f["type"], "json_schema");
+        assert_eq!(f["json_schema"]["schema"], json!({"type": "object"}));
+        assert_eq!(f["json_schema"]["name"], "review_judge");
+    }
 }

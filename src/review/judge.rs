@@ -59,6 +59,22 @@ pub fn request(d: &Draft<'_>, max_tokens: u32) -> ChatRequest {
         user: format!("FACTS:\n{}\n\nCOPY:\n{}", facts_text(d), truncate(d.text, 8000)),
         temperature: 0.0,
         max_tokens,
+        json_schema: Some(serde_json::json!({
+            "type": "object",
+            "properties": {
+                "unsupported": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {"quote": {"type": "string"}, "reason": {"type": "string"}},
+                        "required": ["quote", "reason"],
+                        "additionalProperties": false,
+                    },
+                },
+            },
+            "required": ["unsupported"],
+            "additionalProperties": false,
+        })),
     }
 }
 

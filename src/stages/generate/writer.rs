@@ -100,6 +100,7 @@ impl Writer {
             user: rendered.user,
             temperature: prompt.temperature,
             max_tokens: prompt.max_tokens,
+            json_schema: None,
         };
         let miss = match self.ask(&req, now_ms).await {
             Ok((text, usage)) => {
