@@ -145,8 +145,8 @@ pub async fn activate(cfg: &GalleyConfig, writes: &[(String, &'static str)]) -> 
 
 /// Counts this process's registry requests in `metrics`
 /// (`galley_schema_registry_requests_total{outcome}`) and reports an outage in
-/// `galley_breaker_state{dependency="schema_registry"}` (2 from a failed request until one
-/// succeeds). The first call wins; without `[schema_registry]` the families stay empty.
+/// `galley_breaker_state{dependency="schema_registry"}` (2 from a request that failed as an
+/// outage — no answer, 5xx, 429, refused credentials — until one is answered). The first call wins; without `[schema_registry]` the families stay empty.
 pub fn observe(metrics: &Metrics) {
     if METRICS.set(metrics.clone()).is_ok() && active().is_some() {
         metrics.breaker_state.with_label_values(&[DEPENDENCY]).set(0);
@@ -364,9 +364,11 @@ impl RemoteSchemas {
         }
         if let Some(m) = METRICS.get() {
             m.schema_registry_requests.with_label_values(&[outcome]).inc();
+            // Refused credentials make records wait like an outage does, so they open it too.
+            let open = result.as_ref().err().is_some_and(RemoteError::is_outage);
             m.breaker_state
                 .with_label_values(&[DEPENDENCY])
-                .set(if down { 2 } else { 0 });
+                .set(if open { 2 } else { 0 });
         }
         result
     }
