@@ -53,9 +53,28 @@ impl UseCaseStats {
         self.tally(e, 1);
     }
 
-    /// Takes back an event [`record`](Self::record)ed earlier (it left a sliding window).
-    pub fn forget(&mut self, e: &AuditEvent) {
-        self.tally(e, -1);
+    /// Adds (`sign` 1) or takes back (`sign` -1) every sum of `other`: windows built from
+    /// buckets add a bucket's sums as they are, and take them back when it expires.
+    pub fn absorb(&mut self, other: &UseCaseStats, sign: i64) {
+        let add = |n: &mut u64, v: u64| {
+            *n = if sign >= 0 {
+                n.saturating_add(v)
+            } else {
+                n.saturating_sub(v)
+            };
+        };
+        add(&mut self.approved, other.approved);
+        add(&mut self.rejected, other.rejected);
+        add(&mut self.sent_to_review, other.sent_to_review);
+        add(&mut self.human_decisions, other.human_decisions);
+        add(&mut self.edits, other.edits);
+        add(&mut self.audits, other.audits);
+        add(&mut self.audits_overturned, other.audits_overturned);
+        add(&mut self.publish_latencies, other.publish_latencies);
+        self.edit_distance_sum += sign as f64 * other.edit_distance_sum;
+        self.review_latency_ms_sum += sign * other.review_latency_ms_sum;
+        self.publish_latency_ms_sum += sign * other.publish_latency_ms_sum;
+        self.cost_micros_sum += sign * other.cost_micros_sum;
     }
 
     fn tally(&mut self, e: &AuditEvent, sign: i64) {

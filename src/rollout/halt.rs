@@ -1,5 +1,9 @@
 //! Auto-halt's pure core: the declared success metrics of each use case over sliding windows of
 //! audit events, and the verdict when one breaches its threshold on enough samples.
+//!
+//! A window is [`BUCKETS`] buckets of summed statistics, not the events themselves, so its
+//! memory is fixed whatever the traffic (it held every event before, and a soak's RSS grew with
+//! it); the price is that a window slides a bucket (a 60th of its length) at a time.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -7,9 +11,8 @@ use crate::config::SuccessTarget;
 use crate::review::UseCaseStats;
 use crate::schema::AuditEvent;
 
-/// Events kept per window at most; beyond it the oldest are dropped early (the window then
-/// covers less time than declared, which only makes the verdict more recent).
-const MAX_EVENTS_PER_WINDOW: usize = 200_000;
+/// Buckets per window.
+const BUCKETS: i64 = 60;
 
 /// A declared metric on the wrong side of its threshold.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,10 +39,42 @@ impl Breach {
     }
 }
 
+/// One window: the sums of its buckets (start of the bucket's time span, in bucket numbers),
+/// oldest first, and their total.
 #[derive(Default)]
 struct Window {
-    events: VecDeque<AuditEvent>,
+    buckets: VecDeque<(i64, UseCaseStats)>,
     stats: UseCaseStats,
+    /// Newest decision time seen: the window ends there, so a late event cannot move it back.
+    newest_ms: i64,
+}
+
+impl Window {
+    /// Adds `e` to its bucket and lets buckets older than the window go.
+    fn record(&mut self, e: &AuditEvent, window_s: u64) {
+        let window_ms = i64::try_from(window_s.saturating_mul(1000)).unwrap_or(i64::MAX).max(1);
+        let width = (window_ms / BUCKETS).max(1);
+        self.newest_ms = self.newest_ms.max(e.decided_ms);
+        let oldest = (self.newest_ms.saturating_sub(window_ms)).div_euclid(width) + 1;
+        let bucket = e.decided_ms.div_euclid(width);
+        if bucket >= oldest {
+            let at = self.buckets.iter().rposition(|(b, _)| *b <= bucket);
+            match at {
+                Some(i) if self.buckets[i].0 == bucket => self.buckets[i].1.record(e),
+                _ => {
+                    let mut stats = UseCaseStats::default();
+                    stats.record(e);
+                    self.buckets.insert(at.map_or(0, |i| i + 1), (bucket, stats));
+                }
+            }
+            self.stats.record(e);
+        }
+        while self.buckets.front().is_some_and(|(b, _)| *b < oldest) {
+            if let Some((_, gone)) = self.buckets.pop_front() {
+                self.stats.absorb(&gone, -1);
+            }
+        }
+    }
 }
 
 /// Sliding windows of every use case and declared window length.
@@ -53,24 +88,14 @@ impl HaltWatch {
     /// breached, if any. Windows slide on the events' decision times, so a replay of old events
     /// judges them as they were.
     pub fn record(&mut self, e: &AuditEvent, targets: &[SuccessTarget]) -> Option<Breach> {
-        let slim = slim(e);
         let mut lengths: Vec<u64> = targets.iter().map(|t| t.window_s).collect();
         lengths.sort_unstable();
         lengths.dedup();
         for window_s in lengths {
-            let w = self.windows.entry((e.use_case.clone(), window_s)).or_default();
-            w.stats.record(&slim);
-            w.events.push_back(slim.clone());
-            let cutoff = e
-                .decided_ms
-                .saturating_sub(i64::try_from(window_s * 1000).unwrap_or(i64::MAX));
-            while let Some(front) = w.events.front() {
-                if front.decided_ms >= cutoff && w.events.len() <= MAX_EVENTS_PER_WINDOW {
-                    break;
-                }
-                w.stats.forget(front);
-                w.events.pop_front();
-            }
+            self.windows
+                .entry((e.use_case.clone(), window_s))
+                .or_default()
+                .record(e, window_s);
         }
         targets.iter().find_map(|t| {
             let w = self.windows.get(&(e.use_case.clone(), t.window_s))?;
@@ -93,17 +118,66 @@ impl HaltWatch {
     }
 }
 
-/// The fields the stats read, without the strings they do not (a window may hold many events).
-fn slim(e: &AuditEvent) -> AuditEvent {
-    AuditEvent {
-        draft_id: String::new(),
-        subject_key: String::new(),
-        action: None,
-        reason: String::new(),
-        model: None,
-        prompt: String::new(),
-        generator: String::new(),
-        checks: Vec::new(),
-        ..e.clone()
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::Route;
+
+    fn event(outcome: Route, decided_ms: i64) -> AuditEvent {
+        AuditEvent {
+            draft_id: "d".into(),
+            use_case: "product_description".into(),
+            subject_key: "SKU".into(),
+            outcome,
+            actor: "policy".into(),
+            action: None,
+            audit_sample: false,
+            reason: String::new(),
+            model: None,
+            prompt: "p@1".into(),
+            generator: "model".into(),
+            checks: vec![],
+            cost_micros: 1,
+            draft_created_ms: decided_ms,
+            source_event_ms: None,
+            edit_distance: None,
+            decided_ms,
+            shadow: false,
+        }
+    }
+
+    #[test]
+    fn a_window_holds_sixty_buckets_whatever_the_traffic() {
+        let mut w = Window::default();
+        // 600 000 events over ten minutes into a 60 s window.
+        for i in 0..600_000i64 {
+            w.record(&event(Route::Approved, i), 60);
+        }
+        assert!(w.buckets.len() <= 60, "{} buckets", w.buckets.len());
+        // What is left is the last minute, to a bucket (1 s) of precision.
+        assert!((59_000..=60_000).contains(&w.stats.approved), "{}", w.stats.approved);
+        let summed: u64 = w.buckets.iter().map(|(_, s)| s.approved).sum();
+        assert_eq!(summed, w.stats.approved, "the total is the buckets' sum");
+    }
+
+    #[test]
+    fn late_events_count_inside_the_window_and_not_outside_it() {
+        let mut w = Window::default();
+        w.record(&event(Route::Approved, 100_000), 60);
+        w.record(&event(Route::Rejected, 50_000), 60);
+        assert_eq!(
+            (w.stats.approved, w.stats.rejected),
+            (1, 1),
+            "50 s late is inside a 60 s window"
+        );
+        w.record(&event(Route::Rejected, 10_000), 60);
+        assert_eq!(w.stats.rejected, 1, "90 s late is outside it");
+        assert!(
+            w.buckets.iter().zip(w.buckets.iter().skip(1)).all(|(a, b)| a.0 < b.0),
+            "ordered"
+        );
+        // Time moves on: both slide out.
+        w.record(&event(Route::Approved, 170_000), 60);
+        assert_eq!((w.stats.approved, w.stats.rejected), (1, 0));
     }
 }
