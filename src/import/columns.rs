@@ -45,24 +45,12 @@ pub(super) const ALL: [Field; 15] = [
     Field::Group,
 ];
 
-/// The fields a user may `--map` (the minor-unit twins are for Galley's own JSONL).
-const MAPPABLE: [Field; 13] = [
-    Field::Sku,
-    Field::Title,
-    Field::Brand,
-    Field::Category,
-    Field::Price,
-    Field::ListPrice,
-    Field::Currency,
-    Field::Description,
-    Field::Images,
-    Field::Specs,
-    Field::Version,
-    Field::Locale,
-    Field::Group,
-];
-
 impl Field {
+    /// Whether a user may `--map` it (the minor-unit twins are for Galley's own JSONL).
+    fn mappable(self) -> bool {
+        !matches!(self, Field::PriceMinor | Field::ListPriceMinor)
+    }
+
     /// Name used in `--map` and reports.
     pub fn name(self) -> &'static str {
         match self {
@@ -124,10 +112,9 @@ pub fn parse_mapping(spec: &str) -> Result<(Field, String), String> {
         .split_once('=')
         .ok_or_else(|| format!("--map {spec}: expected FIELD=COLUMN"))?;
     let (field, column) = (field.trim().to_ascii_lowercase(), column.trim());
-    let known = MAPPABLE.iter().map(|f| f.name()).collect::<Vec<_>>();
-    let f = MAPPABLE
-        .iter()
-        .copied()
+    let mappable = || ALL.into_iter().filter(|f| f.mappable());
+    let known = mappable().map(Field::name).collect::<Vec<_>>();
+    let f = mappable()
         .find(|f| f.name() == field)
         .ok_or_else(|| format!("--map {spec}: unknown field '{field}'; fields: {}", known.join(", ")))?;
     if column.is_empty() {

@@ -34,21 +34,12 @@ impl<'h> Plan<'h> {
     }
 }
 
-/// Fields matched by name, in the order they pick (so sku and title choose first).
-const NAMED: [Field; 12] = [
-    Field::Sku,
-    Field::Title,
-    Field::Brand,
-    Field::Category,
-    Field::Currency,
-    Field::Description,
-    Field::Images,
-    Field::Specs,
-    Field::Version,
-    Field::Locale,
-    Field::PriceMinor,
-    Field::ListPriceMinor,
-];
+/// Fields matched by name, in `ALL`'s order (so sku and title choose first): all but the
+/// prices, which go by their roles, and the group key, which is matched last.
+fn named() -> impl Iterator<Item = Field> {
+    ALL.into_iter()
+        .filter(|f| !matches!(f, Field::Price | Field::ListPrice | Field::Group))
+}
 
 /// Runs every tier over `headers`; `strict` makes a `--map` to a missing column an error
 /// (CSV), else it is skipped (a JSONL line without that key).
@@ -97,7 +88,7 @@ pub(super) fn choose<'h>(
         cols.extend(rest);
         plan.assign(Field::Sku, cols, how);
     }
-    for f in NAMED.into_iter().chain([Field::Group]) {
+    for f in named().chain([Field::Group]) {
         if plan.is_set(f) {
             continue;
         }
@@ -115,7 +106,7 @@ pub(super) fn choose<'h>(
         plan.assign(f, cols, How::KnownName);
     }
     prices(&mut plan);
-    for f in NAMED {
+    for f in named() {
         if !plan.is_set(f) {
             let cols = plan.free().filter(|h| names::score(f, h) == 1);
             let cols: Vec<&String> = if f.collects() {
