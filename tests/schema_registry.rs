@@ -266,7 +266,13 @@ async fn lookup_only_names_the_missing_subject_and_schema_check_reports_it() {
     let events: Vec<(String, Vec<u8>)> = [Route::Approved, Route::Rejected]
         .into_iter()
         .map(|route| {
-            let value = apache_avro::to_value(audit_event(route)).unwrap().resolve(v1).unwrap();
+            let value = apache_avro::to_value(AuditEvent {
+                draft_id: format!("d-{route:?}"),
+                ..AuditEvent::sample(route, 1_700_000_001_000)
+            })
+            .unwrap()
+            .resolve(v1)
+            .unwrap();
             ("sku-1".to_owned(), frame(v1_id, &to_avro_datum(v1, value).unwrap()))
         })
         .collect();
@@ -290,27 +296,4 @@ async fn lookup_only_names_the_missing_subject_and_schema_check_reports_it() {
         (Some(1), Some(1)),
         "{report}"
     );
-}
-
-fn audit_event(outcome: Route) -> AuditEvent {
-    AuditEvent {
-        draft_id: format!("d-{outcome:?}"),
-        use_case: "product_description".into(),
-        subject_key: "sku-1".into(),
-        outcome,
-        actor: "policy".into(),
-        action: None,
-        audit_sample: false,
-        reason: String::new(),
-        model: Some("m".into()),
-        prompt: "product_description@1".into(),
-        generator: "model".into(),
-        checks: vec![],
-        cost_micros: 10,
-        draft_created_ms: 1_700_000_000_000,
-        source_event_ms: None,
-        edit_distance: None,
-        decided_ms: 1_700_000_001_000,
-        shadow: false,
-    }
 }

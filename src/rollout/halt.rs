@@ -123,35 +123,12 @@ mod tests {
     use super::*;
     use crate::schema::Route;
 
-    fn event(outcome: Route, decided_ms: i64) -> AuditEvent {
-        AuditEvent {
-            draft_id: "d".into(),
-            use_case: "product_description".into(),
-            subject_key: "SKU".into(),
-            outcome,
-            actor: "policy".into(),
-            action: None,
-            audit_sample: false,
-            reason: String::new(),
-            model: None,
-            prompt: "p@1".into(),
-            generator: "model".into(),
-            checks: vec![],
-            cost_micros: 1,
-            draft_created_ms: decided_ms,
-            source_event_ms: None,
-            edit_distance: None,
-            decided_ms,
-            shadow: false,
-        }
-    }
-
     #[test]
     fn a_window_holds_sixty_buckets_whatever_the_traffic() {
         let mut w = Window::default();
         // 600 000 events over ten minutes into a 60 s window.
         for i in 0..600_000i64 {
-            w.record(&event(Route::Approved, i), 60);
+            w.record(&AuditEvent::sample(Route::Approved, i), 60);
         }
         assert!(w.buckets.len() <= 60, "{} buckets", w.buckets.len());
         // What is left is the last minute, to a bucket (1 s) of precision.
@@ -163,21 +140,21 @@ mod tests {
     #[test]
     fn late_events_count_inside_the_window_and_not_outside_it() {
         let mut w = Window::default();
-        w.record(&event(Route::Approved, 100_000), 60);
-        w.record(&event(Route::Rejected, 50_000), 60);
+        w.record(&AuditEvent::sample(Route::Approved, 100_000), 60);
+        w.record(&AuditEvent::sample(Route::Rejected, 50_000), 60);
         assert_eq!(
             (w.stats.approved, w.stats.rejected),
             (1, 1),
             "50 s late is inside a 60 s window"
         );
-        w.record(&event(Route::Rejected, 10_000), 60);
+        w.record(&AuditEvent::sample(Route::Rejected, 10_000), 60);
         assert_eq!(w.stats.rejected, 1, "90 s late is outside it");
         assert!(
             w.buckets.iter().zip(w.buckets.iter().skip(1)).all(|(a, b)| a.0 < b.0),
             "ordered"
         );
         // Time moves on: both slide out.
-        w.record(&event(Route::Approved, 170_000), 60);
+        w.record(&AuditEvent::sample(Route::Approved, 170_000), 60);
         assert_eq!((w.stats.approved, w.stats.rejected), (1, 0));
     }
 }

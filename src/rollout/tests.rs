@@ -104,26 +104,7 @@ fn overrides_win_over_config_but_never_take_a_use_case_live_without_declared_met
 }
 
 fn audit(outcome: Route, at_s: i64) -> AuditEvent {
-    AuditEvent {
-        draft_id: "d".into(),
-        use_case: "product_description".into(),
-        subject_key: "SKU".into(),
-        outcome,
-        actor: "policy".into(),
-        action: None,
-        audit_sample: false,
-        reason: String::new(),
-        model: Some("m".into()),
-        prompt: "product_description@1".into(),
-        generator: "model".into(),
-        checks: vec![],
-        cost_micros: 10,
-        draft_created_ms: at_s * 1000,
-        source_event_ms: None,
-        edit_distance: None,
-        decided_ms: at_s * 1000,
-        shadow: false,
-    }
+    AuditEvent::sample(outcome, at_s * 1000)
 }
 
 #[test]

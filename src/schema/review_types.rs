@@ -115,6 +115,34 @@ pub struct AuditEvent {
     pub shadow: bool,
 }
 
+impl AuditEvent {
+    /// The policy's `outcome` for a model-written product description (draft `d` of `SKU`,
+    /// model `m`, prompt `product_description@1`, cost 10 µ, drafted and decided at
+    /// `decided_ms`), for tests and smoke checks.
+    pub fn sample(outcome: Route, decided_ms: i64) -> Self {
+        AuditEvent {
+            draft_id: "d".into(),
+            use_case: "product_description".into(),
+            subject_key: "SKU".into(),
+            outcome,
+            actor: "policy".into(),
+            action: None,
+            audit_sample: false,
+            reason: String::new(),
+            model: Some("m".into()),
+            prompt: "product_description@1".into(),
+            generator: "model".into(),
+            checks: vec![],
+            cost_micros: 10,
+            draft_created_ms: decided_ms,
+            source_event_ms: None,
+            edit_distance: None,
+            decided_ms,
+            shadow: false,
+        }
+    }
+}
+
 /// A rollout mode (`galley.v1.RolloutMode`): what becomes of a use case's content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
