@@ -339,7 +339,7 @@ impl RemoteSchemas {
         if !self.cfg.username.is_empty() {
             req = req.basic_auth(&self.cfg.username, Some(self.cfg.password.expose()));
         }
-        let (result, outcome) = async {
+        let answer = async {
             let resp = req.send().await.map_err(|e| failed(&e))?;
             let status = resp.status().as_u16();
             let bytes = resp.bytes().await.map_err(|e| failed(&e))?;
@@ -356,8 +356,11 @@ impl RemoteSchemas {
                 )),
             }
         }
-        .await
-        .map_or_else(|(e, outcome)| (Err(e), outcome), |(body, outcome)| (Ok(body), outcome));
+        .await;
+        let (result, outcome) = match answer {
+            Ok((body, outcome)) => (Ok(body), outcome),
+            Err((e, outcome)) => (Err(e), outcome),
+        };
         let down = matches!(result, Err(RemoteError::Down(_)));
         if down {
             *self.down_until.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now() + COOL_DOWN);
