@@ -30,6 +30,7 @@ pub mod config;
 pub mod console;
 pub mod error;
 pub mod generate;
+pub mod history;
 pub mod import;
 pub mod metrics;
 pub mod model;

@@ -10,6 +10,9 @@
 //!
 //! The taxonomy breakdown ([`TaxonomyBreakdown`]) counts rows by how their category mapped.
 
+mod doc;
+pub mod interactions;
+mod issues;
 mod mapping;
 mod render;
 
@@ -21,6 +24,8 @@ use crate::import::{FieldSource, ImportSummary, ImportedRow, RowError};
 use crate::quality::{Assessor, Verdict};
 use crate::schema::{Finding, Severity};
 
+pub use interactions::{InteractionAudit, InteractionReport};
+pub use issues::{CatalogIndex, CatalogPrice, Issue, Noted};
 pub use mapping::{KindCount, MappingKind, MappingTally, NO_CATEGORY, TaxonomyBreakdown, UnmappedCategory};
 pub use render::{ReportFormat, render};
 

@@ -1,8 +1,7 @@
 //! The audit report as a terminal table, Markdown or JSON.
 
-use std::fmt::Write;
-
 use super::AuditReport;
+use super::doc::{Doc, pct};
 
 /// Output format of `galley audit`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -13,10 +12,6 @@ pub enum ReportFormat {
     Markdown,
     /// JSON, for tools.
     Json,
-}
-
-fn pct(x: f64) -> String {
-    format!("{:.1}%", x * 100.0)
 }
 
 /// Renders the report.
@@ -30,60 +25,14 @@ pub fn render(r: &AuditReport, format: ReportFormat) -> String {
 
 /// One renderer for both text formats: they differ only in table syntax and headings.
 fn text(r: &AuditReport, md: bool) -> String {
-    let mut out = String::new();
-    let heading = |out: &mut String, title: &str| {
-        if md {
-            let _ = writeln!(out, "\n## {title}\n");
-        } else {
-            let _ = writeln!(out, "\n{title}\n{}", "-".repeat(title.len()));
-        }
-    };
-    let table = |out: &mut String, header: &[&str], rows: Vec<Vec<String>>| {
-        if md {
-            let _ = writeln!(out, "| {} |", header.join(" | "));
-            let _ = writeln!(out, "|{}", header.iter().map(|_| "---|").collect::<String>());
-            for row in rows {
-                let cells: Vec<String> = row.iter().map(|c| c.replace('|', "\\|")).collect();
-                let _ = writeln!(out, "| {} |", cells.join(" | "));
-            }
-            return;
-        }
-        let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-        for row in &rows {
-            for (w, c) in widths.iter_mut().zip(row) {
-                *w = (*w).max(c.chars().count()).min(70);
-            }
-        }
-        let line = |cells: Vec<String>| {
-            cells
-                .iter()
-                .zip(&widths)
-                .map(|(c, w)| {
-                    let c: String = c.chars().take(*w).collect();
-                    format!("{c:<w$}")
-                })
-                .collect::<Vec<_>>()
-                .join("  ")
-                .trim_end()
-                .to_owned()
-        };
-        let _ = writeln!(out, "{}", line(header.iter().map(|h| h.to_string()).collect()));
-        for row in rows {
-            let _ = writeln!(out, "{}", line(row));
-        }
-    };
-    if md {
-        let _ = writeln!(out, "# Catalog audit: {}", r.source);
-    } else {
-        let _ = writeln!(out, "Catalog audit: {}", r.source);
-    }
-    heading(&mut out, "Columns");
+    let mut doc = Doc::new(md);
+    doc.title(&format!("Catalog audit: {}", r.source));
+    doc.heading("Columns");
     let rows = r
         .column_sources
         .iter()
         .map(|s| vec![s.field.to_owned(), s.columns.join(", "), s.how.as_str().to_owned()]);
-    table(
-        &mut out,
+    doc.table(
         &["field", "columns (first non-empty wins)", "chosen by"],
         rows.collect(),
     );
@@ -92,11 +41,10 @@ fn text(r: &AuditReport, md: bool) -> String {
     } else {
         r.ignored_columns.join(", ")
     };
-    let _ = writeln!(out, "\nIgnored columns (kept in extra): {ignored}");
-    let _ = writeln!(out, "Currency: {}", r.currency);
-    heading(&mut out, "Totals");
-    table(
-        &mut out,
+    doc.line(&format!("\nIgnored columns (kept in extra): {ignored}"));
+    doc.line(&format!("Currency: {}", r.currency));
+    doc.heading("Totals");
+    doc.table(
         &["measure", "value"],
         vec![
             vec!["rows assessed".into(), r.rows.to_string()],
@@ -113,7 +61,7 @@ fn text(r: &AuditReport, md: bool) -> String {
             vec!["malformed specs".into(), r.headline.malformed_specs.to_string()],
         ],
     );
-    heading(&mut out, "Findings per rule");
+    doc.heading("Findings per rule");
     let rows = r.rules.iter().map(|c| {
         let example = c
             .examples
@@ -126,8 +74,8 @@ fn text(r: &AuditReport, md: bool) -> String {
             example.unwrap_or_default(),
         ]
     });
-    table(&mut out, &["rule", "severity", "rows", "example"], rows.collect());
-    heading(&mut out, "Worst categories");
+    doc.table(&["rule", "severity", "rows", "example"], rows.collect());
+    doc.heading("Worst categories");
     let rows = r.worst_categories.iter().map(|c| {
         vec![
             c.category.clone(),
@@ -136,14 +84,13 @@ fn text(r: &AuditReport, md: bool) -> String {
             format!("{:.2}", c.mean_completeness),
         ]
     });
-    table(
-        &mut out,
+    doc.table(
         &["category", "rows", "needs enrichment", "completeness"],
         rows.collect(),
     );
-    heading(&mut out, "Taxonomy mapping");
+    doc.heading("Taxonomy mapping");
     let t = &r.taxonomy;
-    let _ = writeln!(out, "Taxonomy: {} nodes\n", t.taxonomy_nodes);
+    doc.line(&format!("Taxonomy: {} nodes\n", t.taxonomy_nodes));
     let kinds = [
         ("exact (the path is a node)", &t.exact),
         ("ancestor (a prefix of the path)", &t.ancestor),
@@ -158,16 +105,16 @@ fn text(r: &AuditReport, md: bool) -> String {
             k.distinct_paths.to_string(),
         ]
     });
-    table(&mut out, &["mapped", "rows", "share", "distinct paths"], rows.collect());
+    doc.table(&["mapped", "rows", "share", "distinct paths"], rows.collect());
     if !t.top_unmapped.is_empty() {
-        let _ = writeln!(out);
+        doc.line("");
         let rows = t
             .top_unmapped
             .iter()
             .map(|u| vec![u.category.clone(), u.rows.to_string(), u.example.clone()]);
-        table(&mut out, &["unmapped category", "rows", "example path"], rows.collect());
+        doc.table(&["unmapped category", "rows", "example path"], rows.collect());
     }
-    heading(&mut out, "Completeness");
+    doc.heading("Completeness");
     let max = r.completeness_histogram.iter().copied().max().unwrap_or(0).max(1);
     let rows = r.completeness_histogram.iter().enumerate().map(|(i, &n)| {
         let bar = "#".repeat(((n * 40).div_ceil(max)) as usize);
@@ -177,14 +124,14 @@ fn text(r: &AuditReport, md: bool) -> String {
             bar,
         ]
     });
-    table(&mut out, &["score", "rows", ""], rows.collect());
+    doc.table(&["score", "rows", ""], rows.collect());
     if !r.unreadable_examples.is_empty() {
-        heading(&mut out, "Unreadable rows");
+        doc.heading("Unreadable rows");
         let rows = r
             .unreadable_examples
             .iter()
             .map(|e| vec![e.line.to_string(), e.message.clone()]);
-        table(&mut out, &["line", "problem"], rows.collect());
+        doc.table(&["line", "problem"], rows.collect());
     }
-    out
+    doc.finish()
 }

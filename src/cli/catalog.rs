@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
+use super::history::{self, DataKind, HistoryArgs};
 use anyhow::{Context, bail};
 use clap::Args;
 use galley::audit::{Audit, ReportFormat, render};
@@ -24,28 +25,40 @@ use rdkafka::producer::FutureRecord;
 #[derive(Debug, Args)]
 pub(crate) struct ImportArgs {
     /// CSV or JSONL catalog export (.csv, .jsonl, .ndjson).
-    file: PathBuf,
+    pub(super) file: PathBuf,
     /// Input format when the extension doesn't say.
     #[arg(long, value_parser = ["csv", "jsonl"])]
-    format: Option<String>,
+    pub(super) format: Option<String>,
     /// Column for a field, e.g. --map sku=pid --map price=sale_price (repeatable). Fields:
     /// sku, title, brand, category, price, list_price, currency, description, images, specs,
     /// version, locale. Unmapped fields are auto-detected from the header.
     #[arg(long = "map", value_name = "FIELD=COLUMN")]
-    map: Vec<String>,
+    pub(super) map: Vec<String>,
     /// Currency for rows without one (ISO-4217, e.g. INR).
     #[arg(long)]
-    currency: Option<String>,
+    pub(super) currency: Option<String>,
     /// Source system name recorded on every event.
     #[arg(long, default_value = "import")]
     source: String,
     /// Locale for rows without one.
     #[arg(long, default_value = "en-US")]
-    locale: String,
+    pub(super) locale: String,
 }
 
 impl ImportArgs {
-    fn open(&self) -> anyhow::Result<(Importer<BufReader<File>>, ProgressBar)> {
+    /// A file read with auto-detection only (a `--catalog` beside a history).
+    pub(super) fn for_file(file: PathBuf, currency: Option<String>) -> ImportArgs {
+        ImportArgs {
+            file,
+            format: None,
+            map: Vec::new(),
+            currency,
+            source: "import".into(),
+            locale: "en-US".into(),
+        }
+    }
+
+    pub(super) fn open(&self) -> anyhow::Result<(Importer<BufReader<File>>, ProgressBar)> {
         let format = match self.format.as_deref() {
             Some("csv") => Format::Csv,
             Some(_) => Format::Jsonl,
@@ -80,7 +93,7 @@ impl ImportArgs {
     }
 }
 
-fn progress(bytes: u64) -> ProgressBar {
+pub(super) fn progress(bytes: u64) -> ProgressBar {
     // Hidden when stderr is not a terminal (indicatif's default), so logs and CI stay clean.
     let bar = ProgressBar::new(bytes);
     bar.set_style(
@@ -91,7 +104,7 @@ fn progress(bytes: u64) -> ProgressBar {
     bar
 }
 
-fn report_bad_rows(bad: &[RowError], total: u64) {
+pub(super) fn report_bad_rows(bad: &[RowError], total: u64) {
     if total == 0 {
         return;
     }
@@ -108,18 +121,30 @@ fn report_bad_rows(bad: &[RowError], total: u64) {
 #[derive(Debug, Args)]
 pub(crate) struct PublishArgs {
     #[command(flatten)]
-    import: ImportArgs,
-    /// Topic to publish to (default: stages.quality.catalog_input).
+    pub(super) import: ImportArgs,
+    #[command(flatten)]
+    pub(super) history: HistoryArgs,
+    /// Interactions: customer id of rows without one (e.g. anonymous product questions);
+    /// without it such rows are refused, as the quality stage would refuse them.
+    #[arg(long, value_name = "ID")]
+    anonymous_customer: Option<String>,
+    /// Topic to publish to (default: stages.quality.catalog_input, or interactions_input).
     #[arg(long)]
-    topic: Option<String>,
+    pub(super) topic: Option<String>,
     /// Read and convert every row, publish nothing.
     #[arg(long)]
-    dry_run: bool,
+    pub(super) dry_run: bool,
 }
 
 /// Publishes every readable row as a CatalogChange (key = sku) and waits for every
 /// acknowledgement; unreadable rows are listed with their lines and skipped.
 pub(crate) async fn publish(cfg: GalleyConfig, args: PublishArgs) -> anyhow::Result<ExitCode> {
+    if args.history.kind == DataKind::Interactions {
+        return history::publish(cfg, &args, args.anonymous_customer.as_deref()).await;
+    }
+    if args.anonymous_customer.is_some() {
+        bail!("--anonymous-customer applies to --kind interactions");
+    }
     let topic = args
         .topic
         .clone()
@@ -156,26 +181,7 @@ pub(crate) async fn publish(cfg: GalleyConfig, args: PublishArgs) -> anyhow::Res
         });
         match row {
             Ok((row, payload)) => {
-                if let Some(p) = &producer {
-                    loop {
-                        let rec = FutureRecord::to(&topic).key(&row.change.sku).payload(&payload);
-                        match p.send_result(rec) {
-                            Ok(delivery) => break pending.push(delivery),
-                            // librdkafka's queue is full: wait for what is in flight, then retry.
-                            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
-                                sent += settle(&mut pending).await?;
-                                tokio::time::sleep(Duration::from_millis(5)).await;
-                            }
-                            Err((e, _)) => bail!("producing to {topic}: {e}"),
-                        }
-                    }
-                    // Bounded batches: memory stays flat on large files.
-                    if pending.len() >= 1000 {
-                        sent += settle(&mut pending).await?;
-                    }
-                } else {
-                    sent += 1;
-                }
+                sent += send(producer.as_ref(), &topic, &row.change.sku, &payload, &mut pending).await?;
             }
             Err(e) => {
                 bad_total += 1;
@@ -197,7 +203,37 @@ pub(crate) async fn publish(cfg: GalleyConfig, args: PublishArgs) -> anyhow::Res
     Ok(ExitCode::SUCCESS)
 }
 
-async fn settle(pending: &mut Vec<rdkafka::producer::DeliveryFuture>) -> anyhow::Result<u64> {
+/// Queues one record (`None`: a dry run) and returns how many records were acknowledged
+/// meanwhile; at most 1000 stay in flight, so memory stays flat on large files.
+pub(super) async fn send(
+    producer: Option<&rdkafka::producer::FutureProducer>,
+    topic: &str,
+    key: &str,
+    payload: &[u8],
+    pending: &mut Vec<rdkafka::producer::DeliveryFuture>,
+) -> anyhow::Result<u64> {
+    let Some(p) = producer else {
+        return Ok(1);
+    };
+    let mut sent = 0;
+    loop {
+        match p.send_result(FutureRecord::to(topic).key(key).payload(payload)) {
+            Ok(delivery) => break pending.push(delivery),
+            // librdkafka's queue is full: wait for what is in flight, then retry.
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+                sent += settle(pending).await?;
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            Err((e, _)) => bail!("producing to {topic}: {e}"),
+        }
+    }
+    if pending.len() >= 1000 {
+        sent += settle(pending).await?;
+    }
+    Ok(sent)
+}
+
+pub(super) async fn settle(pending: &mut Vec<rdkafka::producer::DeliveryFuture>) -> anyhow::Result<u64> {
     let mut ok = 0;
     for r in futures::future::join_all(pending.drain(..)).await {
         match r {
@@ -213,13 +249,18 @@ async fn settle(pending: &mut Vec<rdkafka::producer::DeliveryFuture>) -> anyhow:
 #[derive(Debug, Args)]
 pub(crate) struct AuditArgs {
     #[command(flatten)]
-    import: ImportArgs,
+    pub(super) import: ImportArgs,
+    #[command(flatten)]
+    pub(super) history: HistoryArgs,
+    /// Interactions: a catalog export (CSV or JSONL) whose skus the history should name.
+    #[arg(long, value_name = "FILE")]
+    catalog: Option<PathBuf>,
     /// Report format.
     #[arg(long, value_enum, default_value = "table")]
-    output: ReportFormat,
+    pub(super) output: ReportFormat,
     /// Examples kept per rule.
     #[arg(long, default_value_t = 3)]
-    examples: usize,
+    pub(super) examples: usize,
     /// Rules file (default: stages.quality.rules_file, else the built-in rules).
     #[arg(long)]
     rules: Option<PathBuf>,
@@ -230,6 +271,12 @@ pub(crate) struct AuditArgs {
 
 /// Runs the audit and prints the report.
 pub(crate) fn audit(cfg: GalleyConfig, args: AuditArgs) -> anyhow::Result<ExitCode> {
+    if args.history.kind == DataKind::Interactions {
+        return history::audit(cfg, &args, args.catalog.as_ref());
+    }
+    if args.catalog.is_some() {
+        bail!("--catalog applies to --kind interactions");
+    }
     let mut q = cfg.stages.quality.clone();
     q.rules_file = args.rules.clone().or(q.rules_file);
     q.taxonomy_file = args.taxonomy.clone().or(q.taxonomy_file);

@@ -8,6 +8,7 @@ mod console;
 mod control;
 mod demo;
 mod eval;
+mod history;
 mod report;
 mod schema;
 
@@ -48,9 +49,11 @@ enum Command {
     },
     /// Run the pipeline on an embedded broker with a sample catalog and print what happened.
     Demo(demo::DemoArgs),
-    /// Publish a CSV or JSONL catalog export as CatalogChange events (how a real catalog gets in).
+    /// Publish a CSV or JSONL catalog export as CatalogChange events (how a real catalog gets in),
+    /// or with --kind interactions an interaction history as InteractionEvents.
     Publish(catalog::PublishArgs),
-    /// Run the quality rules offline over a catalog export and print a report.
+    /// Run the quality rules offline over a catalog export and print a report, or with --kind
+    /// interactions audit an interaction history.
     Audit(catalog::AuditArgs),
     /// Run the review checks and risk policy offline over texts (JSONL), one JSON line each.
     Check(check::CheckArgs),

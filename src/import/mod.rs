@@ -22,9 +22,12 @@
 mod columns;
 mod currency;
 pub mod fields;
+mod input;
 mod names;
 mod plan;
 mod price;
+mod pylit;
+mod records;
 mod resolve;
 mod row;
 mod sniff;
@@ -39,6 +42,9 @@ use serde::Serialize;
 use thiserror::Error;
 
 pub use columns::{ColumnMapping, Field, parse_mapping};
+pub use input::Input;
+pub(crate) use price::parse as parse_price;
+pub use records::{Record, Records};
 pub use resolve::{FieldSource, How, ResolvedColumns};
 
 use crate::schema::{CatalogChange, Finding};

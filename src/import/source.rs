@@ -295,7 +295,11 @@ fn next_jsonl<R: Read>(lines: &mut BufReader<R>, line: &mut u64, bytes: &mut u64
     }
     let object: serde_json::Map<String, serde_json::Value> = match serde_json::from_str(text) {
         Ok(o) => o,
-        Err(e) => return bad(format!("not a JSON object: {e}")),
+        // Python's `str(dict)` instead of JSON (Amazon's Q&A sets): read as a literal.
+        Err(e) => match super::pylit::parse(text) {
+            Ok(serde_json::Value::Object(o)) => o,
+            _ => return bad(format!("not a JSON object: {e}")),
+        },
     };
     // A JSON value as the text a CSV cell would hold (arrays and objects as JSON).
     let values: BTreeMap<String, String> = object.iter().map(|(k, v)| (k.clone(), fields::scalar(v))).collect();
