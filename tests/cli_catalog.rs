@@ -202,3 +202,92 @@ async fn publish_sends_every_readable_row_keyed_by_sku() {
     assert_eq!(records[0].key(), Some(c.sku.as_bytes()));
     assert_eq!(c.currency.as_deref(), Some("INR"));
 }
+
+#[test]
+fn audit_of_an_interaction_history_counts_each_defect_of_the_sample() {
+    let out = galley(&[
+        "audit",
+        "--kind",
+        "interactions",
+        "samples/interactions/history.csv",
+        "--catalog",
+        "samples/catalog-export.csv",
+        "--output",
+        "json",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = |path: &str| r.pointer(path).and_then(serde_json::Value::as_u64).unwrap();
+    assert_eq!(rows("/rows"), 11);
+    assert_eq!(rows("/shop_messages"), 1);
+    assert_eq!(rows("/missing_customer/rows"), 1);
+    assert_eq!(rows("/unknown_sku/rows"), 1);
+    assert_eq!(rows("/unknown_kind/rows"), 1);
+    assert_eq!(rows("/duplicates/rows"), 1);
+    assert_eq!(rows("/timestamps/future/rows"), 1);
+    assert_eq!(rows("/timestamps/unreadable/rows"), 1);
+    assert_eq!(rows("/language/mismatched/rows"), 1);
+    assert_eq!(rows("/pii/0/rows"), 1, "email");
+    assert_eq!(rows("/pii/1/rows"), 1, "phone");
+    let example = r.pointer("/pii/0/examples/0/detail").unwrap().as_str().unwrap();
+    assert!(example.contains("[EMAIL]") && !example.contains("priya"), "{example}");
+    // Text and Markdown say the same.
+    let md = galley(&[
+        "audit",
+        "--kind",
+        "interactions",
+        "samples/interactions/history.csv",
+        "--output",
+        "markdown",
+    ]);
+    let md = String::from_utf8_lossy(&md.stdout);
+    assert!(md.contains("| timestamp in the future | 1 |"), "{md}");
+}
+
+#[cfg(feature = "kafka-it")]
+#[tokio::test]
+async fn publish_sends_each_customer_interaction_keyed_by_customer() {
+    use rdkafka::Message;
+    let topic = common::unique("publish-interactions");
+    common::create_topics(&[&topic], 2).await;
+    let out = Command::new(env!("CARGO_BIN_EXE_galley"))
+        .args([
+            "publish",
+            "--kind",
+            "interactions",
+            "samples/interactions/history.csv",
+            "--topic",
+            &topic,
+        ])
+        .env("GALLEY_LOG", "error")
+        .env("GALLEY_KAFKA__BOOTSTRAP_SERVERS", common::kafka_host())
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("published 8 interaction events"), "{stdout}");
+    assert!(stdout.contains("1 shop message(s) skipped"), "{stdout}");
+    for line in [
+        "line 8: no customer id",
+        "line 10: kind 'wishlist_add'",
+        "line 11: '21 days ago'",
+    ] {
+        assert!(stderr.contains(line), "{line} not in {stderr}");
+    }
+    let records = common::read_at_least(&topic, 8, std::time::Duration::from_secs(30)).await;
+    assert_eq!(records.len(), 8);
+    for r in &records {
+        let e: galley::schema::InteractionEvent = galley::schema::decode(
+            galley::schema::Registry::builtin(),
+            galley::schema::names::INTERACTION_EVENT,
+            r.payload().unwrap(),
+        )
+        .unwrap();
+        assert_eq!(r.key(), Some(e.customer_id.as_bytes()));
+        assert!(e.customer_id.starts_with('C'), "the agent's reply was published: {e:?}");
+    }
+}
