@@ -14,6 +14,7 @@ mod doc;
 pub mod interactions;
 mod issues;
 mod mapping;
+pub mod orders;
 mod render;
 
 use std::collections::{BTreeMap, HashSet};
@@ -27,6 +28,7 @@ use crate::schema::{Finding, Severity};
 pub use interactions::{InteractionAudit, InteractionReport};
 pub use issues::{CatalogIndex, CatalogPrice, Issue, Noted};
 pub use mapping::{KindCount, MappingKind, MappingTally, NO_CATEGORY, TaxonomyBreakdown, UnmappedCategory};
+pub use orders::{OrderAudit, OrderReport};
 pub use render::{ReportFormat, render};
 
 /// Rule id of the finding for a sku seen earlier in the same file.

@@ -139,8 +139,12 @@ pub(crate) struct PublishArgs {
 /// Publishes every readable row as a CatalogChange (key = sku) and waits for every
 /// acknowledgement; unreadable rows are listed with their lines and skipped.
 pub(crate) async fn publish(cfg: GalleyConfig, args: PublishArgs) -> anyhow::Result<ExitCode> {
-    if args.history.kind == DataKind::Interactions {
-        return history::publish(cfg, &args, args.anonymous_customer.as_deref()).await;
+    match args.history.kind {
+        DataKind::Interactions => return history::publish(cfg, &args, args.anonymous_customer.as_deref()).await,
+        DataKind::Orders => {
+            bail!("orders are audited (galley audit --kind orders), not published: Galley has no order events")
+        }
+        DataKind::Catalog => {}
     }
     if args.anonymous_customer.is_some() {
         bail!("--anonymous-customer applies to --kind interactions");
@@ -252,7 +256,8 @@ pub(crate) struct AuditArgs {
     pub(super) import: ImportArgs,
     #[command(flatten)]
     pub(super) history: HistoryArgs,
-    /// Interactions: a catalog export (CSV or JSONL) whose skus the history should name.
+    /// Interactions and orders: a catalog export (CSV or JSONL) whose skus (and, for orders,
+    /// prices) the history should agree with.
     #[arg(long, value_name = "FILE")]
     catalog: Option<PathBuf>,
     /// Report format.
@@ -271,11 +276,11 @@ pub(crate) struct AuditArgs {
 
 /// Runs the audit and prints the report.
 pub(crate) fn audit(cfg: GalleyConfig, args: AuditArgs) -> anyhow::Result<ExitCode> {
-    if args.history.kind == DataKind::Interactions {
-        return history::audit(cfg, &args, args.catalog.as_ref());
-    }
-    if args.catalog.is_some() {
-        bail!("--catalog applies to --kind interactions");
+    match args.history.kind {
+        DataKind::Interactions => return history::audit(cfg, &args, args.catalog.as_ref()),
+        DataKind::Orders => return history::audit_orders(&args, args.catalog.as_ref()),
+        DataKind::Catalog if args.catalog.is_some() => bail!("--catalog applies to --kind interactions and orders"),
+        DataKind::Catalog => {}
     }
     let mut q = cfg.stages.quality.clone();
     q.rules_file = args.rules.clone().or(q.rules_file);

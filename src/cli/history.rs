@@ -7,9 +7,10 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
-use galley::audit::{CatalogIndex, CatalogPrice, InteractionAudit, ReportFormat, interactions};
+use galley::audit::{CatalogIndex, CatalogPrice, InteractionAudit, OrderAudit, ReportFormat, interactions, orders};
 use galley::config::{GalleyConfig, ms};
 use galley::history::interactions::{Defaults, Reader, kind_named};
+use galley::history::orders as order_lines;
 use galley::import::{Format, Input, Records, RowError};
 use galley::quality::pii::Redactor;
 use galley::runtime::producer;
@@ -24,13 +25,16 @@ pub(crate) enum DataKind {
     Catalog,
     /// A customer interaction history (InteractionEvent events).
     Interactions,
+    /// Order lines (audit only: Galley has no order events).
+    Orders,
 }
 
 /// Options of interaction histories, beside the import options.
 #[derive(Debug, Args)]
 pub(crate) struct HistoryArgs {
     /// What the file holds. `--map` fields for interactions: customer, sku, text, time, kind,
-    /// channel, locale, inbound, sender.
+    /// channel, locale, inbound, sender; for orders: order, line, sku, quantity, price,
+    /// currency, customer, time.
     #[arg(long, value_enum, default_value = "catalog")]
     pub(super) kind: DataKind,
     /// Interactions: the kind of rows without a kind column (view, search, cart, purchase,
@@ -198,5 +202,35 @@ pub(super) async fn publish(
         "{verb} {sent} interaction events to {topic}; {bad_total} unreadable row(s) skipped, {shop} shop message(s) skipped, {} blank row(s) skipped",
         records.blank_rows()
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `galley audit --kind orders`.
+pub(super) fn audit_orders(args: &AuditArgs, catalog: Option<&PathBuf>) -> anyhow::Result<ExitCode> {
+    let import = &args.import;
+    let mut reader = order_lines::Reader::new(&import.map, import.currency.clone()).map_err(anyhow::Error::msg)?;
+    let index = catalog.map(|c| catalog_index(c, import.currency.clone())).transpose()?;
+    let (input, format) = open(import)?;
+    let bar = progress(input.size);
+    let consumed = input.consumed.clone();
+    let mut records =
+        Records::new(input.reader, format).with_context(|| format!("reading {}", import.file.display()))?;
+    let source = import.file.display().to_string();
+    let mut audit = OrderAudit::new(source, index.as_ref(), args.examples, galley::runtime::now_ms());
+    for (n, rec) in records.by_ref().enumerate() {
+        match rec {
+            Ok(rec) => audit.add(&reader.parse(&rec)),
+            Err(e) => audit.unreadable(e.line, &e.message),
+        }
+        if n % 256 == 0 {
+            bar.set_position(consumed.load(std::sync::atomic::Ordering::Relaxed));
+        }
+    }
+    bar.finish_and_clear();
+    let report = audit.finish(reader.columns.uses(), reader.columns.ignored(), records.blank_rows());
+    match args.output {
+        ReportFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        f => print!("{}", orders::render_text(&report, f == ReportFormat::Markdown)),
+    }
     Ok(ExitCode::SUCCESS)
 }
