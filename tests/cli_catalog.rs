@@ -16,6 +16,25 @@ fn galley(args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// `galley publish ARGS` against the test broker; its stdout and stderr once it succeeded.
+#[cfg(feature = "kafka-it")]
+fn publish(args: &[&str]) -> (String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_galley"))
+        .arg("publish")
+        .args(args)
+        .env("GALLEY_LOG", "error")
+        .env("GALLEY_KAFKA__BOOTSTRAP_SERVERS", common::kafka_host())
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    );
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    (stdout, stderr)
+}
+
 #[test]
 fn audit_prints_a_json_report_with_the_sample_defects() {
     let out = galley(&[
@@ -170,25 +189,7 @@ async fn publish_sends_every_readable_row_keyed_by_sku() {
     use rdkafka::Message;
     let topic = common::unique("publish");
     common::create_topics(&[&topic], 2).await;
-    let out = Command::new(env!("CARGO_BIN_EXE_galley"))
-        .args([
-            "publish",
-            "samples/catalog-export.csv",
-            "--topic",
-            &topic,
-            "--currency",
-            "INR",
-        ])
-        .env("GALLEY_LOG", "error")
-        .env("GALLEY_KAFKA__BOOTSTRAP_SERVERS", common::kafka_host())
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .unwrap();
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-    );
-    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let (stdout, stderr) = publish(&["samples/catalog-export.csv", "--topic", &topic, "--currency", "INR"]);
     assert!(stdout.contains("published 40 catalog changes"), "{stdout}");
     assert!(stderr.contains("line 29: 5 fields where the header has 15"), "{stderr}");
     let records = common::read_at_least(&topic, 40, std::time::Duration::from_secs(30)).await;
@@ -250,25 +251,13 @@ async fn publish_sends_each_customer_interaction_keyed_by_customer() {
     use rdkafka::Message;
     let topic = common::unique("publish-interactions");
     common::create_topics(&[&topic], 2).await;
-    let out = Command::new(env!("CARGO_BIN_EXE_galley"))
-        .args([
-            "publish",
-            "--kind",
-            "interactions",
-            "samples/interactions/history.csv",
-            "--topic",
-            &topic,
-        ])
-        .env("GALLEY_LOG", "error")
-        .env("GALLEY_KAFKA__BOOTSTRAP_SERVERS", common::kafka_host())
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .unwrap();
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-    );
-    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let (stdout, stderr) = publish(&[
+        "--kind",
+        "interactions",
+        "samples/interactions/history.csv",
+        "--topic",
+        &topic,
+    ]);
     assert!(stdout.contains("published 8 interaction events"), "{stdout}");
     assert!(stdout.contains("1 shop message(s) skipped"), "{stdout}");
     for line in [

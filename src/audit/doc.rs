@@ -81,6 +81,24 @@ impl Doc {
     }
 }
 
+impl Doc {
+    /// A history's "Columns" section: which column fed which field, and the ignored ones.
+    pub(crate) fn history_columns(&mut self, columns: &[crate::history::columns::ColumnUse], ignored: &[String]) {
+        self.heading("Columns");
+        let rows = columns.iter().map(|c| {
+            let how = if c.mapped { "--map" } else { "header name" };
+            vec![c.field.to_owned(), c.column.clone(), c.rows.to_string(), how.to_owned()]
+        });
+        self.table(&["field", "column", "rows", "chosen by"], rows.collect());
+        let ignored = if ignored.is_empty() {
+            "(none)".to_owned()
+        } else {
+            ignored.join(", ")
+        };
+        self.line(&format!("\nIgnored columns: {ignored}"));
+    }
+}
+
 /// A share as a percentage with one decimal.
 pub(crate) fn pct(x: f64) -> String {
     format!("{:.1}%", x * 100.0)

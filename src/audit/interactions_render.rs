@@ -14,18 +14,7 @@ pub fn render_text(r: &InteractionReport, md: bool) -> String {
             .unwrap_or_default()
     };
     d.title(&format!("Interaction audit: {}", r.source));
-    d.heading("Columns");
-    let rows = r.columns.iter().map(|c| {
-        let how = if c.mapped { "--map" } else { "header name" };
-        vec![c.field.to_owned(), c.column.clone(), c.rows.to_string(), how.to_owned()]
-    });
-    d.table(&["field", "column", "rows", "chosen by"], rows.collect());
-    let ignored = if r.ignored_columns.is_empty() {
-        "(none)".to_owned()
-    } else {
-        r.ignored_columns.join(", ")
-    };
-    d.line(&format!("\nIgnored columns: {ignored}"));
+    d.history_columns(&r.columns, &r.ignored_columns);
     d.heading("Findings");
     let mut rows = vec![
         ("unreadable rows", &r.unreadable),

@@ -260,18 +260,7 @@ pub fn render_text(r: &OrderReport, md: bool) -> String {
     use super::doc::{Doc, pct};
     let mut d = Doc::new(md);
     d.title(&format!("Orders audit: {}", r.source));
-    d.heading("Columns");
-    let rows = r.columns.iter().map(|c| {
-        let how = if c.mapped { "--map" } else { "header name" };
-        vec![c.field.to_owned(), c.column.clone(), c.rows.to_string(), how.to_owned()]
-    });
-    d.table(&["field", "column", "rows", "chosen by"], rows.collect());
-    let ignored = if r.ignored_columns.is_empty() {
-        "(none)".to_owned()
-    } else {
-        r.ignored_columns.join(", ")
-    };
-    d.line(&format!("\nIgnored columns: {ignored}"));
+    d.history_columns(&r.columns, &r.ignored_columns);
     d.heading("Findings");
     let catalog = |i: &Option<Issue>, name: &'static str| (name, i.clone().unwrap_or_default(), i.is_some());
     let t = &r.timestamps;

@@ -73,6 +73,38 @@ fn open(import: &ImportArgs) -> anyhow::Result<(Input, Format)> {
     Ok((input, format))
 }
 
+/// Hands every record of the file to `each`, with a progress bar; returns the blank rows skipped.
+fn each_record(
+    import: &ImportArgs,
+    mut each: impl FnMut(Result<galley::import::Record, RowError>),
+) -> anyhow::Result<u64> {
+    let (input, format) = open(import)?;
+    let bar = progress(input.size);
+    let consumed = input.consumed.clone();
+    let mut records =
+        Records::new(input.reader, format).with_context(|| format!("reading {}", import.file.display()))?;
+    for (n, rec) in records.by_ref().enumerate() {
+        each(rec);
+        if n % 256 == 0 {
+            bar.set_position(consumed.load(std::sync::atomic::Ordering::Relaxed));
+        }
+    }
+    bar.finish_and_clear();
+    Ok(records.blank_rows())
+}
+
+fn print_report(
+    format: ReportFormat,
+    report: &impl serde::Serialize,
+    text: impl FnOnce(bool) -> String,
+) -> anyhow::Result<ExitCode> {
+    match format {
+        ReportFormat::Json => println!("{}", serde_json::to_string_pretty(report)?),
+        f => print!("{}", text(f == ReportFormat::Markdown)),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Catalog skus and prices from a catalog export, read with the catalog importer.
 fn catalog_index(path: &Path, currency: Option<String>) -> anyhow::Result<CatalogIndex> {
     let args = ImportArgs::for_file(path.to_path_buf(), currency);
@@ -100,11 +132,6 @@ pub(super) fn audit(cfg: GalleyConfig, args: &AuditArgs, catalog: Option<&PathBu
     let import = &args.import;
     let mut reader = Reader::new(&import.map, args.history.defaults(import)?).map_err(anyhow::Error::msg)?;
     let index = catalog.map(|c| catalog_index(c, import.currency.clone())).transpose()?;
-    let (input, format) = open(import)?;
-    let bar = progress(input.size);
-    let consumed = input.consumed.clone();
-    let mut records =
-        Records::new(input.reader, format).with_context(|| format!("reading {}", import.file.display()))?;
     let redactor = Redactor::new();
     let limits = (cfg.stages.quality.max_future_ms, cfg.stages.quality.max_text_chars);
     let mut audit = InteractionAudit::new(
@@ -114,27 +141,17 @@ pub(super) fn audit(cfg: GalleyConfig, args: &AuditArgs, catalog: Option<&PathBu
         galley::runtime::now_ms(),
         limits,
     );
-    for (n, rec) in records.by_ref().enumerate() {
-        match rec {
-            Ok(rec) => audit.add(&reader.parse(&rec)),
-            Err(e) => audit.unreadable(e.line, &e.message),
-        }
-        if n % 256 == 0 {
-            bar.set_position(consumed.load(std::sync::atomic::Ordering::Relaxed));
-        }
-    }
-    bar.finish_and_clear();
+    let blank_rows = each_record(import, |rec| match rec {
+        Ok(rec) => audit.add(&reader.parse(&rec)),
+        Err(e) => audit.unreadable(e.line, &e.message),
+    })?;
     let report = audit.finish(
         import.file.display().to_string(),
         reader.columns.uses(),
         reader.columns.ignored(),
-        records.blank_rows(),
+        blank_rows,
     );
-    match args.output {
-        ReportFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-        f => print!("{}", interactions::render_text(&report, f == ReportFormat::Markdown)),
-    }
-    Ok(ExitCode::SUCCESS)
+    print_report(args.output, &report, |md| interactions::render_text(&report, md))
 }
 
 /// `galley publish --kind interactions`: every customer row as an InteractionEvent (key =
@@ -210,27 +227,12 @@ pub(super) fn audit_orders(args: &AuditArgs, catalog: Option<&PathBuf>) -> anyho
     let import = &args.import;
     let mut reader = order_lines::Reader::new(&import.map, import.currency.clone()).map_err(anyhow::Error::msg)?;
     let index = catalog.map(|c| catalog_index(c, import.currency.clone())).transpose()?;
-    let (input, format) = open(import)?;
-    let bar = progress(input.size);
-    let consumed = input.consumed.clone();
-    let mut records =
-        Records::new(input.reader, format).with_context(|| format!("reading {}", import.file.display()))?;
     let source = import.file.display().to_string();
     let mut audit = OrderAudit::new(source, index.as_ref(), args.examples, galley::runtime::now_ms());
-    for (n, rec) in records.by_ref().enumerate() {
-        match rec {
-            Ok(rec) => audit.add(&reader.parse(&rec)),
-            Err(e) => audit.unreadable(e.line, &e.message),
-        }
-        if n % 256 == 0 {
-            bar.set_position(consumed.load(std::sync::atomic::Ordering::Relaxed));
-        }
-    }
-    bar.finish_and_clear();
-    let report = audit.finish(reader.columns.uses(), reader.columns.ignored(), records.blank_rows());
-    match args.output {
-        ReportFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-        f => print!("{}", orders::render_text(&report, f == ReportFormat::Markdown)),
-    }
-    Ok(ExitCode::SUCCESS)
+    let blank_rows = each_record(import, |rec| match rec {
+        Ok(rec) => audit.add(&reader.parse(&rec)),
+        Err(e) => audit.unreadable(e.line, &e.message),
+    })?;
+    let report = audit.finish(reader.columns.uses(), reader.columns.ignored(), blank_rows);
+    print_report(args.output, &report, |md| orders::render_text(&report, md))
 }
