@@ -24,7 +24,8 @@ use rdkafka::producer::FutureRecord;
 /// How to read a catalog export; shared by publish and audit.
 #[derive(Debug, Args)]
 pub(crate) struct ImportArgs {
-    /// CSV or JSONL catalog export (.csv, .jsonl, .ndjson).
+    /// CSV or JSONL export (.csv, .tsv, .jsonl, .ndjson): a catalog, or with --kind an
+    /// interaction history or order lines (these also .gz, and Python-literal lines).
     pub(super) file: PathBuf,
     /// Input format when the extension doesn't say.
     #[arg(long, value_parser = ["csv", "jsonl"])]
@@ -139,7 +140,7 @@ pub(crate) struct PublishArgs {
 /// Publishes every readable row as a CatalogChange (key = sku) and waits for every
 /// acknowledgement; unreadable rows are listed with their lines and skipped.
 pub(crate) async fn publish(cfg: GalleyConfig, args: PublishArgs) -> anyhow::Result<ExitCode> {
-    match args.history.kind {
+    match args.history.kind()? {
         DataKind::Interactions => return history::publish(cfg, &args, args.anonymous_customer.as_deref()).await,
         DataKind::Orders => {
             bail!("orders are audited (galley audit --kind orders), not published: Galley has no order events")
@@ -276,7 +277,7 @@ pub(crate) struct AuditArgs {
 
 /// Runs the audit and prints the report.
 pub(crate) fn audit(cfg: GalleyConfig, args: AuditArgs) -> anyhow::Result<ExitCode> {
-    match args.history.kind {
+    match args.history.kind()? {
         DataKind::Interactions => return history::audit(cfg, &args, args.catalog.as_ref()),
         DataKind::Orders => return history::audit_orders(&args, args.catalog.as_ref()),
         DataKind::Catalog if args.catalog.is_some() => bail!("--catalog applies to --kind interactions and orders"),

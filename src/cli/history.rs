@@ -36,7 +36,7 @@ pub(crate) struct HistoryArgs {
     /// channel, locale, inbound, sender; for orders: order, line, sku, quantity, price,
     /// currency, customer, time.
     #[arg(long, value_enum, default_value = "catalog")]
-    pub(super) kind: DataKind,
+    kind: DataKind,
     /// Interactions: the kind of rows without a kind column (view, search, cart, purchase,
     /// review, question, support_message); else told from the text column's name.
     #[arg(long, value_name = "KIND")]
@@ -44,6 +44,14 @@ pub(crate) struct HistoryArgs {
 }
 
 impl HistoryArgs {
+    /// The kind, once the options given fit it.
+    pub(super) fn kind(&self) -> anyhow::Result<DataKind> {
+        if self.kind != DataKind::Interactions && self.interaction_kind.is_some() {
+            bail!("--interaction-kind applies to --kind interactions");
+        }
+        Ok(self.kind)
+    }
+
     fn defaults(&self, import: &ImportArgs) -> anyhow::Result<Defaults> {
         let kind = self
             .interaction_kind

@@ -53,7 +53,7 @@ enum Command {
     /// or with --kind interactions an interaction history as InteractionEvents.
     Publish(catalog::PublishArgs),
     /// Run the quality rules offline over a catalog export and print a report, or with --kind
-    /// interactions audit an interaction history.
+    /// interactions|orders audit an interaction history or order lines.
     Audit(catalog::AuditArgs),
     /// Run the review checks and risk policy offline over texts (JSONL), one JSON line each.
     Check(check::CheckArgs),
