@@ -109,7 +109,6 @@ pub struct InteractionAudit<'a> {
     duplicates: Issue,
     repeated_texts: Issue,
     timestamps: Timestamps,
-    range: Option<(i64, i64)>,
     lengths: Vec<u32>,
     over_limit: Issue,
 }
@@ -155,7 +154,6 @@ impl<'a> InteractionAudit<'a> {
             duplicates: Issue::default(),
             repeated_texts: Issue::default(),
             timestamps: Timestamps::default(),
-            range: None,
             lengths: Vec::new(),
             over_limit: Issue::default(),
         }
@@ -182,7 +180,8 @@ impl<'a> InteractionAudit<'a> {
             }
             Err(e) => self.unknown_kind.add(line, keep, || e.clone()),
         }
-        let time = self.time(p);
+        let latest = self.now_ms + self.max_future_ms;
+        let time = self.timestamps.add(line, keep, &p.time, latest, "no timestamp");
         match &p.customer {
             Some(c) => {
                 let times = self.customers.entry(c.clone()).or_default();
@@ -211,29 +210,6 @@ impl<'a> InteractionAudit<'a> {
             self.text(line, &p.locale, text);
         }
         *self.language.locales.entry(p.locale.clone()).or_default() += 1;
-    }
-
-    fn time(&mut self, p: &ParsedInteraction) -> Option<i64> {
-        let (keep, line) = (self.examples, p.line);
-        let t = &mut self.timestamps;
-        match &p.time {
-            Ok(None) => t.missing.add(line, keep, || "no timestamp".into()),
-            Err(e) => t.unreadable.add(line, keep, || e.clone()),
-            Ok(Some(ms)) => {
-                let ms = *ms;
-                if ms < EARLIEST_MS {
-                    t.out_of_range
-                        .add(line, keep, || format!("{} is before 2000", format_iso(ms)));
-                } else if ms > self.now_ms + self.max_future_ms {
-                    t.future
-                        .add(line, keep, || format!("{} is in the future", format_iso(ms)));
-                }
-                let (lo, hi) = self.range.unwrap_or((ms, ms));
-                self.range = Some((lo.min(ms), hi.max(ms)));
-                return Some(ms);
-            }
-        }
-        None
     }
 
     fn text(&mut self, line: u64, locale: &str, raw: &str) {
@@ -313,8 +289,7 @@ impl<'a> InteractionAudit<'a> {
         bursts.sort_by(|a, b| b.events.cmp(&a.events).then_with(|| a.customer.cmp(&b.customer)));
         let burst_customers = bursts.len() as u64;
         bursts.truncate(20);
-        self.timestamps.earliest = self.range.map(|r| format_iso(r.0));
-        self.timestamps.latest = self.range.map(|r| format_iso(r.1));
+        self.timestamps.close();
         InteractionReport {
             source,
             columns,

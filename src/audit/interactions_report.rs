@@ -4,8 +4,10 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::EARLIEST_MS;
 use crate::audit::issues::{Issue, Noted};
 use crate::history::columns::ColumnUse;
+use crate::history::time::format_iso;
 
 /// PII of one kind.
 #[derive(Debug, Clone, Serialize)]
@@ -48,6 +50,50 @@ pub struct Timestamps {
     pub earliest: Option<String>,
     /// Latest readable time.
     pub latest: Option<String>,
+    /// Earliest and latest readable time so far, in milliseconds.
+    #[serde(skip)]
+    range: Option<(i64, i64)>,
+}
+
+impl Timestamps {
+    /// Counts one row's time (`missing` says what a row without one lacks); times after
+    /// `latest_ms` are in the future. The time, when it could be read.
+    pub(crate) fn add(
+        &mut self,
+        line: u64,
+        keep: usize,
+        time: &Result<Option<i64>, String>,
+        latest_ms: i64,
+        missing: &str,
+    ) -> Option<i64> {
+        let ms = match time {
+            Ok(Some(ms)) => *ms,
+            Ok(None) => {
+                self.missing.add(line, keep, || missing.to_owned());
+                return None;
+            }
+            Err(e) => {
+                self.unreadable.add(line, keep, || e.clone());
+                return None;
+            }
+        };
+        if ms < EARLIEST_MS {
+            self.out_of_range
+                .add(line, keep, || format!("{} is before 2000", format_iso(ms)));
+        } else if ms > latest_ms {
+            self.future
+                .add(line, keep, || format!("{} is in the future", format_iso(ms)));
+        }
+        let (lo, hi) = self.range.unwrap_or((ms, ms));
+        self.range = Some((lo.min(ms), hi.max(ms)));
+        Some(ms)
+    }
+
+    /// Fills in the earliest and latest time once every row is counted.
+    pub(crate) fn close(&mut self) {
+        self.earliest = self.range.map(|r| format_iso(r.0));
+        self.latest = self.range.map(|r| format_iso(r.1));
+    }
 }
 
 /// A customer with a burst.

@@ -8,11 +8,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
 
-use super::interactions::{EARLIEST_MS, Timestamps};
+use super::interactions::Timestamps;
 use super::issues::{CatalogIndex, Issue};
 use crate::history::columns::ColumnUse;
 use crate::history::orders::OrderLine;
-use crate::history::time::format_iso;
 
 /// Relative difference from a catalog price still counted as agreeing (rounding, coupons of
 /// a few paise).
@@ -75,7 +74,6 @@ pub struct OrderAudit<'a> {
     lines: HashSet<(String, String)>,
     order_currency: HashMap<String, String>,
     mixed: HashSet<String>,
-    range: Option<(i64, i64)>,
 }
 
 fn disagrees(unit: i64, catalog: Option<i64>) -> bool {
@@ -118,7 +116,6 @@ impl<'a> OrderAudit<'a> {
             lines: HashSet::new(),
             order_currency: HashMap::new(),
             mixed: HashSet::new(),
-            range: None,
         }
     }
 
@@ -181,7 +178,8 @@ impl<'a> OrderAudit<'a> {
             Some(sku) => self.against_catalog(l, sku, unit),
             None => self.r.missing_sku.add(line, keep, || "no sku".into()),
         }
-        self.time(l);
+        let now = self.now_ms;
+        self.r.timestamps.add(l.line, self.keep, &l.time, now, "no order time");
     }
 
     fn against_catalog(&mut self, l: &OrderLine, sku: &str, unit: Option<i64>) {
@@ -223,34 +221,13 @@ impl<'a> OrderAudit<'a> {
         }
     }
 
-    fn time(&mut self, l: &OrderLine) {
-        let (keep, line, t) = (self.keep, l.line, &mut self.r.timestamps);
-        match &l.time {
-            Ok(None) => t.missing.add(line, keep, || "no order time".into()),
-            Err(e) => t.unreadable.add(line, keep, || e.clone()),
-            Ok(Some(ms)) => {
-                let ms = *ms;
-                if ms < EARLIEST_MS {
-                    t.out_of_range
-                        .add(line, keep, || format!("{} is before 2000", format_iso(ms)));
-                } else if ms > self.now_ms {
-                    t.future
-                        .add(line, keep, || format!("{} is in the future", format_iso(ms)));
-                }
-                let (lo, hi) = self.range.unwrap_or((ms, ms));
-                self.range = Some((lo.min(ms), hi.max(ms)));
-            }
-        }
-    }
-
     /// The report; `columns` and `ignored` from the reader, `blank_rows` from the records.
     pub fn finish(mut self, columns: Vec<ColumnUse>, ignored: Vec<String>, blank_rows: u64) -> OrderReport {
         self.r.columns = columns;
         self.r.ignored_columns = ignored;
         self.r.blank_rows = blank_rows;
         self.r.orders = self.orders.len() as u64;
-        self.r.timestamps.earliest = self.range.map(|r| format_iso(r.0));
-        self.r.timestamps.latest = self.range.map(|r| format_iso(r.1));
+        self.r.timestamps.close();
         self.r
     }
 }
