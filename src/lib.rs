@@ -32,6 +32,7 @@ pub mod error;
 pub mod generate;
 pub mod history;
 pub mod import;
+pub mod lifecycle;
 pub mod metrics;
 pub mod model;
 pub mod printable;

@@ -74,6 +74,10 @@ pub struct Metrics {
     pub rollout_killed: IntGaugeVec,
     /// `galley_rollout_halts_total{use_case,metric}`: auto-halts fired by this process.
     pub rollout_halts: IntCounterVec,
+    /// `galley_refresh_total{use_case,outcome}`: refresh requests served by the generate stage:
+    /// `drafted` (a new draft went to review), or why not (`over_budget`, `no_product`,
+    /// `not_refreshable`, `rollout_off`, `not_in_canary`, `killed`, `disabled`).
+    pub refresh: IntCounterVec,
     /// `galley_console_logins_total{outcome}`: console login attempts: `ok`, `failed`,
     /// `throttled` (inside a failure delay, no password check) or `busy` (no check slot free).
     pub console_logins: IntCounterVec,
@@ -271,6 +275,11 @@ impl Metrics {
                 "galley_rollout_halts_total",
                 "Auto-halts fired by this process: a declared success metric breached its threshold and the use case dropped to shadow.",
                 &["use_case", "metric"],
+            ),
+            refresh: counter(
+                "galley_refresh_total",
+                "Refresh requests (galley refresh) served by the generate stage: drafted, or why not (over_budget, no_product, not_refreshable, rollout_off, not_in_canary, killed, disabled).",
+                &["use_case", "outcome"],
             ),
             console_logins: counter(
                 "galley_console_logins_total",

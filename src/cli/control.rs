@@ -22,8 +22,9 @@ pub(crate) enum ControlCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Stop generation and publication of a use case (or every use case) within seconds.
-    Kill(Target),
+    /// Stop generation and publication of a use case (or every use case) within seconds; with
+    /// --retract, also take its live copy off the approved topic.
+    Kill(KillArgs),
     /// Turn a kill switch off again.
     Resume(Target),
     /// Override a use case's mode: off, shadow, canary (with --canary-percent) or on. Going past
@@ -41,6 +42,25 @@ pub(crate) enum ControlCommand {
         #[arg(long)]
         reason: String,
     },
+}
+
+/// A kill switch, and whether to retract what the use case already published.
+#[derive(Debug, clap::Args)]
+pub(crate) struct KillArgs {
+    #[command(flatten)]
+    target: Target,
+    /// Also take the use case's live copy down: machine-approved copy is replaced by the last
+    /// copy of its subject a reviewer approved, or removed (a tombstone on the approved topic);
+    /// reviewer-approved copy stays. Each item gets an audit event.
+    #[arg(long)]
+    retract: bool,
+    /// Seconds between retraction passes: a later pass takes down what was approved while the
+    /// stages were still applying the kill switch.
+    #[arg(long, default_value_t = 5, requires = "retract")]
+    settle_s: u64,
+    /// Give up reading a topic after this many seconds.
+    #[arg(long, default_value_t = 60, requires = "retract")]
+    timeout_s: u64,
 }
 
 /// Which use case a kill switch is for.
@@ -71,7 +91,7 @@ pub(crate) async fn control(cfg: GalleyConfig, command: ControlCommand) -> anyho
     let target = |t: &Target| t.use_case.clone().unwrap_or_else(|| ALL.to_owned());
     let (use_case, change, reason) = match &command {
         ControlCommand::Status { json } => return status(&control, *json),
-        ControlCommand::Kill(t) => (target(t), Change::Kill, &t.reason),
+        ControlCommand::Kill(k) => (target(&k.target), Change::Kill, &k.target.reason),
         ControlCommand::Resume(t) => (target(t), Change::Resume, &t.reason),
         ControlCommand::Mode {
             use_case,
@@ -96,11 +116,24 @@ pub(crate) async fn control(cfg: GalleyConfig, command: ControlCommand) -> anyho
         .await
         .map_err(anyhow::Error::msg)
         .with_context(|| format!("producing to {}", cfg.topics.control))?;
-    control.wrote(rec);
+    control.wrote(rec.clone());
     println!(
         "Written to {}; every stage applies it within seconds.",
         cfg.topics.control
     );
+    if let ControlCommand::Kill(k) = &command
+        && k.retract
+    {
+        let scope = k.target.use_case.as_deref();
+        super::retract::retract(
+            &cfg,
+            scope,
+            &rec,
+            Duration::from_secs(k.settle_s),
+            Duration::from_secs(k.timeout_s),
+        )
+        .await?;
+    }
     status(&control, false)
 }
 

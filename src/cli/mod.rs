@@ -1,4 +1,5 @@
-//! Command line: `galley run`, `demo`, `publish`, `audit`, `check`, `report`, `console`, `control`, `dlq replay`,
+//! Command line: `galley run`, `demo`, `publish`, `audit`, `check`, `report`, `inventory`, `refresh`, `console`,
+//! `control`, `dlq replay`,
 //! `bench`, `schema check`.
 
 mod bench;
@@ -9,7 +10,10 @@ mod control;
 mod demo;
 mod eval;
 mod history;
+mod inventory;
+mod refresh;
 mod report;
+mod retract;
 mod schema;
 
 use std::path::PathBuf;
@@ -63,6 +67,12 @@ enum Command {
     /// Success metrics per use case from the audit topic: approval and rejection rates, edit
     /// distance, review latency, time to publish, cost per approved item.
     Report(report::ReportArgs),
+    /// What is live on the approved topic per use case: prompts, models, generators, policy
+    /// versions, who approved it, how old it is, and how much is due for a refresh.
+    Inventory(inventory::InventoryArgs),
+    /// Plan a refresh wave (--dry-run): the live copy written with an older prompt or model,
+    /// approved under another policy, too old, or written by a fallback; order and cost.
+    Refresh(refresh::RefreshArgs),
     /// Serve the reviewer console: the review queue, approve / edit / reject (see [console]).
     Console(console::ConsoleArgs),
     /// Rollout per use case on galley.control: status, kill switch, mode overrides.
@@ -144,6 +154,8 @@ pub(crate) async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check(args) => check::check(load()?, args),
         Command::Eval(args) => eval::eval(load()?, args).await,
         Command::Report(args) => report::report(with_registry(load()?, false).await?, args).await,
+        Command::Inventory(args) => inventory::inventory(with_registry(load()?, false).await?, args).await,
+        Command::Refresh(args) => refresh::refresh(with_registry(load()?, false).await?, args).await,
         Command::Console(args) => console::console(with_registry(load()?, false).await?, args).await,
         Command::Control { command } => control::control(with_registry(load()?, false).await?, command).await,
         Command::Dlq {

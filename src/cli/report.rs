@@ -5,7 +5,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
+use std::collections::BTreeMap;
+
 use galley::config::GalleyConfig;
+use galley::lifecycle::retract::Retracted;
 use galley::review::SuccessBook;
 use galley::runtime::read_to_end;
 use galley::schema::{AuditEvent, Registry, check_decodes, decode, names};
@@ -45,7 +48,7 @@ pub(crate) async fn report(cfg: GalleyConfig, args: ReportArgs) -> anyhow::Resul
             .collect();
         println!(
             "{}",
-            serde_json::json!({"topic": topic, "events": audit.events, "console_actions": audit.console_actions, "unreadable": audit.unreadable, "use_cases": out})
+            serde_json::json!({"topic": topic, "events": audit.events, "console_actions": audit.console_actions, "unreadable": audit.unreadable, "use_cases": out, "retracted": audit.retracted})
         );
         return Ok(ExitCode::SUCCESS);
     }
@@ -54,6 +57,16 @@ pub(crate) async fn report(cfg: GalleyConfig, args: ReportArgs) -> anyhow::Resul
         audit.events, audit.unreadable, audit.console_actions
     );
     print_table(&audit.book);
+    if !audit.retracted.is_empty() {
+        println!("\n| use case | retracted: taken down | restored | longest after the kill switch (s) |");
+        println!("|---|---|---|---|");
+        for (u, r) in &audit.retracted {
+            println!(
+                "| {u} | {} | {} | {:.1} |",
+                r.taken_down, r.restored, r.max_seconds_after_kill
+            );
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -61,6 +74,8 @@ pub(crate) async fn report(cfg: GalleyConfig, args: ReportArgs) -> anyhow::Resul
 pub(crate) struct Audit {
     /// Per use case.
     pub(crate) book: SuccessBook,
+    /// Retractions (kill switch with --retract) per use case.
+    pub(crate) retracted: BTreeMap<String, Retracted>,
     /// Events read.
     pub(crate) events: usize,
     /// Console actions (logins, decisions, rollout changes) beside the events.
@@ -75,6 +90,7 @@ pub(crate) async fn read_audit(cfg: &GalleyConfig, topic: &str, timeout: Duratio
         .await
         .with_context(|| format!("reading {topic}"))?;
     let mut book = SuccessBook::default();
+    let mut retracted: BTreeMap<String, Retracted> = BTreeMap::new();
     let (mut unreadable, mut console_actions) = (0, 0);
     for m in &records {
         let payload = m.payload().unwrap_or_default();
@@ -85,6 +101,7 @@ pub(crate) async fn read_audit(cfg: &GalleyConfig, topic: &str, timeout: Duratio
             _ => {}
         }
         match decode::<AuditEvent>(Registry::builtin(), names::AUDIT_EVENT, payload) {
+            Ok(e) if e.is_retraction() => retracted.entry(e.use_case.clone()).or_default().record(&e),
             Ok(e) => {
                 book.record(&e);
             }
@@ -96,6 +113,7 @@ pub(crate) async fn read_audit(cfg: &GalleyConfig, topic: &str, timeout: Duratio
     }
     Ok(Audit {
         book,
+        retracted,
         events: records.len() - console_actions,
         console_actions,
         unreadable,

@@ -114,6 +114,8 @@ pub struct UseCaseConfig {
     pub segments: Vec<crate::schema::Segment>,
     #[serde(default)]
     pub max_interactions: u32,
+    #[serde(default)]
+    pub max_age_days: f64,
 }
 
 impl UseCaseConfig {
@@ -143,6 +145,9 @@ pub struct GenerateConfig {
     pub table_load_timeout_ms: u64,
     pub known_answers: Vec<String>,
     pub max_fact_chars: usize,
+    pub refresh_input: String,
+    pub refresh_per_second: f64,
+    pub refresh_budget_share: f64,
     pub use_cases: BTreeMap<String, UseCaseConfig>,
 }
 
@@ -169,6 +174,21 @@ impl GenerateConfig {
         }
         if !self.approved.is_empty() {
             topics.push(("approved", &self.approved));
+        }
+        if !self.refresh_input.is_empty() {
+            topics.push(("refresh_input", &self.refresh_input));
+        }
+        if !(self.refresh_per_second.is_finite() && self.refresh_per_second > 0.0) {
+            bad.push(format!(
+                "stages.generate.refresh_per_second {} must be a positive number",
+                self.refresh_per_second
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.refresh_budget_share) {
+            bad.push(format!(
+                "stages.generate.refresh_budget_share {} must be within 0 and 1",
+                self.refresh_budget_share
+            ));
         }
         if !self.profiles.is_empty() {
             topics.push(("profiles", &self.profiles));
@@ -201,6 +221,12 @@ impl GenerateConfig {
                     bad.push(format!("{key}.prompt {:?} must be {u}@<version>", uc.prompt));
                 }
                 Ok(_) => {}
+            }
+            if !(uc.max_age_days.is_finite() && uc.max_age_days >= 0.0) {
+                bad.push(format!(
+                    "{key}.max_age_days {} must be a non-negative number of days (0 = no limit)",
+                    uc.max_age_days
+                ));
             }
             if uc.fallbacks.contains(&FallbackKind::LastApproved) && self.approved.is_empty() {
                 bad.push(format!(

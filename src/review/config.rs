@@ -70,6 +70,13 @@ pub struct Risk {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyConfig {
+    /// The policy's version as its authors name it (`version = "2026-12-01"`); without one, the
+    /// version is a hash of the file's text, so any edit is a new version.
+    #[serde(default)]
+    pub version: Option<String>,
+    /// Hash of the parsed text, the version when none is declared.
+    #[serde(skip)]
+    text_hash: String,
     /// Word lists.
     pub terms: Terms,
     /// Claim vocabularies beyond the locale packs'.
@@ -93,8 +100,22 @@ const DEFAULT_POLICY: &str = include_str!("../../config/review-policy.toml");
 impl PolicyConfig {
     /// Parses and checks a policy file.
     pub fn parse(text: &str) -> Result<Self, PolicyError> {
-        let cfg: PolicyConfig = toml::from_str(text).map_err(|e| PolicyError(e.to_string()))?;
+        let mut cfg: PolicyConfig = toml::from_str(text).map_err(|e| PolicyError(e.to_string()))?;
+        cfg.text_hash = {
+            use sha2::{Digest, Sha256};
+            format!(
+                "sha256:{}",
+                crate::generate::facts::hex16(&Sha256::digest(text.as_bytes()))
+            )
+        };
         let mut bad = Vec::new();
+        if cfg
+            .version
+            .as_deref()
+            .is_some_and(|v| v.trim().is_empty() || v.len() > 64)
+        {
+            bad.push("version must be 1 to 64 characters (or left out: a hash of the file is used)".to_owned());
+        }
         if !(0.0..=1.0).contains(&cfg.risk.audit_rate) {
             bad.push(format!("risk.audit_rate {} must be in [0, 1]", cfg.risk.audit_rate));
         }
@@ -152,6 +173,12 @@ impl PolicyConfig {
         } else {
             Err(PolicyError(bad.join("; ")))
         }
+    }
+
+    /// The version outcomes decided under this policy record (`AuditEvent.policy`): the declared
+    /// `version`, else `sha256:` and 32 hex digits of the file's text.
+    pub fn version(&self) -> &str {
+        self.version.as_deref().unwrap_or(&self.text_hash)
     }
 
     /// The policy shipped with Galley.

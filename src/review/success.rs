@@ -78,6 +78,9 @@ impl UseCaseStats {
     }
 
     fn tally(&mut self, e: &AuditEvent, sign: i64) {
+        if e.is_retraction() {
+            return;
+        }
         let add = |n: &mut u64| *n = n.saturating_add_signed(sign);
         let human = e.actor.starts_with("reviewer:");
         if human {
@@ -207,6 +210,7 @@ mod tests {
             edit_distance: edit,
             decided_ms: 70_000,
             shadow: false,
+            policy: None,
         }
     }
 

@@ -134,7 +134,7 @@ pub fn header_pairs(headers: Option<&impl Headers>) -> Vec<(String, Vec<u8>)> {
 
 impl Output {
     /// The record to produce, with `headers` (the output's own, plus any the sender adds).
-    pub(crate) fn record(&self, headers: OwnedHeaders) -> FutureRecord<'_, [u8], [u8]> {
+    pub fn record(&self, headers: OwnedHeaders) -> FutureRecord<'_, [u8], [u8]> {
         let mut record = FutureRecord::to(&self.topic).headers(headers);
         if let Some(p) = &self.payload {
             record = record.payload(p.as_slice());

@@ -95,6 +95,17 @@ impl<V: Send + Sync + 'static> Table<V> {
             .is_ok_and(|r| r.is_ok())
     }
 
+    /// A table holding `map`, followed from nowhere: for tests of what reads a table.
+    #[cfg(test)]
+    pub(crate) fn fixed(map: HashMap<String, V>) -> Self {
+        let (_, caught_up) = watch::channel(true);
+        Table {
+            map: Arc::new(RwLock::new(map)),
+            caught_up,
+            stop: Arc::new(AtomicBool::new(true)),
+        }
+    }
+
     /// Runs `f` on the entry of `key`.
     pub fn with<R>(&self, key: &str, f: impl FnOnce(Option<&V>) -> R) -> R {
         let g = self.map.read().unwrap_or_else(|p| p.into_inner());

@@ -19,8 +19,8 @@ pub use compat::{CompatReport, check_compatibility, compare};
 pub use profile_types::{ConsoleAction, InterestDay, InterestProfile};
 pub use registry::{Registry, RegistryError, SchemaEntry};
 pub use review_types::{
-    AuditEvent, AuditOutcome, DecisionAction, ReviewDecision, ReviewOutcome, RiskTier, RolloutControl, RolloutMode,
-    Route,
+    ACTION_RESTORE, ACTION_RETRACT, AuditEvent, AuditOutcome, DecisionAction, RefreshRequest, ReviewDecision,
+    ReviewOutcome, RiskTier, RolloutControl, RolloutMode, Route,
 };
 pub use types::{
     CatalogChange, CatalogOp, CheckResult, CheckSeverity, ContentDraft, Finding, GeneratorKind, InteractionEvent,
@@ -50,4 +50,6 @@ pub mod names {
     pub const INTEREST_PROFILE: &str = "galley.v1.InterestProfile";
     /// A rollout override or kill switch on galley.control.
     pub const ROLLOUT_CONTROL: &str = "galley.v1.RolloutControl";
+    /// A refresh wave's request to write a live copy again.
+    pub const REFRESH_REQUEST: &str = "galley.v1.RefreshRequest";
 }

@@ -35,6 +35,7 @@ const FILES: &[(&str, &str)] = &[
     ),
     ("AuditEvent.v1.avsc", include_str!("../../schemas/AuditEvent.v1.avsc")),
     ("AuditEvent.v2.avsc", include_str!("../../schemas/AuditEvent.v2.avsc")),
+    ("AuditEvent.v3.avsc", include_str!("../../schemas/AuditEvent.v3.avsc")),
     (
         "RolloutControl.v1.avsc",
         include_str!("../../schemas/RolloutControl.v1.avsc"),
@@ -46,6 +47,10 @@ const FILES: &[(&str, &str)] = &[
     (
         "ConsoleAction.v1.avsc",
         include_str!("../../schemas/ConsoleAction.v1.avsc"),
+    ),
+    (
+        "RefreshRequest.v1.avsc",
+        include_str!("../../schemas/RefreshRequest.v1.avsc"),
     ),
 ];
 /// Largest single allocation the Avro decoder may make; far above any legitimate record.
@@ -199,8 +204,9 @@ mod tests {
     #[test]
     fn builtin_registry_parses() {
         let r = Registry::builtin();
-        assert_eq!(r.names().len(), 10);
+        assert_eq!(r.names().len(), 11);
         assert_eq!(r.latest(names::CATALOG_CHANGE).map(|e| e.id), Some(1));
+        assert_eq!(r.latest(names::AUDIT_EVENT).map(|e| (e.id, e.version)), Some((12, 3)));
         assert!(r.by_id(999).is_none());
     }
 

@@ -92,7 +92,7 @@ pub struct ReviewDecision {
 pub type AuditOutcome = Route;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[allow(missing_docs)] // fields are documented in schemas/AuditEvent.v2.avsc
+#[allow(missing_docs)] // fields are documented in schemas/AuditEvent.v3.avsc
 pub struct AuditEvent {
     pub draft_id: String,
     pub use_case: String,
@@ -113,9 +113,24 @@ pub struct AuditEvent {
     pub decided_ms: i64,
     #[serde(default)]
     pub shadow: bool,
+    #[serde(default)]
+    pub policy: Option<String>,
 }
 
+/// `AuditEvent.action` of a retraction that took a live copy down (a tombstone on the approved
+/// topic); outcome `rejected`.
+pub const ACTION_RETRACT: &str = "retract";
+/// `AuditEvent.action` of a retraction that put the last human-approved copy back; outcome
+/// `approved`.
+pub const ACTION_RESTORE: &str = "restore";
+
 impl AuditEvent {
+    /// Whether this event records a retraction (of copy already published) rather than the
+    /// outcome of its draft: success metrics and the conservation books leave it out.
+    pub fn is_retraction(&self) -> bool {
+        matches!(self.action.as_deref(), Some(ACTION_RETRACT | ACTION_RESTORE))
+    }
+
     /// The policy's `outcome` for a model-written product description (draft `d` of `SKU`,
     /// model `m`, prompt `product_description@1`, cost 10 µ, drafted and decided at
     /// `decided_ms`), for tests and smoke checks.
@@ -139,6 +154,7 @@ impl AuditEvent {
             edit_distance: None,
             decided_ms,
             shadow: false,
+            policy: None,
         }
     }
 }
@@ -197,4 +213,18 @@ pub struct RolloutControl {
     #[serde(default)]
     pub reason: String,
     pub time_ms: i64,
+}
+
+/// A refresh wave's request to write a live copy again (`galley.v1.RefreshRequest`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[allow(missing_docs)] // fields are documented in schemas/RefreshRequest.v1.avsc
+pub struct RefreshRequest {
+    pub use_case: String,
+    pub subject_key: String,
+    #[serde(default)]
+    pub reasons: Vec<String>,
+    pub wave: String,
+    #[serde(default)]
+    pub live_draft_id: Option<String>,
+    pub requested_ms: i64,
 }

@@ -14,6 +14,7 @@ pub fn written(cfg: &GalleyConfig, inputs: bool) -> Vec<(String, &'static str)> 
         (q.interactions_needs_enrichment.clone(), INTERACTION_EVENT),
         (g.drafts.clone(), CONTENT_DRAFT),
         (g.profiles.clone(), INTEREST_PROFILE),
+        (g.refresh_input.clone(), REFRESH_REQUEST),
         (r.approved.clone(), CONTENT_DRAFT),
         (r.review.clone(), REVIEW_OUTCOME),
         (r.rejected.clone(), REVIEW_OUTCOME),

@@ -1,8 +1,9 @@
 //! The generate stage: catalog.validated → content.drafts (product descriptions, long-tail
 //! first) and interactions.validated → content.drafts (support replies to questions and support
 //! messages) and → interest profiles (views, searches, carts, purchases; [`profiles`]), from
-//! which each segment's homepage blurb and email campaign are drafted. A thin shell over [`crate::generate`] and the model client; the fallback chain is
-//! in [`writer`].
+//! which each segment's homepage blurb and email campaign are drafted; and content.refresh →
+//! content.drafts (refresh waves of live product copy, [`refresh`]). A thin shell over
+//! [`crate::generate`] and the model client; the fallback chain is in [`writer`].
 //!
 //! Outcomes (`galley_records_total{stage="generate",outcome}`): `drafted` (which generator wrote
 //! it is on the draft and in `galley_drafts_total`), `aggregated` (folded into a profile, no new
@@ -19,7 +20,10 @@
 //! written like live ones; the review stage keeps them off content.approved.
 
 mod profiles;
+mod refresh;
 mod writer;
+
+pub use refresh::WAVE_HEADER;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
@@ -64,6 +68,8 @@ pub struct Generate {
     activity: OnceLock<Table<SkuActivity>>,
     profiles: Option<Profiles>,
     control: Arc<Control>,
+    /// Paces refresh requests (`refresh_per_second`).
+    refresh_pace: governor::DefaultDirectRateLimiter,
     metrics: Metrics,
 }
 
@@ -98,6 +104,7 @@ impl Generate {
             activity: OnceLock::new(),
             profiles: Profiles::new(g),
             control: Control::new(cfg, metrics.clone()),
+            refresh_pace: refresh::limiter(g.refresh_per_second),
             metrics,
         })
     }
@@ -206,6 +213,9 @@ impl Stage for Generate {
         if !self.cfg.interactions_input.is_empty() && (self.enabled(UseCase::SupportReply) || self.profiles.is_some()) {
             topics.push(self.cfg.interactions_input.clone());
         }
+        if !self.cfg.refresh_input.is_empty() {
+            topics.push(self.cfg.refresh_input.clone());
+        }
         topics
     }
 
@@ -254,14 +264,15 @@ impl Stage for Generate {
             )
             .await;
         }
-        if self.input_topics().contains(&self.cfg.interactions_input) {
+        let topics = self.input_topics();
+        if topics.contains(&self.cfg.interactions_input) || topics.contains(&self.cfg.refresh_input) {
             follow_into(
                 &self.products,
                 &self.kafka,
                 ("generate-products", &self.cfg.catalog_input),
                 || latest_by_key(names::VALIDATED_PRODUCT),
                 timeout,
-                "Products not fully read yet; support replies may lack product facts until they are.",
+                "Products not fully read yet; support replies may lack product facts, and refresh requests may be skipped as no_product, until they are.",
             )
             .await;
         }
@@ -273,6 +284,8 @@ impl Stage for Generate {
             self.product(record).await
         } else if record.topic == self.cfg.interactions_input {
             self.interaction(record).await
+        } else if record.topic == self.cfg.refresh_input {
+            self.refresh(record).await
         } else {
             Err(StageError::permanent(
                 "unexpected_topic",

@@ -41,6 +41,24 @@ pub(crate) struct Writer {
     pub(crate) metrics: Metrics,
 }
 
+/// How [`Writer::write_with`] may write a draft.
+#[derive(Debug, Clone, Copy)]
+struct Mode {
+    /// A cached draft may stand in for a model call.
+    read_cache: bool,
+    /// The use case's fallbacks may stand in when the model cannot write it.
+    fallbacks: bool,
+}
+
+impl Default for Mode {
+    fn default() -> Self {
+        Mode {
+            read_cache: true,
+            fallbacks: true,
+        }
+    }
+}
+
 /// Why the model did not write a draft: a metric label, and whether waiting could help.
 struct Miss {
     reason: &'static str,
@@ -58,6 +76,28 @@ impl Writer {
     /// A draft for `facts`, or the error that pauses (`DependencyDown`) or dead-letters
     /// (`Permanent`) the record when no generator may write it.
     pub(crate) async fn write(&self, facts: &Facts, now_ms: i64) -> Result<ContentDraft, StageError> {
+        self.write_with(facts, now_ms, Mode::default()).await
+    }
+
+    /// [`Writer::write`] for a refresh request: only the model may write it (a template is no
+    /// better than the live copy it would replace), and with `fresh` the cache is not read (an
+    /// age or fallback refresh wants new text for the same facts, prompt and model; a prompt or
+    /// model change misses the cache anyway, and a redelivered request then hits it instead of
+    /// paying twice).
+    pub(crate) async fn write_refresh(
+        &self,
+        facts: &Facts,
+        now_ms: i64,
+        fresh: bool,
+    ) -> Result<ContentDraft, StageError> {
+        let mode = Mode {
+            read_cache: !fresh,
+            fallbacks: false,
+        };
+        self.write_with(facts, now_ms, mode).await
+    }
+
+    async fn write_with(&self, facts: &Facts, now_ms: i64, mode: Mode) -> Result<ContentDraft, StageError> {
         let use_case = facts.use_case;
         let (Some(cfg), Some(prompt)) = (self.use_cases.get(&use_case), self.prompts.get(use_case)) else {
             return Err(StageError::permanent(
@@ -84,7 +124,7 @@ impl Writer {
             generator,
             created_ms: now_ms,
         };
-        if let Some(hit) = self.cache.get(&key) {
+        if let Some(hit) = self.cache.get(&key).filter(|_| mode.read_cache) {
             return Ok(self.count(draft(GeneratorKind::Cache, hit.text, Some(hit.model))));
         }
         let rendered = prompt.render(facts, self.max_fact_chars);
@@ -117,7 +157,7 @@ impl Writer {
             }
             Err(miss) => miss,
         };
-        for kind in &cfg.fallbacks {
+        for kind in cfg.fallbacks.iter().filter(|_| mode.fallbacks) {
             let (generator, text) = match kind {
                 FallbackKind::Template => (GeneratorKind::Template, Some(template::generate(facts))),
                 FallbackKind::LastApproved => (GeneratorKind::LastApproved, self.last_approved(facts)),

@@ -282,6 +282,7 @@ impl Review {
             edit_distance,
             decided_ms: o.decided_ms,
             shadow: false,
+            policy: Some(self.checker.config().version().to_owned()),
         }
     }
 
