@@ -78,6 +78,13 @@ pub struct Metrics {
     /// `drafted` (a new draft went to review), or why not (`over_budget`, `no_product`,
     /// `not_refreshable`, `rollout_off`, `not_in_canary`, `killed`, `disabled`).
     pub refresh: IntCounterVec,
+    /// `galley_content_live{use_case}`: live copies on the approved topic (generate stage's view).
+    pub content_live: IntGaugeVec,
+    /// `galley_content_stale{use_case,reason}`: live copies due for a refresh: `prompt` (another
+    /// version than the configured one), `model`, `age` (past `max_age_days`), `fallback`, `any`.
+    pub content_stale: IntGaugeVec,
+    /// `galley_content_oldest_age_seconds{use_case}`: age of the oldest live copy.
+    pub content_oldest_age: GaugeVec,
     /// `galley_console_logins_total{outcome}`: console login attempts: `ok`, `failed`,
     /// `throttled` (inside a failure delay, no password check) or `busy` (no check slot free).
     pub console_logins: IntCounterVec,
@@ -280,6 +287,21 @@ impl Metrics {
                 "galley_refresh_total",
                 "Refresh requests (galley refresh) served by the generate stage: drafted, or why not (over_budget, no_product, not_refreshable, rollout_off, not_in_canary, killed, disabled).",
                 &["use_case", "outcome"],
+            ),
+            content_live: gauge(
+                "galley_content_live",
+                "Live copies on the approved topic, per use case (as the generate stage reads it; every instance reads the whole topic).",
+                &["use_case"],
+            ),
+            content_stale: gauge(
+                "galley_content_stale",
+                "Live copies due for a refresh: prompt (not the configured version), model, age (past max_age_days), fallback (template or last approved), any.",
+                &["use_case", "reason"],
+            ),
+            content_oldest_age: float_gauge(
+                "galley_content_oldest_age_seconds",
+                "Age of the oldest live copy of the use case, from its draft time.",
+                &["use_case"],
             ),
             console_logins: counter(
                 "galley_console_logins_total",

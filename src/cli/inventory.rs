@@ -181,7 +181,7 @@ pub(crate) async fn inventory(cfg: GalleyConfig, args: InventoryArgs) -> anyhow:
             Some(p) if p.is_human() => s.approved_by_reviewer += 1,
             Some(_) => s.approved_by_policy += 1,
         }
-        for r in reasons(&copy, &current, &due, None) {
+        for r in reasons(d, copy.provenance.as_ref(), &current, &due, None) {
             *s.stale.entry(r.as_str()).or_default() += 1;
         }
         let approved = copy.provenance.as_ref().map_or(d.created_ms, |p| p.approved_ms);

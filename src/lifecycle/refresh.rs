@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
 
-use super::inventory::{Inventory, LiveCopy};
-use crate::schema::{GeneratorKind, Segment};
+use super::inventory::{Inventory, Provenance};
+use crate::schema::{ContentDraft, GeneratorKind, Segment};
 
 const DAY_MS: f64 = 86_400_000.0;
 
@@ -125,21 +125,26 @@ pub struct Plan {
     pub live: u64,
 }
 
-/// The reasons `copy` is due for among `asked`.
-pub fn reasons(copy: &LiveCopy, current: &Current, asked: &[Reason], older_than_days: Option<f64>) -> Vec<Reason> {
-    let d = &copy.draft;
+/// The reasons live copy `d`, approved as `provenance` says (when known), is due for among
+/// `asked`. Without provenance the approval time is the draft's, and the policy is unknown
+/// (so due for a policy refresh).
+pub fn reasons(
+    d: &ContentDraft,
+    provenance: Option<&Provenance>,
+    current: &Current,
+    asked: &[Reason],
+    older_than_days: Option<f64>,
+) -> Vec<Reason> {
     asked
         .iter()
         .copied()
         .filter(|r| match r {
             Reason::Prompt => current.prompts.get(&d.use_case).is_some_and(|p| *p != d.prompt),
             Reason::Model => d.generator == GeneratorKind::Model && d.model.as_deref() != Some(current.model.as_str()),
-            Reason::Policy => {
-                copy.provenance.as_ref().and_then(|p| p.policy.as_deref()) != Some(current.policy.as_str())
-            }
+            Reason::Policy => provenance.and_then(|p| p.policy.as_deref()) != Some(current.policy.as_str()),
             Reason::Age => {
                 let limit = older_than_days.or_else(|| current.max_age_days.get(&d.use_case).copied());
-                let approved = copy.provenance.as_ref().map_or(d.created_ms, |p| p.approved_ms);
+                let approved = provenance.map_or(d.created_ms, |p| p.approved_ms);
                 limit.is_some_and(|days| days > 0.0 && (current.now_ms - approved) as f64 > days * DAY_MS)
             }
             Reason::Fallback => matches!(d.generator, GeneratorKind::Template | GeneratorKind::LastApproved),
@@ -177,7 +182,7 @@ pub fn plan(inv: &Inventory, current: &Current, sel: &Selection, products: &Hash
         if !in_scope {
             continue;
         }
-        let why = reasons(&copy, current, &asked, sel.older_than_days);
+        let why = reasons(d, copy.provenance.as_ref(), current, &asked, sel.older_than_days);
         if why.is_empty() {
             continue;
         }
@@ -221,6 +226,40 @@ pub fn against_budgets(plan: &mut Plan, daily_tokens: &BTreeMap<String, u64>) {
             _ => None,
         };
     }
+}
+
+/// The live copy of one use case as the `galley_content_*` gauges show it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LiveStats {
+    /// Live copies.
+    pub live: u64,
+    /// Due for a refresh, by reason (`prompt`, `model`, `age`, `fallback`; the policy version is
+    /// in the audit topic, which `galley inventory` reads), and `any`.
+    pub stale: BTreeMap<&'static str, u64>,
+    /// When the oldest live copy was drafted.
+    pub oldest_ms: Option<i64>,
+}
+
+/// [`LiveStats`] per use case of the live copies `drafts` (from the approved topic alone).
+pub fn live_stats<'a>(
+    drafts: impl IntoIterator<Item = &'a ContentDraft>,
+    current: &Current,
+) -> BTreeMap<String, LiveStats> {
+    const DUE: [Reason; 4] = [Reason::Prompt, Reason::Model, Reason::Age, Reason::Fallback];
+    let mut out: BTreeMap<String, LiveStats> = BTreeMap::new();
+    for d in drafts {
+        let s = out.entry(d.use_case.clone()).or_default();
+        s.live += 1;
+        s.oldest_ms = Some(s.oldest_ms.map_or(d.created_ms, |o| o.min(d.created_ms)));
+        let why = reasons(d, None, current, &DUE, None);
+        for r in &why {
+            *s.stale.entry(r.as_str()).or_default() += 1;
+        }
+        if !why.is_empty() {
+            *s.stale.entry("any").or_default() += 1;
+        }
+    }
+    out
 }
 
 fn under(path: &[String], prefix: &[String]) -> bool {

@@ -165,3 +165,23 @@ fn a_copy_without_a_recorded_policy_is_due_for_a_policy_refresh() {
         ["s"]
     );
 }
+
+#[test]
+fn the_gauges_count_each_use_cases_live_and_stale_copies() {
+    let inv = inventory();
+    let drafts: Vec<ContentDraft> = inv.live().map(|c| c.draft).collect();
+    let stats = live_stats(&drafts, &current());
+    let s = &stats["product_description"];
+    assert_eq!(s.live, 3);
+    // old: prompt, model, age (drafted on day 0 here: the approved topic alone has no approval
+    // time); tpl: fallback, age; new: age.
+    assert_eq!(s.stale.get("prompt"), Some(&1));
+    assert_eq!(s.stale.get("model"), Some(&1));
+    assert_eq!(s.stale.get("fallback"), Some(&1));
+    assert_eq!(s.stale.get("any"), Some(&3));
+    assert_eq!(s.oldest_ms, Some(1_000));
+    assert!(
+        !s.stale.contains_key("policy"),
+        "the policy version is not on the approved topic"
+    );
+}

@@ -19,6 +19,7 @@
 //! outside its canary, or a killed use case gets no draft (and no model call). Shadow drafts are
 //! written like live ones; the review stage keeps them off content.approved.
 
+mod live;
 mod profiles;
 mod refresh;
 mod writer;
@@ -70,6 +71,8 @@ pub struct Generate {
     control: Arc<Control>,
     /// Paces refresh requests (`refresh_per_second`).
     refresh_pace: governor::DefaultDirectRateLimiter,
+    /// The `galley_content_*` gauges' task is started once, whatever `prepare` runs again.
+    live_gauges: std::sync::Once,
     metrics: Metrics,
 }
 
@@ -105,8 +108,27 @@ impl Generate {
             profiles: Profiles::new(g),
             control: Control::new(cfg, metrics.clone()),
             refresh_pace: refresh::limiter(g.refresh_per_second),
+            live_gauges: std::sync::Once::new(),
             metrics,
         })
+    }
+
+    /// What this stage writes with now, for the staleness of live copy.
+    fn current(&self) -> crate::lifecycle::refresh::Current {
+        let uc = &self.writer.use_cases;
+        crate::lifecycle::refresh::Current {
+            prompts: uc
+                .iter()
+                .map(|(u, c)| (u.as_str().to_owned(), c.prompt.clone()))
+                .collect(),
+            model: self.writer.client.model().to_owned(),
+            policy: String::new(),
+            max_age_days: uc
+                .iter()
+                .map(|(u, c)| (u.as_str().to_owned(), c.max_age_days))
+                .collect(),
+            now_ms: now_ms(),
+        }
     }
 
     fn enabled(&self, u: UseCase) -> bool {
@@ -235,6 +257,10 @@ impl Stage for Generate {
                 "Approved content not fully read yet; last_approved fallbacks may miss some until it is.",
             )
             .await;
+            self.live_gauges.call_once(|| {
+                let current = self.current();
+                live::start(Arc::downgrade(&self.writer.approved), current, self.metrics.clone());
+            });
         }
         let counted = self.writer.use_cases.values().any(|u| u.max_interactions > 0);
         if counted && !self.cfg.interactions_input.is_empty() {
