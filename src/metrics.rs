@@ -78,6 +78,9 @@ pub struct Metrics {
     /// `drafted` (a new draft went to review), or why not (`over_budget`, `no_product`,
     /// `not_refreshable`, `rollout_off`, `not_in_canary`, `killed`, `disabled`).
     pub refresh: IntCounterVec,
+    /// `galley_recheck_total{use_case,outcome}`: live copies checked again under a new review
+    /// policy: `passed`, `queued` (for a reviewer), `taken_down`.
+    pub recheck: IntCounterVec,
     /// `galley_content_live{use_case}`: live copies on the approved topic (generate stage's view).
     pub content_live: IntGaugeVec,
     /// `galley_content_stale{use_case,reason}`: live copies due for a refresh: `prompt` (another
@@ -286,6 +289,11 @@ impl Metrics {
             refresh: counter(
                 "galley_refresh_total",
                 "Refresh requests (galley refresh) served by the generate stage: drafted, or why not (over_budget, no_product, not_refreshable, rollout_off, not_in_canary, killed, disabled).",
+                &["use_case", "outcome"],
+            ),
+            recheck: counter(
+                "galley_recheck_total",
+                "Live copies checked again under a new review policy version: passed, queued (for a reviewer), taken_down.",
                 &["use_case", "outcome"],
             ),
             content_live: gauge(

@@ -243,7 +243,7 @@ async fn inventory_refresh_plan_and_retraction_on_the_broker() {
     );
 
     let report = json(&galley(&t, &["report", "--json", "--timeout-s", "30"], &[]));
-    let r = &report["retracted"]["product_description"];
+    let r = &report["lifecycle"]["product_description"];
     assert_eq!(
         (r["taken_down"].as_u64(), r["restored"].as_u64()),
         (Some(7), Some(3)),

@@ -7,15 +7,12 @@ use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use galley::config::GalleyConfig;
 use galley::lifecycle::Inventory;
+use galley::lifecycle::read::{self, Read};
 use galley::lifecycle::refresh::{Current, Reason, reasons};
-use galley::runtime::{eof_reader, now_ms};
-use galley::schema::{AuditEvent, ContentDraft, Registry, decode, names};
-use rdkafka::Message;
-use rdkafka::error::KafkaError;
-use rdkafka::types::RDKafkaErrorCode;
+use galley::runtime::now_ms;
 
 /// Options of `galley inventory`.
 #[derive(Debug, clap::Args)]
@@ -31,80 +28,15 @@ pub(crate) struct InventoryArgs {
     timeout_s: u64,
 }
 
-/// What reading the topics found besides the inventory.
-#[derive(Debug, Default, Clone, Copy, serde::Serialize)]
-pub(crate) struct Read {
-    /// Records on the approved topic (tombstones included).
-    pub(crate) approved_records: u64,
-    /// Audit events read.
-    pub(crate) audit_events: u64,
-    /// Approved-topic records that did not decode (a newer schema, another writer): their
-    /// subjects' live copy is unknown.
-    pub(crate) unreadable: u64,
-}
-
 /// Reads the approved topic (`stages.review.approved`) and then the audit topic whole.
-/// A topic that does not exist yet is empty; one that cannot be read to its end within
-/// `timeout` is an error (a partial inventory would retract or refresh the wrong items).
 pub(crate) async fn read_inventory(cfg: &GalleyConfig, timeout: Duration) -> anyhow::Result<(Inventory, Read)> {
-    let (kafka, approved, audit) = (
-        cfg.kafka.clone(),
-        cfg.stages.review.approved.clone(),
-        cfg.stages.review.audit.clone(),
-    );
-    tokio::task::spawn_blocking(move || {
-        let mut inv = Inventory::default();
-        let mut read = Read::default();
-        each(&kafka, &approved, timeout, |key, payload| {
-            read.approved_records += 1;
-            match payload.map(|p| decode::<ContentDraft>(Registry::builtin(), names::CONTENT_DRAFT, p)) {
-                None => inv.approved(key, None),
-                Some(Ok(d)) => inv.approved(key, Some(d)),
-                Some(Err(_)) => read.unreadable += 1,
-            }
-        })?;
-        each(&kafka, &audit, timeout, |_, payload| {
-            // The audit topic also carries console actions; only audit events matter here.
-            if let Some(Ok(e)) = payload.map(|p| decode::<AuditEvent>(Registry::builtin(), names::AUDIT_EVENT, p)) {
-                read.audit_events += 1;
-                inv.audit(&e);
-            }
-        })?;
-        Ok((inv, read))
-    })
-    .await
-    .context("the topic reader stopped")?
-}
-
-/// Hands every record of `topic` (key, value) to `f`, from the beginning to the end.
-fn each(
-    kafka: &galley::config::KafkaConfig,
-    topic: &str,
-    timeout: Duration,
-    mut f: impl FnMut(&str, Option<&[u8]>),
-) -> anyhow::Result<()> {
-    let reader = match eof_reader(kafka, "inventory", topic) {
-        Err(KafkaError::MetadataFetch(RDKafkaErrorCode::UnknownTopicOrPartition)) => {
-            tracing::info!(message = "Topic does not exist yet; read as empty.", topic);
-            return Ok(());
-        }
-        r => r.with_context(|| format!("reading {topic}"))?,
-    };
-    let deadline = std::time::Instant::now() + timeout;
-    let complete = reader
-        .read_until_eof(timeout, |m| {
-            galley::schema::remote::fetch_writer_blocking(m.payload(), || std::time::Instant::now() < deadline);
-            f(&String::from_utf8_lossy(m.key().unwrap_or_default()), m.payload());
-            true
+    let r = &cfg.stages.review;
+    read::read_inventory(&cfg.kafka, &r.approved, &r.audit, timeout)
+        .await
+        .map_err(|e| match e {
+            read::ReadError::Timeout { .. } => anyhow::anyhow!("{e} (raise --timeout-s)"),
+            e => e.into(),
         })
-        .with_context(|| format!("reading {topic}"))?;
-    if !complete {
-        bail!(
-            "{topic} was not read to its end within {} s (raise --timeout-s)",
-            timeout.as_secs()
-        );
-    }
-    Ok(())
 }
 
 /// The versions the running configuration writes and approves with.

@@ -8,7 +8,7 @@ use anyhow::Context;
 use std::collections::BTreeMap;
 
 use galley::config::GalleyConfig;
-use galley::lifecycle::retract::Retracted;
+use galley::lifecycle::retract::Lifecycle;
 use galley::review::SuccessBook;
 use galley::runtime::read_to_end;
 use galley::schema::{AuditEvent, Registry, check_decodes, decode, names};
@@ -48,7 +48,7 @@ pub(crate) async fn report(cfg: GalleyConfig, args: ReportArgs) -> anyhow::Resul
             .collect();
         println!(
             "{}",
-            serde_json::json!({"topic": topic, "events": audit.events, "console_actions": audit.console_actions, "unreadable": audit.unreadable, "use_cases": out, "retracted": audit.retracted})
+            serde_json::json!({"topic": topic, "events": audit.events, "console_actions": audit.console_actions, "unreadable": audit.unreadable, "use_cases": out, "lifecycle": audit.lifecycle})
         );
         return Ok(ExitCode::SUCCESS);
     }
@@ -57,13 +57,20 @@ pub(crate) async fn report(cfg: GalleyConfig, args: ReportArgs) -> anyhow::Resul
         audit.events, audit.unreadable, audit.console_actions
     );
     print_table(&audit.book);
-    if !audit.retracted.is_empty() {
-        println!("\n| use case | retracted: taken down | restored | longest after the kill switch (s) |");
-        println!("|---|---|---|---|");
-        for (u, r) in &audit.retracted {
+    if !audit.lifecycle.is_empty() {
+        println!(
+            "\n| use case | retracted: taken down | restored | longest after the kill switch (s) | re-checked: passed | queued | taken down |"
+        );
+        println!("|---|---|---|---|---|---|---|");
+        for (u, r) in &audit.lifecycle {
             println!(
-                "| {u} | {} | {} | {:.1} |",
-                r.taken_down, r.restored, r.max_seconds_after_kill
+                "| {u} | {} | {} | {:.1} | {} | {} | {} |",
+                r.taken_down,
+                r.restored,
+                r.max_seconds_after_kill,
+                r.recheck_passed,
+                r.recheck_queued,
+                r.recheck_taken_down
             );
         }
     }
@@ -74,8 +81,8 @@ pub(crate) async fn report(cfg: GalleyConfig, args: ReportArgs) -> anyhow::Resul
 pub(crate) struct Audit {
     /// Per use case.
     pub(crate) book: SuccessBook,
-    /// Retractions (kill switch with --retract) per use case.
-    pub(crate) retracted: BTreeMap<String, Retracted>,
+    /// Retractions (kill switch with --retract) and re-checks per use case.
+    pub(crate) lifecycle: BTreeMap<String, Lifecycle>,
     /// Events read.
     pub(crate) events: usize,
     /// Console actions (logins, decisions, rollout changes) beside the events.
@@ -90,7 +97,7 @@ pub(crate) async fn read_audit(cfg: &GalleyConfig, topic: &str, timeout: Duratio
         .await
         .with_context(|| format!("reading {topic}"))?;
     let mut book = SuccessBook::default();
-    let mut retracted: BTreeMap<String, Retracted> = BTreeMap::new();
+    let mut lifecycle: BTreeMap<String, Lifecycle> = BTreeMap::new();
     let (mut unreadable, mut console_actions) = (0, 0);
     for m in &records {
         let payload = m.payload().unwrap_or_default();
@@ -101,7 +108,7 @@ pub(crate) async fn read_audit(cfg: &GalleyConfig, topic: &str, timeout: Duratio
             _ => {}
         }
         match decode::<AuditEvent>(Registry::builtin(), names::AUDIT_EVENT, payload) {
-            Ok(e) if e.is_retraction() => retracted.entry(e.use_case.clone()).or_default().record(&e),
+            Ok(e) if e.is_lifecycle() => lifecycle.entry(e.use_case.clone()).or_default().record(&e),
             Ok(e) => {
                 book.record(&e);
             }
@@ -113,7 +120,7 @@ pub(crate) async fn read_audit(cfg: &GalleyConfig, topic: &str, timeout: Duratio
     }
     Ok(Audit {
         book,
-        retracted,
+        lifecycle,
         events: records.len() - console_actions,
         console_actions,
         unreadable,

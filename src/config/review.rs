@@ -23,6 +23,7 @@ pub struct ReviewConfig {
     pub policy_file: Option<PathBuf>,
     pub table_load_timeout_ms: u64,
     pub decision_key_env: String,
+    pub recheck_per_second: f64,
     pub judge: JudgeConfig,
 }
 
@@ -85,6 +86,12 @@ impl ReviewConfig {
             .filter(|p| !p.as_os_str().is_empty() && !p.exists())
         {
             bad.push(format!("stages.review.policy_file {} does not exist", p.display()));
+        }
+        if !(self.recheck_per_second.is_finite() && self.recheck_per_second >= 0.0) {
+            bad.push(format!(
+                "stages.review.recheck_per_second {} must be a non-negative number (0 = no re-check)",
+                self.recheck_per_second
+            ));
         }
         if self.judge.enabled {
             bad.extend(self.judge.model.problems("stages.review.judge.model"));

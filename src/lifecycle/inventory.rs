@@ -10,7 +10,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use crate::schema::{AuditEvent, ContentDraft, Route};
+use crate::schema::{ACTION_RECHECK, AuditEvent, ContentDraft, Route};
 
 /// Earlier approved copies remembered per subject and use case, newest first; a restore looks for
 /// the last human-approved one among them.
@@ -93,6 +93,9 @@ impl Inventory {
     /// provenance. A reviewer's approval outranks the policy's (an audit sample approved by
     /// both is human-approved); a retraction's events are not approvals.
     pub fn audit(&mut self, e: &AuditEvent) {
+        if e.action.as_deref() == Some(ACTION_RECHECK) {
+            return self.rechecked(e);
+        }
         if e.outcome != Route::Approved || e.shadow || e.is_retraction() {
             return;
         }
@@ -115,6 +118,26 @@ impl Inventory {
                 self.provenance.insert(e.draft_id.clone(), p);
             }
         }
+    }
+
+    /// A re-check under a new policy version: the copy's approval now stands under that
+    /// version (whether it passed or was queued for a reviewer), so it is not checked again.
+    fn rechecked(&mut self, e: &AuditEvent) {
+        let Some(slot) = self.slots.get(&(e.use_case.clone(), e.subject_key.clone())) else {
+            self.unmatched_audit += 1;
+            return;
+        };
+        let Some(d) = slot.copies.iter().find(|c| c.draft_id == e.draft_id) else {
+            self.unmatched_audit += 1;
+            return;
+        };
+        let created_ms = d.created_ms;
+        let p = self.provenance.entry(e.draft_id.clone()).or_insert_with(|| Provenance {
+            actor: e.actor.clone(),
+            approved_ms: created_ms,
+            policy: None,
+        });
+        p.policy = e.policy.clone();
     }
 
     /// Every live copy (in no particular order).

@@ -5,7 +5,8 @@
 use super::inventory::Inventory;
 use crate::runtime::Output;
 use crate::schema::{
-    ACTION_RESTORE, ACTION_RETRACT, AuditEvent, CodecError, ContentDraft, Registry, Route, encode, names,
+    ACTION_RECHECK, ACTION_RESTORE, ACTION_RETRACT, AuditEvent, CodecError, ContentDraft, Registry, Route, encode,
+    names,
 };
 
 /// What a retraction does to one live copy.
@@ -80,23 +81,32 @@ impl Tally {
     }
 }
 
-/// Retractions per use case, folded from the audit topic for `galley report`.
+/// Retractions and re-checks per use case, folded from the audit topic for `galley report`.
 #[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct Retracted {
-    /// Copies taken down.
+pub struct Lifecycle {
+    /// Copies taken down by a retraction.
     pub taken_down: u64,
     /// Copies put back in their place.
     pub restored: u64,
     /// Longest time from a kill switch to one of its retraction events, in seconds.
     pub max_seconds_after_kill: f64,
+    /// Live copies re-checked under a new policy that passed.
+    pub recheck_passed: u64,
+    /// ... that were queued for a reviewer (still live until one decides).
+    pub recheck_queued: u64,
+    /// ... that were taken down.
+    pub recheck_taken_down: u64,
 }
 
-impl Retracted {
-    /// Adds one retraction event (others are ignored).
+impl Lifecycle {
+    /// Adds one retraction or re-check event (others are ignored).
     pub fn record(&mut self, e: &AuditEvent) {
-        match e.action.as_deref() {
-            Some(ACTION_RETRACT) => self.taken_down += 1,
-            Some(ACTION_RESTORE) => self.restored += 1,
+        match (e.action.as_deref(), e.outcome) {
+            (Some(ACTION_RETRACT), _) => self.taken_down += 1,
+            (Some(ACTION_RESTORE), _) => self.restored += 1,
+            (Some(ACTION_RECHECK), Route::Approved) => return self.recheck_passed += 1,
+            (Some(ACTION_RECHECK), Route::Review) => return self.recheck_queued += 1,
+            (Some(ACTION_RECHECK), Route::Rejected) => return self.recheck_taken_down += 1,
             _ => return,
         }
         if let Some(killed) = e.source_event_ms {
@@ -289,7 +299,7 @@ mod tests {
             killed_ms: 1_000,
             now_ms: 3_500,
         };
-        let mut r = Retracted::default();
+        let mut r = Lifecycle::default();
         for step in plan(&inventory(), None) {
             for o in outputs(&step, "appr", "audit", &cx).unwrap() {
                 if o.topic == "audit" {

@@ -66,6 +66,31 @@ pub struct Risk {
     pub audit_rate: f64,
 }
 
+/// What the review stage does with live copy that fails a new policy version (`[recheck]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Recheck {
+    /// Live copy with a finding at or above this severity is taken down; below it (and at or
+    /// above `risk.human_at`) it is queued for a reviewer and stays live until one decides.
+    /// Stricter than `risk.reject_at` because the copy is already public.
+    #[serde(default = "Recheck::default_take_down_at")]
+    pub take_down_at: crate::schema::CheckSeverity,
+}
+
+impl Recheck {
+    fn default_take_down_at() -> crate::schema::CheckSeverity {
+        crate::schema::CheckSeverity::High
+    }
+}
+
+impl Default for Recheck {
+    fn default() -> Self {
+        Recheck {
+            take_down_at: Self::default_take_down_at(),
+        }
+    }
+}
+
 /// The whole policy file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -92,6 +117,9 @@ pub struct PolicyConfig {
     pub language: Language,
     /// Risk policy.
     pub risk: Risk,
+    /// Re-checks of live copy under a new version of this policy.
+    #[serde(default)]
+    pub recheck: Recheck,
 }
 
 /// The policy shipped with Galley.
@@ -118,6 +146,9 @@ impl PolicyConfig {
         }
         if !(0.0..=1.0).contains(&cfg.risk.audit_rate) {
             bad.push(format!("risk.audit_rate {} must be in [0, 1]", cfg.risk.audit_rate));
+        }
+        if cfg.recheck.take_down_at < cfg.risk.human_at {
+            bad.push("recheck.take_down_at must not be below risk.human_at".to_owned());
         }
         if cfg.risk.human_at > cfg.risk.reject_at {
             bad.push("risk.human_at must not be above risk.reject_at".to_owned());

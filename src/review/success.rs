@@ -78,7 +78,7 @@ impl UseCaseStats {
     }
 
     fn tally(&mut self, e: &AuditEvent, sign: i64) {
-        if e.is_retraction() {
+        if e.is_lifecycle() {
             return;
         }
         let add = |n: &mut u64| *n = n.saturating_add_signed(sign);

@@ -19,8 +19,8 @@ pub use compat::{CompatReport, check_compatibility, compare};
 pub use profile_types::{ConsoleAction, InterestDay, InterestProfile};
 pub use registry::{Registry, RegistryError, SchemaEntry};
 pub use review_types::{
-    ACTION_RESTORE, ACTION_RETRACT, AuditEvent, AuditOutcome, DecisionAction, RefreshRequest, ReviewDecision,
-    ReviewOutcome, RiskTier, RolloutControl, RolloutMode, Route,
+    ACTION_RECHECK, ACTION_RESTORE, ACTION_RETRACT, AuditEvent, AuditOutcome, DecisionAction, RefreshRequest,
+    ReviewDecision, ReviewOutcome, RiskTier, RolloutControl, RolloutMode, Route,
 };
 pub use types::{
     CatalogChange, CatalogOp, CheckResult, CheckSeverity, ContentDraft, Finding, GeneratorKind, InteractionEvent,

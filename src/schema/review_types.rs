@@ -123,12 +123,22 @@ pub const ACTION_RETRACT: &str = "retract";
 /// `AuditEvent.action` of a retraction that put the last human-approved copy back; outcome
 /// `approved`.
 pub const ACTION_RESTORE: &str = "restore";
+/// `AuditEvent.action` of a live copy checked again under a new review policy: outcome
+/// `approved` (it passes and stays), `review` (queued for a reviewer, still live) or `rejected`
+/// (taken down); `policy` is the new version.
+pub const ACTION_RECHECK: &str = "recheck";
 
 impl AuditEvent {
     /// Whether this event records a retraction (of copy already published) rather than the
-    /// outcome of its draft: success metrics and the conservation books leave it out.
+    /// outcome of its draft.
     pub fn is_retraction(&self) -> bool {
         matches!(self.action.as_deref(), Some(ACTION_RETRACT | ACTION_RESTORE))
+    }
+
+    /// Whether this event is about copy already published (a retraction or a re-check) rather
+    /// than the outcome of its draft: success metrics and the conservation books leave it out.
+    pub fn is_lifecycle(&self) -> bool {
+        self.is_retraction() || self.action.as_deref() == Some(ACTION_RECHECK)
     }
 
     /// The policy's `outcome` for a model-written product description (draft `d` of `SKU`,

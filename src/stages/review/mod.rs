@@ -17,8 +17,10 @@
 mod decisions;
 pub use decisions::is_decided;
 pub mod judge;
+mod recheck;
 pub mod signature;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use thiserror::Error;
@@ -70,8 +72,12 @@ pub enum ReviewBuildError {
 pub struct Review {
     cfg: ReviewConfig,
     kafka: KafkaConfig,
-    checker: Checker,
-    products: OnceLock<Table<ValidatedProduct>>,
+    checker: Arc<Checker>,
+    products: Arc<OnceLock<Table<ValidatedProduct>>>,
+    /// Whether this process started the re-check of live copy (once, on partition 0 of drafts).
+    recheck_started: AtomicBool,
+    /// Stops the re-check task when the stage goes.
+    recheck_stop: Arc<AtomicBool>,
     queue: OnceLock<Table<Vec<ReviewOutcome>>>,
     /// What storefronts have now, by subject: a rejected audit sample is taken down only if it
     /// is still the live copy.
@@ -115,9 +121,11 @@ impl Review {
         Ok(Review {
             cfg: r.clone(),
             kafka: cfg.kafka.clone(),
-            checker: Checker::new(policy),
+            checker: Arc::new(Checker::new(policy)),
             judge: judge::Judge::new(&r.judge, &cfg.runtime.breaker, &metrics)?,
-            products: OnceLock::new(),
+            products: Arc::new(OnceLock::new()),
+            recheck_started: AtomicBool::new(false),
+            recheck_stop: Arc::new(AtomicBool::new(false)),
             queue: OnceLock::new(),
             live: OnceLock::new(),
             book: Mutex::new(SuccessBook::default()),
@@ -379,6 +387,30 @@ impl Stage for Review {
         Ok(())
     }
 
+    /// The instance given partition 0 of the drafts topic re-checks the live copy under the
+    /// running policy version, in the background (once per process).
+    fn on_assign(&self, assigned: &[crate::runtime::Assigned]) {
+        if self.cfg.recheck_per_second <= 0.0 || !recheck::owns_recheck(assigned, &self.cfg.drafts) {
+            return;
+        }
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if self.recheck_started.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let task = recheck::Rechecker {
+            checker: self.checker.clone(),
+            products: self.products.clone(),
+            kafka: self.kafka.clone(),
+            cfg: self.cfg.clone(),
+            known_answers: self.known_answers.clone(),
+            metrics: self.metrics.clone(),
+            stop: self.recheck_stop.clone(),
+        };
+        handle.spawn(task.run());
+    }
+
     async fn process(&self, record: &Record) -> Result<Outcome, StageError> {
         if record.topic == self.cfg.drafts {
             self.draft(record).await
@@ -390,6 +422,12 @@ impl Stage for Review {
                 format!("the review stage does not consume {}", record.topic),
             ))
         }
+    }
+}
+
+impl Drop for Review {
+    fn drop(&mut self) {
+        self.recheck_stop.store(true, Ordering::Release);
     }
 }
 

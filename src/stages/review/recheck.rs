@@ -1,0 +1,126 @@
+//! The review stage's re-check of live copy under a new policy version
+//! ([`crate::lifecycle::recheck`]): run once per process, by the instance assigned partition 0 of
+//! the drafts topic (one instance of the group at a time, without coordination), paced at
+//! `stages.review.recheck_per_second`. A copy it could not finish (a crash, a send that failed)
+//! has no recheck audit event, so the next start checks it again.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use governor::{Quota, RateLimiter};
+use rdkafka::message::OwnedHeaders;
+use rdkafka::util::Timeout;
+
+use crate::config::{KafkaConfig, ReviewConfig};
+use crate::lifecycle::read::read_inventory;
+use crate::lifecycle::recheck::{self, Topics, verdict};
+use crate::metrics::Metrics;
+use crate::review::{Checker, Draft};
+use crate::runtime::table::Table;
+use crate::runtime::{Assigned, now_ms, producer};
+use crate::schema::ValidatedProduct;
+
+/// Everything the re-check task needs, owned (it outlives the `on_assign` call that starts it).
+pub(super) struct Rechecker {
+    pub(super) checker: Arc<Checker>,
+    pub(super) products: Arc<OnceLock<Table<ValidatedProduct>>>,
+    pub(super) kafka: KafkaConfig,
+    pub(super) cfg: ReviewConfig,
+    pub(super) known_answers: Vec<String>,
+    pub(super) metrics: Metrics,
+    /// Set when the stage is dropped: the task stops at the next copy.
+    pub(super) stop: Arc<AtomicBool>,
+}
+
+/// Whether `assigned` gives this process partition 0 of `drafts`, the re-check's owner.
+pub(super) fn owns_recheck(assigned: &[Assigned], drafts: &str) -> bool {
+    assigned.iter().any(|a| a.topic == drafts && a.partition == 0)
+}
+
+impl Rechecker {
+    /// Checks every due live copy once; logs and returns on a failure.
+    pub(super) async fn run(self) {
+        let policy = self.checker.config().version().to_owned();
+        let timeout = Duration::from_millis(self.cfg.table_load_timeout_ms.max(60_000));
+        let (inv, read) = match read_inventory(&self.kafka, &self.cfg.approved, &self.cfg.audit, timeout).await {
+            Ok(r) => r,
+            Err(error) => {
+                tracing::warn!(message = "Re-check skipped: the approved and audit topics could not be read.", %error);
+                return;
+            }
+        };
+        if read.unreadable > 0 {
+            tracing::warn!(
+                message = "Re-check skipped: some approved records do not decode, so the live copy is not known.",
+                unreadable = read.unreadable
+            );
+            return;
+        }
+        let due = recheck::due(&inv, &policy);
+        if due.is_empty() {
+            tracing::info!(
+                message = "Every live copy was approved under the running policy.",
+                policy
+            );
+            return;
+        }
+        tracing::info!(
+            message = "Re-checking live copy under a new policy version.",
+            policy,
+            copies = due.len()
+        );
+        let producer = match producer(&self.kafka, "review-recheck", Duration::from_secs(30)) {
+            Ok(p) => p,
+            Err(error) => return tracing::warn!(message = "Re-check skipped: no producer.", %error),
+        };
+        let period = Duration::from_secs_f64(1.0 / self.cfg.recheck_per_second.max(1e-6));
+        let pace = RateLimiter::direct(
+            Quota::with_period(period).unwrap_or_else(|| Quota::per_second(std::num::NonZeroU32::MIN)),
+        );
+        let risk = &self.checker.config().risk;
+        let take_down_at = self.checker.config().recheck.take_down_at;
+        let topics = Topics {
+            approved: &self.cfg.approved,
+            review: &self.cfg.review,
+            audit: &self.cfg.audit,
+        };
+        let mut done = 0usize;
+        for copy in &due {
+            if self.stop.load(Ordering::Acquire) {
+                break;
+            }
+            pace.until_ready().await;
+            let d = &copy.draft;
+            let product = (d.use_case == "product_description")
+                .then(|| self.products.get().and_then(|t| t.with(&d.subject_key, |p| p.cloned())))
+                .flatten();
+            let checks = self.checker.check(&Draft {
+                use_case: &d.use_case,
+                text: &d.text,
+                title: d.title.as_deref(),
+                product: product.as_ref(),
+                locale: &d.locale,
+                generator: d.generator,
+                id: &d.draft_id,
+                known_answers: &self.known_answers,
+            });
+            let v = verdict(&checks, risk.human_at, take_down_at);
+            let outputs = match recheck::outputs(d, v, checks, topics, &policy, now_ms()) {
+                Ok(o) => o,
+                Err(error) => return tracing::warn!(message = "Re-check stopped: encoding failed.", %error),
+            };
+            for out in &outputs {
+                if let Err((error, _)) = producer
+                    .send(out.record(OwnedHeaders::new()), Timeout::After(Duration::from_secs(30)))
+                    .await
+                {
+                    return tracing::warn!(message = "Re-check stopped: producing failed; the next start goes on.", topic = out.topic, %error);
+                }
+            }
+            self.metrics.recheck.with_label_values(&[&d.use_case, v.as_str()]).inc();
+            done += 1;
+        }
+        tracing::info!(message = "Re-check done.", policy, checked = done, of = due.len());
+    }
+}
