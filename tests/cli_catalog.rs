@@ -36,6 +36,25 @@ fn publish(args: &[&str]) -> (String, String) {
 }
 
 #[test]
+fn a_gzipped_export_is_audited_as_the_same_rows() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let gz = dir.path().join("catalog-export.csv.gz");
+    let mut enc = flate2::write::GzEncoder::new(std::fs::File::create(&gz).unwrap(), flate2::Compression::fast());
+    enc.write_all(&std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/catalog-export.csv")).unwrap())
+        .unwrap();
+    enc.finish().unwrap();
+    let out = galley(&["audit", gz.to_str().unwrap(), "--currency", "INR", "--output", "json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (report["rows"].as_u64(), report["unreadable"].as_u64()),
+        (Some(40), Some(1))
+    );
+    assert_eq!(report["unreadable_examples"][0]["line"], 29);
+}
+
+#[test]
 fn audit_prints_a_json_report_with_the_sample_defects() {
     let out = galley(&[
         "audit",

@@ -2,10 +2,10 @@
 //! quality rules offline over the same export). Both read through the one importer, so what the
 //! audit reports is what publishing would send.
 
-use std::fs::File;
-use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::history::{self, DataKind, HistoryArgs};
@@ -13,7 +13,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 use galley::audit::{Audit, ReportFormat, render};
 use galley::config::{GalleyConfig, ms};
-use galley::import::{ColumnMapping, Format, ImportOptions, Importer, RowError, parse_mapping};
+use galley::import::{ColumnMapping, Format, ImportOptions, Importer, Input, RowError, parse_mapping};
 use galley::runtime::producer;
 use galley::schema::{Registry, encode, names};
 use galley::stages::quality::assessor;
@@ -59,11 +59,14 @@ impl ImportArgs {
         }
     }
 
-    pub(super) fn open(&self) -> anyhow::Result<(Importer<BufReader<File>>, ProgressBar)> {
+    /// The importer over `--file` (a `.gz` file is read through), a progress bar over its size on
+    /// disk, and the bytes of it consumed so far (for the bar).
+    pub(super) fn open(&self) -> anyhow::Result<(Importer<Reader>, ProgressBar, Arc<AtomicU64>)> {
+        let input = Input::open(&self.file).with_context(|| format!("opening {}", self.file.display()))?;
         let format = match self.format.as_deref() {
             Some("csv") => Format::Csv,
             Some(_) => Format::Jsonl,
-            None => Format::from_path(&self.file).with_context(|| {
+            None => input.format.with_context(|| {
                 format!(
                     "cannot tell the format of {} from its extension; pass --format csv|jsonl",
                     self.file.display()
@@ -86,11 +89,9 @@ impl ImportArgs {
             event_time_ms: now,
             locale: self.locale.clone(),
         };
-        let file = File::open(&self.file).with_context(|| format!("opening {}", self.file.display()))?;
-        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-        let importer =
-            Importer::new(BufReader::new(file), opts).with_context(|| format!("reading {}", self.file.display()))?;
-        Ok((importer, progress(size)))
+        let (size, consumed) = (input.size, input.consumed.clone());
+        let importer = Importer::new(input.reader, opts).with_context(|| format!("reading {}", self.file.display()))?;
+        Ok((importer, progress(size), consumed))
     }
 }
 
@@ -117,6 +118,9 @@ pub(super) fn report_bad_rows(bad: &[RowError], total: u64) {
         eprintln!("  ... and {} more", total - bad.len() as u64);
     }
 }
+
+/// What a catalog import reads: the file, decompressed when it is a `.gz`.
+pub(super) type Reader = std::io::BufReader<Box<dyn std::io::Read + Send>>;
 
 /// `galley publish`.
 #[derive(Debug, Args)]
@@ -154,7 +158,7 @@ pub(crate) async fn publish(cfg: GalleyConfig, args: PublishArgs) -> anyhow::Res
         .topic
         .clone()
         .unwrap_or_else(|| cfg.stages.quality.catalog_input.clone());
-    let (mut importer, bar) = args.import.open()?;
+    let (mut importer, bar, consumed) = args.import.open()?;
     eprintln!("columns: {}", importer.resolved());
     let producer = if args.dry_run {
         None
@@ -166,8 +170,8 @@ pub(crate) async fn publish(cfg: GalleyConfig, args: PublishArgs) -> anyhow::Res
     let mut pending = Vec::new();
     // The quality stage dead-letters larger records, and the producer refuses them.
     let limit = cfg.runtime.max_message_bytes.min(cfg.runtime.max_output_bytes);
-    while let Some(row) = importer.next() {
-        bar.set_position(importer.bytes_read());
+    for row in importer.by_ref() {
+        bar.set_position(consumed.load(Ordering::Relaxed));
         let row = row.and_then(|row| {
             let payload = encode(Registry::builtin(), names::CATALOG_CHANGE, &row.change).map_err(|e| RowError {
                 line: row.line,
@@ -287,14 +291,14 @@ pub(crate) fn audit(cfg: GalleyConfig, args: AuditArgs) -> anyhow::Result<ExitCo
     q.rules_file = args.rules.clone().or(q.rules_file);
     q.taxonomy_file = args.taxonomy.clone().or(q.taxonomy_file);
     let assessor = assessor(&q)?;
-    let (mut importer, bar) = args.import.open()?;
+    let (mut importer, bar, consumed) = args.import.open()?;
     let mut audit = Audit::new(&assessor, args.examples);
     let mut n = 0u64;
-    while let Some(row) = importer.next() {
+    for row in importer.by_ref() {
         audit.add(row);
         n += 1;
         if n % 256 == 0 {
-            bar.set_position(importer.bytes_read());
+            bar.set_position(consumed.load(Ordering::Relaxed));
         }
     }
     bar.finish_and_clear();

@@ -116,7 +116,7 @@ fn print_report(
 /// Catalog skus and prices from a catalog export, read with the catalog importer.
 fn catalog_index(path: &Path, currency: Option<String>) -> anyhow::Result<CatalogIndex> {
     let args = ImportArgs::for_file(path.to_path_buf(), currency);
-    let (importer, _) = args.open()?;
+    let (importer, _, _) = args.open()?;
     let mut index = CatalogIndex::default();
     for row in importer.flatten() {
         let c = &row.change;
