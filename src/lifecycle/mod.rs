@@ -11,3 +11,37 @@ pub mod refresh;
 pub mod retract;
 
 pub use inventory::{Inventory, LiveCopy, Provenance};
+
+use crate::schema::{AuditEvent, ContentDraft, Route};
+
+/// An audit event about published copy `d` (a retraction or a re-check, never an outcome of
+/// its draft): `action` by `actor` at `decided_ms`; no checks, no source time, no policy.
+pub(crate) fn copy_event(
+    d: &ContentDraft,
+    outcome: Route,
+    (action, actor): (&str, &str),
+    reason: String,
+    decided_ms: i64,
+) -> AuditEvent {
+    AuditEvent {
+        draft_id: d.draft_id.clone(),
+        use_case: d.use_case.clone(),
+        subject_key: d.subject_key.clone(),
+        outcome,
+        actor: actor.to_owned(),
+        action: Some(action.to_owned()),
+        audit_sample: false,
+        reason,
+        model: d.model.clone(),
+        prompt: d.prompt.clone(),
+        generator: d.generator.as_str().to_owned(),
+        checks: Vec::new(),
+        cost_micros: 0,
+        draft_created_ms: d.created_ms,
+        source_event_ms: None,
+        edit_distance: None,
+        decided_ms,
+        shadow: false,
+        policy: None,
+    }
+}

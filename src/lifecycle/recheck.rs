@@ -1,9 +1,8 @@
 //! Re-checking live copy under a new review policy version: a copy approved under another
 //! version (or before versions were recorded) is checked again; a finding at or above the
 //! policy's `recheck.take_down_at` takes it down (a tombstone), one at or above `risk.human_at`
-//! queues it for a person (and stays live
-//! until a reviewer decides: queued as an audit sample, so a rejection takes it down), and what
-//! passes stays. Every copy checked gets an audit event (`action` recheck, `policy` the new
+//! queues it for a person (it stays live until a reviewer decides: queued as an audit sample,
+//! so a rejection takes it down), and what passes stays. Every copy checked gets an audit event (`action` recheck, `policy` the new
 //! version), so a restart does not check it again.
 
 use super::inventory::{Inventory, LiveCopy};
@@ -123,28 +122,12 @@ pub fn outputs(
         }
     }
     let event = AuditEvent {
-        draft_id: d.draft_id.clone(),
-        use_case: d.use_case.clone(),
-        subject_key: d.subject_key.clone(),
-        outcome: route,
-        actor: "recheck".into(),
-        action: Some(ACTION_RECHECK.into()),
-        audit_sample: false,
-        reason,
-        model: d.model.clone(),
-        prompt: d.prompt.clone(),
-        generator: d.generator.as_str().to_owned(),
         checks: checks
             .iter()
             .map(|c| format!("{}:{}", c.check, c.severity.as_str()))
             .collect(),
-        cost_micros: 0,
-        draft_created_ms: d.created_ms,
-        source_event_ms: None,
-        edit_distance: None,
-        decided_ms: now_ms,
-        shadow: false,
         policy: Some(policy.to_owned()),
+        ..super::copy_event(d, route, (ACTION_RECHECK, "recheck"), reason, now_ms)
     };
     outputs.push(out(
         topics.audit,

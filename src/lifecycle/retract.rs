@@ -174,25 +174,14 @@ pub fn outputs(step: &Step, approved: &str, audit: &str, cx: &Context<'_>) -> Re
 
 fn event(d: &ContentDraft, outcome: Route, action: &str, cx: &Context<'_>, what: &str) -> AuditEvent {
     AuditEvent {
-        draft_id: d.draft_id.clone(),
-        use_case: d.use_case.clone(),
-        subject_key: d.subject_key.clone(),
-        outcome,
-        actor: cx.actor.to_owned(),
-        action: Some(action.to_owned()),
-        audit_sample: false,
-        reason: format!("kill switch, {what}: {}", cx.reason),
-        model: d.model.clone(),
-        prompt: d.prompt.clone(),
-        generator: d.generator.as_str().to_owned(),
-        checks: Vec::new(),
-        cost_micros: 0,
-        draft_created_ms: d.created_ms,
         source_event_ms: Some(cx.killed_ms),
-        edit_distance: None,
-        decided_ms: cx.now_ms,
-        shadow: false,
-        policy: None,
+        ..super::copy_event(
+            d,
+            outcome,
+            (action, cx.actor),
+            format!("kill switch, {what}: {}", cx.reason),
+            cx.now_ms,
+        )
     }
 }
 
