@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 use galley::config::{GalleyConfig, ms};
 use galley::console::Console;
 use galley::console::auth::hash_password;
-use galley::console::store::{KafkaSink, KafkaStore};
+use galley::console::store::{KafkaRetractor, KafkaSink, KafkaStore};
 use galley::metrics::Metrics;
 use galley::runtime::shutdown;
 use tokio_util::sync::CancellationToken;
@@ -54,7 +54,8 @@ pub(crate) async fn console(cfg: GalleyConfig, args: ConsoleArgs) -> anyhow::Res
     let sink = Arc::new(KafkaSink::new(&cfg).context("creating the decisions producer")?);
     let metrics = Metrics::new();
     galley::schema::remote::observe(&metrics);
-    let console = Arc::new(Console::new(&cfg, store, sink, metrics));
+    let retractor = Arc::new(KafkaRetractor::new(&cfg));
+    let console = Arc::new(Console::new(&cfg, store, sink, metrics).with_retractor(retractor));
     console
         .control()
         .start("console-control", ms(cfg.console.table_load_timeout_ms))

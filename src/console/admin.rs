@@ -37,6 +37,9 @@ pub(super) struct RolloutForm {
     canary_percent: Option<f64>,
     #[serde(default)]
     reason: String,
+    /// With `kill`: also retract the live copy (the checkbox; present = on).
+    #[serde(default)]
+    retract: Option<String>,
 }
 
 /// The session if it is an admin's; else the refusal (or the login redirect) it already is.
@@ -87,8 +90,38 @@ pub(super) async fn change(State(c): App, h: HeaderMap, Form(f): Form<RolloutFor
         rec.reason
     );
     c.audit(&s.user, "rollout", &rec.use_case, detail).await;
-    c.control.wrote(rec);
+    c.control.wrote(rec.clone());
+    if rec.killed && f.action == "kill" && f.retract.is_some() {
+        retract_in_background(&c, &s.user, rec);
+    }
     Redirect::to("/admin").into_response()
+}
+
+/// Runs the retraction after a kill switch (it reads two topics and pauses between passes, so
+/// the admin does not wait for it); its result goes to the audit topic as a console action.
+fn retract_in_background(c: &Arc<Console>, user: &str, kill: RolloutControl) {
+    let Some(retractor) = c.retractor.clone() else {
+        return;
+    };
+    let (c, user) = (c.clone(), user.to_owned());
+    tokio::spawn(async move {
+        let scope = (kill.use_case != ALL).then(|| kill.use_case.clone());
+        let target = kill.use_case.clone();
+        match retractor.retract(scope, kill).await {
+            Ok(r) => {
+                let detail = format!(
+                    "taken_down={} restored={} kept={} seconds_after_kill={:.1}",
+                    r.total.taken_down, r.total.restored, r.total.kept, r.seconds_after_kill
+                );
+                tracing::warn!(message = "Live copy retracted.", user, use_case = target, detail);
+                c.audit(&user, "retract", &target, detail).await;
+            }
+            Err(error) => {
+                tracing::error!(message = "Retraction failed; the kill switch stays on.", user, use_case = target, %error);
+                c.audit(&user, "retract_failed", &target, error).await;
+            }
+        }
+    });
 }
 
 /// The override a form asks for, on top of the use case's current one; or why not.
@@ -129,6 +162,12 @@ fn render(c: &Console, s: &Session, error: Option<&str>) -> String {
         .map(|e| format!("<p class=\"err\">{}</p>", esc(e)))
         .unwrap_or_default();
     let reason = "<input type=\"text\" name=\"reason\" placeholder=\"reason\" size=\"18\" required>";
+    let retract_box = if c.retractor.is_some() {
+        " <label title=\"Machine-approved live copy is replaced by the last reviewer-approved copy, or taken down\">\
+         <input type=\"checkbox\" name=\"retract\" value=\"1\"> and retract its live copy</label>"
+    } else {
+        ""
+    };
     let rows: String = c
         .control
         .configured()
@@ -152,12 +191,13 @@ fn render(c: &Console, s: &Session, error: Option<&str>) -> String {
                  <td><form method=\"post\" action=\"/admin/rollout\">{h}<select name=\"mode\">{options}</select> \
                  <input type=\"number\" name=\"canary_percent\" min=\"0.1\" max=\"100\" step=\"0.1\" placeholder=\"%\" class=\"pct\"> \
                  {reason} <button>Set</button></form>\
-                 <form method=\"post\" action=\"/admin/rollout\" class=\"mt\">{k}{reason} <button class=\"{cls}\">{label}</button></form></td></tr>",
+                 <form method=\"post\" action=\"/admin/rollout\" class=\"mt\">{k}{reason}{retract} <button class=\"{cls}\">{label}</button></form></td></tr>",
                 name = esc(name),
                 now = describe(&e),
                 declared = if declared.is_empty() { "<em>none: stays in shadow at most</em>".into() } else { declared.join("<br>") },
                 h = hidden(s, "mode", name),
                 k = hidden(s, switch.0, name),
+                retract = if switch.0 == "kill" { retract_box } else { "" },
                 label = switch.1,
                 cls = switch.2,
             )
@@ -175,11 +215,13 @@ fn render(c: &Console, s: &Session, error: Option<&str>) -> String {
         &format!(
             "<h1>Rollout</h1>{error}<table><tr><th>Use case</th><th>Configured</th><th>In force</th><th>Overridden by</th>\
              <th>Declared success metrics</th><th>Change (written to galley.control)</th></tr>{rows}</table>\
-             <div class=\"card\"><form method=\"post\" action=\"/admin/rollout\">{}{reason} <button class=\"{}\">{}</button></form>\
+             <div class=\"card\"><form method=\"post\" action=\"/admin/rollout\">{}{reason}{} <button class=\"{}\">{}</button></form>\
              <p>A kill switch stops generation and publication within seconds in every stage; drafts already written go to \
-             content.shadow. Auto-halt drops a live use case to shadow when a declared metric breaches its threshold; \
+             content.shadow. With \"retract\", its live copy also comes off content.approved: machine-approved copy is \
+             replaced by the last reviewer-approved copy or taken down (the result is on the audit topic). Auto-halt drops a live use case to shadow when a declared metric breaches its threshold; \
              set the mode again here once the cause is fixed.</p></div>",
             hidden(s, global.0, ALL),
+            if global.0 == "kill" { retract_box } else { "" },
             global.2,
             global.1,
         ),

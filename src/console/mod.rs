@@ -51,6 +51,9 @@ pub struct Console {
     metrics: Metrics,
     /// The rollout of each use case, read from galley.control once started.
     control: Arc<Control>,
+    /// Takes a killed use case's live copy down when an admin asks; `None`: the page does not
+    /// offer it.
+    retractor: Option<Arc<dyn store::Retractor>>,
 }
 
 impl Console {
@@ -69,7 +72,14 @@ impl Console {
             sink,
             control: Control::new(cfg, metrics.clone()),
             metrics,
+            retractor: None,
         }
+    }
+
+    /// Lets admins retract a use case's live copy with its kill switch.
+    pub fn with_retractor(mut self, retractor: Arc<dyn store::Retractor>) -> Self {
+        self.retractor = Some(retractor);
+        self
     }
 
     /// Accounts and sessions.

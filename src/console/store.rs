@@ -46,6 +46,44 @@ pub trait DecisionSink: Send + Sync {
     fn send_audit(&self, action: ConsoleAction) -> BoxFuture<'_, Result<(), String>>;
 }
 
+/// Takes a killed use case's live copy off the approved topic (the admin page's "retract" box).
+pub trait Retractor: Send + Sync {
+    /// Retracts the live copy of `use_case` (`None` = every use case) after kill switch `kill`.
+    fn retract(
+        &self,
+        use_case: Option<String>,
+        kill: RolloutControl,
+    ) -> BoxFuture<'static, Result<crate::lifecycle::retraction::Report, String>>;
+}
+
+/// [`Retractor`] on the configured brokers and topics ([`crate::lifecycle::retraction`]).
+pub struct KafkaRetractor {
+    cfg: Arc<GalleyConfig>,
+}
+
+impl KafkaRetractor {
+    /// A retractor for `cfg`'s approved and audit topics.
+    pub fn new(cfg: &GalleyConfig) -> Self {
+        KafkaRetractor {
+            cfg: Arc::new(cfg.clone()),
+        }
+    }
+}
+
+impl Retractor for KafkaRetractor {
+    fn retract(
+        &self,
+        use_case: Option<String>,
+        kill: RolloutControl,
+    ) -> BoxFuture<'static, Result<crate::lifecycle::retraction::Report, String>> {
+        let cfg = self.cfg.clone();
+        Box::pin(async move {
+            let (settle, timeout) = (Duration::from_secs(5), Duration::from_secs(60));
+            crate::lifecycle::retraction::run(&cfg, use_case.as_deref(), &kill, settle, timeout).await
+        })
+    }
+}
+
 /// The queue from Kafka.
 pub struct KafkaStore {
     queued: Table<Vec<ReviewOutcome>>,

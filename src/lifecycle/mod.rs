@@ -9,6 +9,7 @@ pub mod read;
 pub mod recheck;
 pub mod refresh;
 pub mod retract;
+pub mod retraction;
 
 pub use inventory::{Inventory, LiveCopy, Provenance};
 

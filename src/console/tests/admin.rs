@@ -97,3 +97,74 @@ async fn admins_change_the_rollout_on_galley_control_and_logout_ends_the_session
         "every console action is audited: {audit:?}"
     );
 }
+
+/// Records what it was asked to retract and answers with fixed counts.
+#[derive(Default)]
+struct FakeRetractor {
+    asked: std::sync::Mutex<Vec<(Option<String>, String)>>,
+}
+
+impl crate::console::store::Retractor for FakeRetractor {
+    fn retract(
+        &self,
+        use_case: Option<String>,
+        kill: crate::schema::RolloutControl,
+    ) -> futures::future::BoxFuture<'static, Result<crate::lifecycle::retraction::Report, String>> {
+        self.asked.lock().unwrap().push((use_case, kill.actor));
+        Box::pin(async {
+            let mut r = crate::lifecycle::retraction::Report::default();
+            (r.total.taken_down, r.total.restored, r.total.kept) = (7, 3, 2);
+            Ok(r)
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_kill_with_the_retract_box_retracts_and_audits_the_result() {
+    let fake = Arc::new(FakeRetractor::default());
+    let f = fixture_with(Some(fake.clone())).await;
+    let (admin, csrf) = f.login("root").await;
+    let page = f.get("/admin", &admin).await.text().await.unwrap();
+    assert!(page.contains("name=\"retract\""), "the box is offered");
+    let plain = [
+        ("csrf", csrf.as_str()),
+        ("action", "kill"),
+        ("use_case", "support_reply"),
+        ("reason", "r"),
+    ];
+    assert_eq!(
+        f.post("/admin/rollout", &admin, &plain).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let retract = [
+        ("csrf", csrf.as_str()),
+        ("action", "kill"),
+        ("use_case", "product_description"),
+        ("reason", "bad copy"),
+        ("retract", "1"),
+    ];
+    assert_eq!(
+        f.post("/admin/rollout", &admin, &retract).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let audited = || {
+        f.mem
+            .audit
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|a| a.action == "retract" && a.detail.starts_with("taken_down=7 restored=3 kept=2"))
+    };
+    for _ in 0..100 {
+        if audited() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(audited(), "the result is a console action");
+    assert_eq!(
+        *fake.asked.lock().unwrap(),
+        [(Some("product_description".to_owned()), "admin:root".to_owned())],
+        "only the kill with the box retracts"
+    );
+}

@@ -105,6 +105,11 @@ struct Fixture {
 }
 
 async fn fixture() -> Fixture {
+    fixture_with(None).await
+}
+
+/// [`fixture`], with `retractor` behind the admin page's retract box.
+async fn fixture_with(retractor: Option<Arc<dyn crate::console::store::Retractor>>) -> Fixture {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let mut cfg = GalleyConfig::load_with_env(None, Vec::new()).unwrap();
     let hash = hash_password("pw-ana").unwrap();
@@ -130,7 +135,11 @@ async fn fixture() -> Fixture {
         "C-1".into(),
         vec![outcome("C-1", "support_reply", "Thanks, we will look at it.")],
     );
-    let console = Arc::new(Console::new(&cfg, mem.clone(), mem.clone(), Metrics::new()));
+    let mut console = Console::new(&cfg, mem.clone(), mem.clone(), Metrics::new());
+    if let Some(r) = retractor {
+        console = console.with_retractor(r);
+    }
+    let console = Arc::new(console);
     let stop = CancellationToken::new();
     let addr = console.clone().serve("127.0.0.1:0", stop.clone()).await.unwrap();
     Fixture {
