@@ -367,4 +367,21 @@ async fn a_prompt_change_refreshes_exactly_the_copies_on_the_old_version() {
         "{text}"
     );
     assert_eq!(fake.requests(), 4, "one model call per refreshed copy");
+
+    // Old copy against new on the same items: all four compared, none reviewed yet.
+    let cmp = json(&galley(
+        &t,
+        &["refresh", "--compare", "w-prompt2", "--json", "--timeout-s", "30"],
+        &[("GALLEY_STAGES__GENERATE__DRAFTS", &drafts)],
+    ));
+    let c = &cmp["comparison"];
+    assert_eq!(
+        (c["items"].as_u64(), c["compared"].as_u64()),
+        (Some(4), Some(4)),
+        "{cmp}"
+    );
+    assert_eq!(c["outcomes"]["pending"], 4);
+    let d = c["mean_distance"].as_f64().unwrap();
+    assert!(d > 0.0 && d <= 1.0, "the new prompt wrote other text: {d}");
+    assert!(c["examples"][0]["old"].as_str().unwrap().starts_with("Copy live-"));
 }

@@ -5,6 +5,7 @@
 mod bench;
 mod catalog;
 mod check;
+mod compare;
 mod console;
 mod control;
 mod demo;

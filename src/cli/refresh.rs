@@ -24,6 +24,10 @@ pub(crate) struct RefreshArgs {
     /// default wave-<time>.
     #[arg(long)]
     wave: Option<String>,
+    /// Instead of planning: compare wave WAVE's new drafts with the copies they replace, on the
+    /// same items (edit distance, length, review outcomes, the most changed examples).
+    #[arg(long, value_name = "WAVE", conflicts_with_all = ["dry_run", "wave"])]
+    compare: Option<String>,
     /// Only these use cases (repeatable); default all.
     #[arg(long = "use-case")]
     use_cases: Vec<String>,
@@ -105,6 +109,12 @@ impl RefreshArgs {
 
 /// Plans a refresh wave, prints it, and unless `--dry-run` publishes its requests.
 pub(crate) async fn refresh(cfg: GalleyConfig, args: RefreshArgs) -> anyhow::Result<ExitCode> {
+    if let Some(wave) = &args.compare {
+        galley::runtime::wait_for_brokers(&cfg.kafka, &[])
+            .await
+            .context("reaching the brokers")?;
+        return super::compare::compare_wave(&cfg, wave, args.json, Duration::from_secs(args.timeout_s)).await;
+    }
     let topic = cfg.stages.generate.refresh_input.clone();
     if !args.dry_run && topic.is_empty() {
         bail!(

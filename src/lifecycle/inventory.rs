@@ -171,6 +171,15 @@ impl Inventory {
             .find(|c| self.provenance.get(&c.draft_id).is_some_and(Provenance::is_human))
     }
 
+    /// Copy `draft_id` of `subject` for `use_case`, live or among the remembered earlier ones.
+    pub fn copy(&self, use_case: &str, subject: &str, draft_id: &str) -> Option<&ContentDraft> {
+        self.slots
+            .get(&(use_case.to_owned(), subject.to_owned()))?
+            .copies
+            .iter()
+            .find(|c| c.draft_id == draft_id)
+    }
+
     /// Audit approvals that named no copy the inventory holds.
     pub fn unmatched_audit(&self) -> u64 {
         self.unmatched_audit

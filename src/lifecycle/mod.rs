@@ -4,6 +4,7 @@
 //! review policy ([`recheck`]). Pure cores; `galley inventory`, `galley refresh`, `galley
 //! control kill --retract` and the review stage are their shells ([`read`] reads the topics).
 
+pub mod compare;
 pub mod inventory;
 pub mod read;
 pub mod recheck;

@@ -24,7 +24,7 @@ mod profiles;
 mod refresh;
 mod writer;
 
-pub use refresh::WAVE_HEADER;
+pub use refresh::{REPLACES_HEADER, WAVE_HEADER};
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};

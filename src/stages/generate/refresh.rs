@@ -21,6 +21,8 @@ use crate::schema::{RefreshRequest, Registry, decode, names};
 
 /// Header on a refresh's draft naming its wave, so the trail from request to outcome is visible.
 pub const WAVE_HEADER: &str = "galley.refresh.wave";
+/// Header on a refresh's draft naming the live copy it replaces (for `galley refresh --compare`).
+pub const REPLACES_HEADER: &str = "galley.refresh.replaces";
 
 /// The pace of refresh requests: `per_second` (> 0, checked in config), one at a time.
 pub(super) fn limiter(per_second: f64) -> DefaultDirectRateLimiter {
@@ -80,6 +82,9 @@ impl Generate {
         let mut outcome = self.drafted(record, &draft)?;
         for out in &mut outcome.outputs {
             out.headers.push((WAVE_HEADER.to_owned(), r.wave.clone().into_bytes()));
+            if let Some(old) = &r.live_draft_id {
+                out.headers.push((REPLACES_HEADER.to_owned(), old.clone().into_bytes()));
+            }
         }
         Ok(outcome)
     }
