@@ -191,9 +191,9 @@ pub(crate) async fn refresh(cfg: GalleyConfig, args: RefreshArgs) -> anyhow::Res
         let tokens = e
             .tokens
             .map_or("unknown (no model-written copy live)".to_owned(), |t| format!("~{t}"));
-        let cost = e.cost.map_or(String::new(), |c| format!(", cost ~{c:.4}"));
+        let cost = e.cost.map_or(String::new(), |c| format!(", cost ~{c:.6}"));
         let days = e.budget_days.map_or(", no daily token budget".to_owned(), |d| {
-            format!(", {d:.2} days of the daily token budget")
+            format!(", {d:.3} days of the daily token budget")
         });
         println!(
             "{u}: {} items ({}); tokens {tokens}{cost}{days}",
