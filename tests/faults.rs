@@ -190,7 +190,9 @@ async fn model_outage_falls_back_and_recovers_without_dead_letters() {
         let fake = FakeModel::start().await.unwrap();
         fake.set_latency(Duration::from_millis(20));
         let (run, metrics) = start_generate(&t.config(&fake));
-        let ready = wait_until(MINUTE, || {
+        // Two minutes: the group forms on the broker the other fault tests load at the same time
+        // (once it took over one on two cores).
+        let ready = wait_until(2 * MINUTE, || {
             metrics
                 .render()
                 .contains(r#"galley_rebalances_total{kind="assign",stage="generate"}"#)

@@ -89,8 +89,11 @@ pub async fn stall(t: &QualityTopics, stage: &StageProcess, fault: impl Future<O
     fault.await;
     let lasted = start.elapsed();
     let at_end = t.committed().await.unwrap_or(0);
+    // Two minutes: beside the other fault tests on two cores, a stage whose private broker was
+    // frozen has needed more than one to deliver again (its produces timing out meanwhile); the
+    // stall itself is measured and reported, this only bounds it.
     assert!(
-        t.wait_committed(at_end + 100, MINUTE).await,
+        t.wait_committed(at_end + 100, 2 * MINUTE).await,
         "the stage resumed after the fault:\n{}",
         stage.log_tail(30)
     );
