@@ -20,7 +20,7 @@ pub mod judge;
 mod recheck;
 pub mod signature;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use thiserror::Error;
@@ -390,25 +390,7 @@ impl Stage for Review {
     /// The instance given partition 0 of the drafts topic re-checks the live copy under the
     /// running policy version, in the background (once per process).
     fn on_assign(&self, assigned: &[crate::runtime::Assigned]) {
-        if self.cfg.recheck_per_second <= 0.0 || !recheck::owns_recheck(assigned, &self.cfg.drafts) {
-            return;
-        }
-        let Ok(handle) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        if self.recheck_started.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        let task = recheck::Rechecker {
-            checker: self.checker.clone(),
-            products: self.products.clone(),
-            kafka: self.kafka.clone(),
-            cfg: self.cfg.clone(),
-            known_answers: self.known_answers.clone(),
-            metrics: self.metrics.clone(),
-            stop: self.recheck_stop.clone(),
-        };
-        handle.spawn(task.run());
+        self.start_recheck(assigned);
     }
 
     async fn process(&self, record: &Record) -> Result<Outcome, StageError> {
@@ -422,12 +404,6 @@ impl Stage for Review {
                 format!("the review stage does not consume {}", record.topic),
             ))
         }
-    }
-}
-
-impl Drop for Review {
-    fn drop(&mut self) {
-        self.recheck_stop.store(true, Ordering::Release);
     }
 }
 

@@ -12,6 +12,7 @@ use governor::{Quota, RateLimiter};
 use rdkafka::message::OwnedHeaders;
 use rdkafka::util::Timeout;
 
+use super::Review;
 use crate::config::{KafkaConfig, ReviewConfig};
 use crate::lifecycle::read::read_inventory;
 use crate::lifecycle::recheck::{self, Topics, verdict};
@@ -22,25 +23,57 @@ use crate::runtime::{Assigned, now_ms, producer};
 use crate::schema::ValidatedProduct;
 
 /// Everything the re-check task needs, owned (it outlives the `on_assign` call that starts it).
-pub(super) struct Rechecker {
-    pub(super) checker: Arc<Checker>,
-    pub(super) products: Arc<OnceLock<Table<ValidatedProduct>>>,
-    pub(super) kafka: KafkaConfig,
-    pub(super) cfg: ReviewConfig,
-    pub(super) known_answers: Vec<String>,
-    pub(super) metrics: Metrics,
+struct Rechecker {
+    checker: Arc<Checker>,
+    products: Arc<OnceLock<Table<ValidatedProduct>>>,
+    kafka: KafkaConfig,
+    cfg: ReviewConfig,
+    known_answers: Vec<String>,
+    metrics: Metrics,
     /// Set when the stage is dropped: the task stops at the next copy.
-    pub(super) stop: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
 }
 
 /// Whether `assigned` gives this process partition 0 of `drafts`, the re-check's owner.
-pub(super) fn owns_recheck(assigned: &[Assigned], drafts: &str) -> bool {
+fn owns_recheck(assigned: &[Assigned], drafts: &str) -> bool {
     assigned.iter().any(|a| a.topic == drafts && a.partition == 0)
+}
+
+impl Review {
+    /// Starts the re-check in the background when `assigned` makes this process its owner
+    /// (once per process; `on_assign` runs inside the consumer's poll, so nothing here blocks).
+    pub(super) fn start_recheck(&self, assigned: &[Assigned]) {
+        if self.cfg.recheck_per_second <= 0.0 || !owns_recheck(assigned, &self.cfg.drafts) {
+            return;
+        }
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if self.recheck_started.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let task = Rechecker {
+            checker: self.checker.clone(),
+            products: self.products.clone(),
+            kafka: self.kafka.clone(),
+            cfg: self.cfg.clone(),
+            known_answers: self.known_answers.clone(),
+            metrics: self.metrics.clone(),
+            stop: self.recheck_stop.clone(),
+        };
+        handle.spawn(task.run());
+    }
+}
+
+impl Drop for Review {
+    fn drop(&mut self) {
+        self.recheck_stop.store(true, Ordering::Release);
+    }
 }
 
 impl Rechecker {
     /// Checks every due live copy once; logs and returns on a failure.
-    pub(super) async fn run(self) {
+    async fn run(self) {
         let policy = self.checker.config().version().to_owned();
         let timeout = Duration::from_millis(self.cfg.table_load_timeout_ms.max(60_000));
         let (inv, read) = match read_inventory(&self.kafka, &self.cfg.approved, &self.cfg.audit, timeout).await {
