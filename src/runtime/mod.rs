@@ -64,6 +64,15 @@ pub fn now_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
+
+/// A limiter letting one unit of background work through every `1 / per_second` seconds, no
+/// burst (refresh requests, re-checks); `per_second` is checked positive in config.
+pub fn pacer(per_second: f64) -> governor::DefaultDirectRateLimiter {
+    let period = std::time::Duration::from_secs_f64(1.0 / per_second.max(1e-6));
+    governor::RateLimiter::direct(
+        governor::Quota::with_period(period).unwrap_or_else(|| governor::Quota::per_second(std::num::NonZeroU32::MIN)),
+    )
+}
 use engine::Engine;
 use health::StageHealth;
 use job::JobContext;

@@ -107,7 +107,7 @@ impl Generate {
             activity: OnceLock::new(),
             profiles: Profiles::new(g),
             control: Control::new(cfg, metrics.clone()),
-            refresh_pace: refresh::limiter(g.refresh_per_second),
+            refresh_pace: crate::runtime::pacer(g.refresh_per_second),
             live_gauges: std::sync::Once::new(),
             metrics,
         })

@@ -9,10 +9,6 @@
 //!
 //! Outcomes: `drafted` or `skipped`, with `galley_refresh_total{use_case,outcome}`.
 
-use std::time::Duration;
-
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-
 use super::Generate;
 use crate::error::StageError;
 use crate::generate::{Facts, UseCase};
@@ -23,16 +19,6 @@ use crate::schema::{RefreshRequest, Registry, decode, names};
 pub const WAVE_HEADER: &str = "galley.refresh.wave";
 /// Header on a refresh's draft naming the live copy it replaces (for `galley refresh --compare`).
 pub const REPLACES_HEADER: &str = "galley.refresh.replaces";
-
-/// The pace of refresh requests: `per_second` (> 0, checked in config), one at a time.
-pub(super) fn limiter(per_second: f64) -> DefaultDirectRateLimiter {
-    let period = Duration::from_secs_f64(1.0 / per_second.max(1e-6));
-    RateLimiter::direct(Quota::with_period(period).unwrap_or_else(|| Quota::per_second(nonzero(1))))
-}
-
-fn nonzero(n: u32) -> std::num::NonZeroU32 {
-    std::num::NonZeroU32::new(n).unwrap_or(std::num::NonZeroU32::MIN)
-}
 
 impl Generate {
     pub(super) async fn refresh(&self, record: &Record) -> Result<Outcome, StageError> {

@@ -8,7 +8,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use governor::{Quota, RateLimiter};
 use rdkafka::message::OwnedHeaders;
 use rdkafka::util::Timeout;
 
@@ -107,10 +106,7 @@ impl Rechecker {
             Ok(p) => p,
             Err(error) => return tracing::warn!(message = "Re-check skipped: no producer.", %error),
         };
-        let period = Duration::from_secs_f64(1.0 / self.cfg.recheck_per_second.max(1e-6));
-        let pace = RateLimiter::direct(
-            Quota::with_period(period).unwrap_or_else(|| Quota::per_second(std::num::NonZeroU32::MIN)),
-        );
+        let pace = crate::runtime::pacer(self.cfg.recheck_per_second);
         let risk = &self.checker.config().risk;
         let take_down_at = self.checker.config().recheck.take_down_at;
         let topics = Topics {
