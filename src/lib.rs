@@ -29,6 +29,7 @@ pub mod audit;
 pub mod config;
 pub mod console;
 pub mod error;
+pub mod experiment;
 pub mod generate;
 pub mod history;
 pub mod import;

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use thiserror::Error;
 
 mod console;
+mod experiment;
 mod generate;
 mod kafka;
 mod quality;
@@ -19,11 +20,12 @@ mod rollout;
 mod schema_registry;
 pub mod secrets;
 pub use console::{Account, ConsoleConfig, LoginConfig, Role};
+pub use experiment::ExperimentConfig;
 pub use generate::{FallbackKind, GenerateConfig, ModelConfig, UseCaseConfig};
 pub use kafka::{KafkaConfig, OidcConfig, SaslConfig, Secret, SecurityConfig};
 pub use quality::QualityConfig;
 pub use review::{JudgeConfig, JudgeOnError, ReviewConfig};
-pub use rollout::{SuccessTarget, UseCaseRollout, go_live_problem};
+pub use rollout::{ExperimentTarget, SuccessTarget, UseCaseRollout, go_live_problem};
 pub use schema_registry::{SchemaRegistryConfig, SubjectStrategy};
 
 /// The defaults, compiled in so the binary runs with no file at all.
@@ -96,6 +98,9 @@ pub struct TopicsConfig {
     pub dlq: String,
     /// Rollout overrides, kill switches and auto-halt events (compacted, keyed by use case).
     pub control: String,
+    /// Experiment exposures of use cases in canary (keyed by subject key, co-partitioned with
+    /// catalog.validated); written when a use case declares `[[rollout.<use_case>.experiment]]`.
+    pub experiment: String,
 }
 
 /// Stage runtime knobs; see `config/default.toml` for what each one is for.
@@ -180,6 +185,8 @@ pub struct StagesConfig {
     pub generate: GenerateConfig,
     /// The review stage.
     pub review: ReviewConfig,
+    /// The experiment stage.
+    pub experiment: ExperimentConfig,
 }
 
 /// Pass-through stage: input to output unchanged, schema-checked.
@@ -350,6 +357,7 @@ impl GalleyConfig {
         bad.extend(self.stages.quality.problems());
         bad.extend(self.stages.generate.problems(&self.model));
         bad.extend(self.stages.review.problems());
+        bad.extend(self.stages.experiment.problems());
         bad.extend(self.console.problems());
         bad.extend(self.schema_registry.problems());
         bad.extend(rollout::problems(&self.rollout, &self.stages.generate));

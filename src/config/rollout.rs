@@ -19,6 +19,66 @@ pub struct UseCaseRollout {
     pub canary_percent: f64,
     #[serde(default)]
     pub success: Vec<SuccessTarget>,
+    #[serde(default)]
+    pub experiment: Vec<ExperimentTarget>,
+}
+
+/// A business metric the canary is judged on as a controlled experiment (treatment: items whose
+/// AI copy is published; control: items of the use case held back outside the canary).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExperimentTarget {
+    /// One of [`crate::experiment::METRICS`].
+    pub metric: String,
+    /// Promotion from canary to on is proposed when the uplift is at least this (relative, 0.02
+    /// = 2%) with confidence 1 − `alpha`.
+    #[serde(default)]
+    pub min_uplift: f64,
+    /// The use case is halted (dropped to shadow) when the metric is worse by more than this
+    /// (relative) with confidence 1 − `alpha`.
+    #[serde(default)]
+    pub max_harm: f64,
+    /// No decision before each arm has this many products with views...
+    #[serde(default = "default_min_products")]
+    pub min_products: u64,
+    /// ...and this many views.
+    #[serde(default = "default_min_views")]
+    pub min_views: u64,
+    /// The test's level: the chance of a decision when the copy changes nothing, however often
+    /// the result is looked at.
+    #[serde(default = "default_alpha")]
+    pub alpha: f64,
+    /// The mixture's scale on the log rate ratio: the size of effect the test is most sensitive to.
+    #[serde(default = "default_tau")]
+    pub tau: f64,
+}
+
+impl ExperimentTarget {
+    /// `metric` with no minimum effect either way and the default sample and test.
+    pub fn new(metric: &str) -> Self {
+        ExperimentTarget {
+            metric: metric.to_owned(),
+            min_uplift: 0.0,
+            max_harm: 0.0,
+            min_products: default_min_products(),
+            min_views: default_min_views(),
+            alpha: default_alpha(),
+            tau: default_tau(),
+        }
+    }
+}
+
+fn default_min_products() -> u64 {
+    50
+}
+fn default_min_views() -> u64 {
+    1000
+}
+fn default_alpha() -> f64 {
+    0.05
+}
+fn default_tau() -> f64 {
+    0.1
 }
 
 /// A success metric declared for go-live, watched for auto-halt.
@@ -102,6 +162,7 @@ pub(crate) fn problems(rollout: &BTreeMap<String, UseCaseRollout>, generate: &su
                 bad.push(format!("{tkey}.window_s and min_sample must be at least 1"));
             }
         }
+        bad.extend(experiment_problems(&key, uc, &r.experiment));
     }
     bad
 }
@@ -117,4 +178,40 @@ pub fn go_live_problem(use_case: &str, mode: RolloutMode, success: &[SuccessTarg
             METRICS.join(", ")
         )
     })
+}
+
+/// Problems with `[[rollout.<use_case>.experiment]]`.
+fn experiment_problems(key: &str, uc: UseCase, targets: &[ExperimentTarget]) -> Vec<String> {
+    use crate::experiment::METRICS;
+    let mut bad = Vec::new();
+    if !targets.is_empty() && uc != UseCase::ProductDescription {
+        bad.push(format!(
+            "{key}.experiment: only product_description is measured as an experiment (its items are products, \
+             with views, carts and purchases of their own)"
+        ));
+    }
+    for (i, t) in targets.iter().enumerate() {
+        let tkey = format!("{key}.experiment[{i}]");
+        if !METRICS.contains(&t.metric.as_str()) {
+            bad.push(format!(
+                "{tkey}.metric {:?} is not one of {}",
+                t.metric,
+                METRICS.join(", ")
+            ));
+        }
+        if !((0.0..1.0).contains(&t.max_harm) && t.min_uplift >= 0.0 && t.min_uplift.is_finite()) {
+            bad.push(format!(
+                "{tkey}: max_harm must be in [0, 1) and min_uplift at least 0 (relative changes)"
+            ));
+        }
+        if !((f64::MIN_POSITIVE..=0.5).contains(&t.alpha) && t.tau > 0.0 && t.tau.is_finite()) {
+            bad.push(format!("{tkey}: alpha must be in (0, 0.5] and tau above 0"));
+        }
+        if t.min_products < 2 || t.min_views == 0 {
+            bad.push(format!(
+                "{tkey}: min_products must be at least 2 and min_views at least 1"
+            ));
+        }
+    }
+    bad
 }

@@ -90,7 +90,16 @@ pub fn encode<T: Serialize>(registry: &Registry, name: &str, value: &T) -> Resul
         None => entry.id,
     };
     let mut out = frame(id, &[]);
-    write_avro_datum_ref(&entry.schema, value, &mut out).map_err(avro)?;
+    let framed = out.len();
+    if write_avro_datum_ref(&entry.schema, value, &mut out).is_err() {
+        // The direct path does not follow references to named types defined earlier in the
+        // schema (a record type used twice); the `Value` path does. A value that fits neither is
+        // the error.
+        out.truncate(framed);
+        let v = apache_avro::to_value(value).map_err(avro)?;
+        let datum = apache_avro::to_avro_datum(&entry.schema, v).map_err(avro)?;
+        out.extend_from_slice(&datum);
+    }
     Ok(out)
 }
 

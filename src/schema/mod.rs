@@ -7,6 +7,7 @@
 
 mod codec;
 mod compat;
+mod experiment_types;
 mod profile_types;
 mod registry;
 pub mod remote;
@@ -16,6 +17,9 @@ mod wire;
 
 pub use codec::{CodecError, check_decodes, decode, encode};
 pub use compat::{CompatReport, check_compatibility, compare};
+pub use experiment_types::{
+    ArmTotals, Arms, ExperimentArm, ExperimentExposure, ExperimentSummary, ExperimentUnit, MetricSums, Sums,
+};
 pub use profile_types::{ConsoleAction, InterestDay, InterestProfile};
 pub use registry::{Registry, RegistryError, SchemaEntry};
 pub use review_types::{
@@ -52,4 +56,10 @@ pub mod names {
     pub const ROLLOUT_CONTROL: &str = "galley.v1.RolloutControl";
     /// A refresh wave's request to write a live copy again.
     pub const REFRESH_REQUEST: &str = "galley.v1.RefreshRequest";
+    /// An item of a canary assigned to its experiment arm.
+    pub const EXPERIMENT_EXPOSURE: &str = "galley.v1.ExperimentExposure";
+    /// The experiment stage's state of one exposed item.
+    pub const EXPERIMENT_UNIT: &str = "galley.v1.ExperimentUnit";
+    /// One partition's totals of an experiment.
+    pub const EXPERIMENT_SUMMARY: &str = "galley.v1.ExperimentSummary";
 }

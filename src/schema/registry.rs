@@ -52,6 +52,18 @@ const FILES: &[(&str, &str)] = &[
         "RefreshRequest.v1.avsc",
         include_str!("../../schemas/RefreshRequest.v1.avsc"),
     ),
+    (
+        "ExperimentExposure.v1.avsc",
+        include_str!("../../schemas/ExperimentExposure.v1.avsc"),
+    ),
+    (
+        "ExperimentUnit.v1.avsc",
+        include_str!("../../schemas/ExperimentUnit.v1.avsc"),
+    ),
+    (
+        "ExperimentSummary.v1.avsc",
+        include_str!("../../schemas/ExperimentSummary.v1.avsc"),
+    ),
 ];
 /// Largest single allocation the Avro decoder may make; far above any legitimate record.
 const MAX_DECODE_ALLOCATION: usize = 16 * 1024 * 1024;
@@ -204,8 +216,9 @@ mod tests {
     #[test]
     fn builtin_registry_parses() {
         let r = Registry::builtin();
-        assert_eq!(r.names().len(), 11);
+        assert_eq!(r.names().len(), 14);
         assert_eq!(r.latest(names::CATALOG_CHANGE).map(|e| e.id), Some(1));
+        assert_eq!(r.latest(names::EXPERIMENT_SUMMARY).map(|e| (e.id, e.version)), Some((16, 1)));
         assert_eq!(r.latest(names::AUDIT_EVENT).map(|e| (e.id, e.version)), Some((12, 3)));
         assert!(r.by_id(999).is_none());
     }

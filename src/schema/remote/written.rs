@@ -6,7 +6,12 @@ use crate::config::GalleyConfig;
 /// `inputs`, also the upstream topics (for `galley publish`).
 pub fn written(cfg: &GalleyConfig, inputs: bool) -> Vec<(String, &'static str)> {
     use crate::schema::names::*;
-    let (q, g, r) = (&cfg.stages.quality, &cfg.stages.generate, &cfg.stages.review);
+    let (q, g, r, e) = (
+        &cfg.stages.quality,
+        &cfg.stages.generate,
+        &cfg.stages.review,
+        &cfg.stages.experiment,
+    );
     let mut out = vec![
         (q.validated.clone(), VALIDATED_PRODUCT),
         (q.needs_enrichment.clone(), VALIDATED_PRODUCT),
@@ -23,6 +28,10 @@ pub fn written(cfg: &GalleyConfig, inputs: bool) -> Vec<(String, &'static str)> 
         (r.audit.clone(), CONSOLE_ACTION),
         (r.decisions.clone(), REVIEW_DECISION),
         (cfg.topics.control.clone(), ROLLOUT_CONTROL),
+        (cfg.topics.experiment.clone(), EXPERIMENT_EXPOSURE),
+        (e.by_sku.clone(), INTERACTION_EVENT),
+        (e.state.clone(), EXPERIMENT_UNIT),
+        (e.summaries.clone(), EXPERIMENT_SUMMARY),
     ];
     if inputs {
         out.push((q.catalog_input.clone(), CATALOG_CHANGE));
