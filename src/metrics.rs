@@ -97,6 +97,18 @@ pub struct Metrics {
     /// `galley_prompt_facts_truncated_total{use_case}`: fact values cut to
     /// `stages.generate.max_fact_chars` in a prompt.
     pub prompt_truncations: IntCounterVec,
+    /// `galley_experiment_items{use_case,arm,measure}`: the canary experiment's arms (exposed,
+    /// viewed items; views, carts, purchases since exposure), from every partition's summary.
+    pub experiment_items: IntGaugeVec,
+    /// `galley_experiment_uplift{use_case,metric,bound}`: relative uplift of treatment over
+    /// control (`estimate`) and its always-valid interval (`low`, `high`).
+    pub experiment_uplift: GaugeVec,
+    /// `galley_experiment_verdict{use_case,metric}`: 0 insufficient sample, 1 undecided, 2
+    /// uplift, 3 harm.
+    pub experiment_verdict: IntGaugeVec,
+    /// `galley_experiment_decisions_total{use_case,decision}`: halts and promotion proposals
+    /// written to galley.control.
+    pub experiment_decisions: IntCounterVec,
 }
 
 impl Metrics {
@@ -326,6 +338,26 @@ impl Metrics {
                 "Fact values (a title, the attribute list, a message) cut to stages.generate.max_fact_chars in a prompt.",
                 &["use_case"],
             ),
+            experiment_items: gauge(
+                "galley_experiment_items",
+                "The canary experiment's arms, summed over every partition: exposed and viewed items, views, carts and purchases since exposure (set by the experiment stage owning partition 0).",
+                &["use_case", "arm", "measure"],
+            ),
+            experiment_uplift: float_gauge(
+                "galley_experiment_uplift",
+                "Relative uplift of treatment (AI copy published) over control (current copy) per declared metric: estimate, and the always-valid interval's low and high.",
+                &["use_case", "metric", "bound"],
+            ),
+            experiment_verdict: gauge(
+                "galley_experiment_verdict",
+                "Verdict of a declared experiment metric: 0 insufficient sample, 1 undecided, 2 uplift, 3 harm.",
+                &["use_case", "metric"],
+            ),
+            experiment_decisions: counter(
+                "galley_experiment_decisions_total",
+                "Decisions the experiment wrote to galley.control: halt (dropped to shadow on harm) or propose_promotion (canary to on, for a person to accept).",
+                &["use_case", "decision"],
+            ),
             families: names.take().into(),
             registry,
         }
@@ -389,28 +421,4 @@ impl Default for Metrics {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn exports_the_documented_names() {
-        let m = Metrics::new();
-        m.records.with_label_values(&["passthrough", "passed"]).inc_by(3);
-        m.breaker_state.with_label_values(&["model"]).set(2);
-        m.process_seconds.with_label_values(&["passthrough"]).observe(0.01);
-        let text = m.render();
-        for name in [
-            "galley_records_total",
-            "galley_breaker_state",
-            "galley_process_seconds_bucket",
-        ] {
-            assert!(text.contains(name), "{name} missing");
-        }
-        assert_eq!(m.outcomes("passthrough"), vec![("passed".to_string(), 3)]);
-        m.skipped.with_label_values(&["quality", "stale"]).inc();
-        assert_eq!(
-            m.counts("galley_skipped_total", "quality", "reason"),
-            vec![("stale".to_string(), 1)]
-        );
-    }
-}
+mod tests;

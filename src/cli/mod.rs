@@ -26,7 +26,7 @@ use galley::config::GalleyConfig;
 use galley::metrics::Metrics;
 use galley::runtime::replay::{ReplayFilter, replay};
 use galley::runtime::{StageRuntime, http, shutdown};
-use galley::stages::{Generate, Passthrough, Quality, Review, StageKind};
+use galley::stages::{Experiment, Generate, Passthrough, Quality, Review, StageKind};
 use tokio_util::sync::CancellationToken;
 
 /// Galley: safe generative AI for an online shop, as Kafka stages.
@@ -266,6 +266,10 @@ async fn run_stage(cfg: GalleyConfig, kind: StageKind) -> anyhow::Result<()> {
         }
         StageKind::Review => {
             let stage = Review::new(&cfg, metrics.clone()).context("building the review stage")?;
+            serve(cfg, stage, metrics, shutdown_token, kind).await
+        }
+        StageKind::Experiment => {
+            let stage = Experiment::new(&cfg, metrics.clone());
             serve(cfg, stage, metrics, shutdown_token, kind).await
         }
     }

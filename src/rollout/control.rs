@@ -8,12 +8,20 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use super::{ALL, Change, Disposition, Effective, effective};
-use crate::config::{GalleyConfig, KafkaConfig, SuccessTarget, UseCaseRollout, go_live_problem};
+use crate::config::{ExperimentTarget, GalleyConfig, KafkaConfig, SuccessTarget, UseCaseRollout, go_live_problem};
 use crate::metrics::Metrics;
 use crate::runtime::Output;
-use crate::runtime::admin::ensure_compacted_topic;
+use crate::runtime::admin::{ensure_compacted_topic, ensure_topic, topic_partitions};
 use crate::runtime::table::{Table, follow_into, latest_by_key};
-use crate::schema::{CodecError, Registry, RolloutControl, RolloutMode, encode, names};
+use crate::schema::{
+    CodecError, ExperimentArm, ExperimentExposure, Registry, RolloutControl, RolloutMode, encode, names,
+};
+
+/// The galley.control key of a proposed rollout change for `use_case` (a promotion the
+/// experiment proposes): read by the console, never applied by a stage.
+pub fn proposal_key(use_case: &str) -> String {
+    format!("proposal:{use_case}")
+}
 
 /// How often the rollout gauges are refreshed, so a dashboard shows a kill switch even on a
 /// stage with no traffic.
@@ -23,6 +31,9 @@ const GAUGE_REFRESH: Duration = Duration::from_secs(1);
 pub struct Control {
     rollout: BTreeMap<String, UseCaseRollout>,
     topic: String,
+    /// `topics.experiment`, and the topic it is co-partitioned with.
+    experiment_topic: String,
+    catalog_topic: String,
     kafka: KafkaConfig,
     table: OnceLock<Table<RolloutControl>>,
     /// Records this process produced, by key; the newer of this and the table's wins.
@@ -39,6 +50,8 @@ impl Control {
         Arc::new(Control {
             rollout: cfg.rollout.clone(),
             topic: cfg.topics.control.clone(),
+            experiment_topic: cfg.topics.experiment.clone(),
+            catalog_topic: cfg.stages.generate.catalog_input.clone(),
             kafka: cfg.kafka.clone(),
             table: OnceLock::new(),
             local: Mutex::new(HashMap::new()),
@@ -50,8 +63,14 @@ impl Control {
     /// Creates galley.control when missing (compacted, one partition: a handful of keys whose
     /// order matters), follows it, waits up to `timeout` for a first read, and keeps the gauges
     /// current until the last handle is dropped.
+    /// Creates topics.experiment too when a use case declares an experiment (as many partitions
+    /// as the catalog topic, so exposures are co-partitioned with products).
     pub async fn start(self: &Arc<Self>, role: &str, timeout: Duration) -> Result<(), String> {
         ensure_compacted_topic(&self.kafka, role, &self.topic, 1).await?;
+        if self.rollout.values().any(|r| !r.experiment.is_empty()) && !self.experiment_topic.is_empty() {
+            let partitions = topic_partitions(&self.kafka, role, &self.catalog_topic)?.0.unwrap_or(1);
+            ensure_topic(&self.kafka, role, &self.experiment_topic, partitions, "delete").await?;
+        }
         follow_into(
             &self.table,
             &self.kafka,
@@ -111,6 +130,55 @@ impl Control {
             .get(use_case)
             .map(|r| r.success.as_slice())
             .unwrap_or_default()
+    }
+
+    /// The experiment metrics declared for `use_case`.
+    pub fn experiment(&self, use_case: &str) -> &[ExperimentTarget] {
+        self.rollout
+            .get(use_case)
+            .map(|r| r.experiment.as_slice())
+            .unwrap_or_default()
+    }
+
+    /// The exposure record for `key` of `use_case` entering `arm` now, when the use case is in
+    /// canary with an experiment declared (treatment: its copy was just published; control: it
+    /// was just held back outside the canary); `None` otherwise.
+    pub fn exposure(
+        &self,
+        use_case: &str,
+        key: &str,
+        arm: ExperimentArm,
+        draft_id: Option<&str>,
+        now_ms: i64,
+    ) -> Result<Option<Output>, CodecError> {
+        let e = self.effective(use_case);
+        if self.experiment_topic.is_empty()
+            || self.experiment(use_case).is_empty()
+            || e.mode != RolloutMode::Canary
+            || e.killed
+        {
+            return Ok(None);
+        }
+        let exposure = ExperimentExposure {
+            use_case: use_case.to_owned(),
+            subject_key: key.to_owned(),
+            arm,
+            exposed_ms: now_ms,
+            canary_percent: e.canary_percent,
+            draft_id: draft_id.map(str::to_owned),
+        };
+        Ok(Some(Output {
+            topic: self.experiment_topic.clone(),
+            key: Some(key.as_bytes().to_vec()),
+            partition: None,
+            payload: Some(encode(Registry::builtin(), names::EXPERIMENT_EXPOSURE, &exposure)?),
+            headers: Vec::new(),
+        }))
+    }
+
+    /// The promotion proposed for `use_case` (by its experiment), if one stands.
+    pub fn proposal(&self, use_case: &str) -> Option<RolloutControl> {
+        self.newest(&proposal_key(use_case))
     }
 
     /// The override that makes `change` to `use_case` (or [`ALL`]) on top of its current one, by
@@ -176,6 +244,24 @@ impl Control {
             payload: Some(encode(Registry::builtin(), names::ROLLOUT_CONTROL, rec)?),
             headers: Vec::new(),
         })
+    }
+
+    /// The record to produce for a proposal `rec` (keyed [`proposal_key`]: shown to a person,
+    /// never applied); call [`wrote_proposal`](Self::wrote_proposal) once it is sent.
+    pub fn proposal_output(&self, rec: &RolloutControl) -> Result<Output, CodecError> {
+        Ok(Output {
+            topic: self.topic.clone(),
+            key: Some(proposal_key(&rec.use_case).into_bytes()),
+            partition: None,
+            payload: Some(encode(Registry::builtin(), names::ROLLOUT_CONTROL, rec)?),
+            headers: Vec::new(),
+        })
+    }
+
+    /// Makes the proposal `rec` stand in this process at once.
+    pub fn wrote_proposal(&self, rec: RolloutControl) {
+        let key = proposal_key(&rec.use_case);
+        self.local.lock().unwrap_or_else(|p| p.into_inner()).insert(key, rec);
     }
 
     /// Applies `rec` in this process at once, without waiting to read it back from the topic.

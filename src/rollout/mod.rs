@@ -16,7 +16,7 @@ use crate::config::{UseCaseRollout, go_live_problem};
 use crate::review::stable_fraction;
 use crate::schema::{RolloutControl, RolloutMode};
 
-pub use control::Control;
+pub use control::{Control, proposal_key};
 
 /// The key of the override that applies to every use case (only its kill switch counts).
 pub const ALL: &str = "*";

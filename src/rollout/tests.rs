@@ -14,6 +14,7 @@ fn rollout(mode: RolloutMode, percent: f64, declared: bool) -> UseCaseRollout {
         } else {
             vec![]
         },
+        experiment: vec![],
     }
 }
 

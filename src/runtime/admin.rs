@@ -34,6 +34,18 @@ pub async fn ensure_compacted_topic(
     topic: &str,
     partitions: usize,
 ) -> Result<usize, String> {
+    ensure_topic(kafka, role, topic, partitions, "compact").await
+}
+
+/// Creates `topic` with `partitions` partitions and `cleanup_policy` (`compact` or `delete`)
+/// unless it exists; returns its partition count either way.
+pub async fn ensure_topic(
+    kafka: &KafkaConfig,
+    role: &str,
+    topic: &str,
+    partitions: usize,
+    cleanup_policy: &str,
+) -> Result<usize, String> {
     let (found, brokers) = topic_partitions(kafka, role, topic)?;
     if let Some(n) = found {
         return Ok(n);
@@ -43,19 +55,14 @@ pub async fn ensure_compacted_topic(
         .map_err(|e| format!("kafka admin client: {e}"))?;
     let count = i32::try_from(partitions).map_err(|_| format!("{partitions} partitions are too many"))?;
     let replication = i32::try_from(brokers.clamp(1, 3)).unwrap_or(1);
-    let new = NewTopic::new(topic, count, TopicReplication::Fixed(replication)).set("cleanup.policy", "compact");
+    let new = NewTopic::new(topic, count, TopicReplication::Fixed(replication)).set("cleanup.policy", cleanup_policy);
     let results = admin
         .create_topics([&new], &AdminOptions::new())
         .await
         .map_err(|e| format!("creating {topic}: {e}"))?;
     for r in results {
         match r {
-            Ok(_) => tracing::info!(
-                message = "Topic created.",
-                topic,
-                partitions,
-                cleanup_policy = "compact"
-            ),
+            Ok(_) => tracing::info!(message = "Topic created.", topic, partitions, cleanup_policy),
             Err((_, rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists)) => {}
             Err((t, e)) => return Err(format!("creating {t}: {e}")),
         }

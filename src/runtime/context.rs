@@ -36,12 +36,17 @@ pub(crate) struct GalleyContext {
     pub(crate) assignment_changed: Arc<AtomicBool>,
     /// The stage's [`Stage::on_assign`](super::Stage::on_assign).
     pub(crate) on_assign: OnAssign,
+    /// The stage's [`Stage::on_revoke`](super::Stage::on_revoke).
+    pub(crate) on_revoke: OnRevoke,
     /// Exactly-once mode: offsets are committed only inside transactions, by the loop.
     pub(crate) exactly_once: bool,
 }
 
 /// The stage's assignment hook, type-erased so the context need not be generic over the stage.
 pub(crate) type OnAssign = Arc<dyn Fn(&[Assigned]) + Send + Sync>;
+
+/// The stage's revocation hook: the `(topic, partition)`s it no longer owns.
+pub(crate) type OnRevoke = Arc<dyn Fn(&[(String, i32)]) + Send + Sync>;
 
 impl GalleyContext {
     fn wait_for_running(&self, tps: &[super::partitions::Tp]) {
@@ -116,6 +121,7 @@ impl ConsumerContext for GalleyContext {
                     }
                 }
                 let abandoned = self.partitions.revoke(&tps);
+                (self.on_revoke)(&tps);
                 for (topic, partition) in &tps {
                     // The next owner reports this partition's lag; a stale value here would lie.
                     let _ = self

@@ -136,8 +136,10 @@ impl<S: Stage> StageRuntime<S> {
         let name = self.stage.name();
         let kafka = &self.cfg.kafka;
         let topics = self.stage.input_topics();
+        let created = self.stage.created_inputs();
+        let awaited: Vec<String> = topics.iter().filter(|t| !created.contains(t)).cloned().collect();
         tokio::select! {
-            r = wait_for_brokers(kafka, &topics) => r?,
+            r = wait_for_brokers(kafka, &awaited) => r?,
             _ = shutdown.cancelled() => return Ok(()),
         }
         self.health.set_connected(true);
@@ -159,6 +161,10 @@ impl<S: Stage> StageRuntime<S> {
                 let stage = self.stage.clone();
                 Arc::new(move |assigned: &[stage::Assigned]| stage.on_assign(assigned))
             },
+            on_revoke: {
+                let stage = self.stage.clone();
+                Arc::new(move |revoked: &[(String, i32)]| stage.on_revoke(revoked))
+            },
             exactly_once: self.cfg.runtime.exactly_once,
         };
         let mut cc = client_config(kafka, name);
@@ -172,6 +178,16 @@ impl<S: Stage> StageRuntime<S> {
             // too; explicit because exactly-once depends on it).
             .set("isolation.level", "read_committed");
         for (k, v) in &kafka.properties {
+            cc.set(k, v);
+        }
+        for (k, v) in self.stage.consumer_properties() {
+            if kafka.properties.get(k).is_some_and(|o| o != v) {
+                tracing::warn!(
+                    message = "kafka.properties setting overridden: the stage depends on its own.",
+                    key = k,
+                    value = v
+                );
+            }
             cc.set(k, v);
         }
         let consumer: StreamConsumer<GalleyContext> = cc.create_with_context(context)?;

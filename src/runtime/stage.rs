@@ -108,6 +108,26 @@ pub trait Stage: Send + Sync + 'static {
         let _ = partitions;
     }
 
+    /// Called when partitions (`(topic, partition)`) are revoked, after their records in flight
+    /// were drained or abandoned, from inside the consumer's poll: it must not block. A stage
+    /// publishing per-partition state stops publishing theirs here.
+    fn on_revoke(&self, partitions: &[(String, i32)]) {
+        let _ = partitions;
+    }
+
+    /// Input topics [`prepare`](Self::prepare) creates when missing: the runtime does not wait
+    /// for them to exist before preparing the stage (it waits for the others).
+    fn created_inputs(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// Consumer settings the stage depends on, applied after `kafka.properties` so an operator's
+    /// override cannot break them (the experiment stage needs the `range` assignor, which gives
+    /// one member the same partition number of every input topic).
+    fn consumer_properties(&self) -> Vec<(&'static str, &'static str)> {
+        Vec::new()
+    }
+
     /// Breakers of the stage's dependencies, for `/readyz`.
     fn breakers(&self) -> Vec<CircuitBreaker> {
         Vec::new()

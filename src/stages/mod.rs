@@ -1,11 +1,13 @@
 //! The stages `galley run --stage` can start. Each is a thin [`Stage`](crate::runtime::Stage)
 //! over a pure core; the runtime does everything Kafka.
 
+pub mod experiment;
 pub mod generate;
 mod passthrough;
 pub mod quality;
 pub mod review;
 
+pub use experiment::Experiment;
 pub use generate::Generate;
 pub use passthrough::Passthrough;
 pub use quality::Quality;
@@ -22,6 +24,8 @@ pub enum StageKind {
     Generate,
     /// Checks drafts and routes them by risk; applies human decisions.
     Review,
+    /// Joins the canary's exposures with storefront interactions; halts or proposes promotion.
+    Experiment,
 }
 
 impl StageKind {
@@ -32,6 +36,7 @@ impl StageKind {
             StageKind::Quality => "quality",
             StageKind::Generate => "generate",
             StageKind::Review => "review",
+            StageKind::Experiment => "experiment",
         }
     }
 }

@@ -43,7 +43,7 @@ use crate::runtime::breaker::CircuitBreaker;
 use crate::runtime::table::{Apply, Table, follow_into, latest_by_key};
 use crate::runtime::{Outcome, Output, Record, Stage, now_ms};
 use crate::schema::{
-    ContentDraft, InteractionEvent, InteractionKind, Registry, ValidatedProduct, decode, encode, names,
+    ContentDraft, ExperimentArm, InteractionEvent, InteractionKind, Registry, ValidatedProduct, decode, encode, names,
 };
 use profiles::Profiles;
 use writer::Writer;
@@ -194,7 +194,19 @@ impl Generate {
             }
         }
         if let Some(reason) = self.held_back(UseCase::ProductDescription, &p.sku) {
-            return Ok(self.skipped(reason));
+            let mut outcome = self.skipped(reason);
+            if reason == "not_in_canary" {
+                // In scope but outside the canary: the experiment's control arm, from now.
+                let control = self.control.exposure(
+                    UseCase::ProductDescription.as_str(),
+                    &p.sku,
+                    ExperimentArm::Control,
+                    None,
+                    now_ms(),
+                )?;
+                outcome.outputs.extend(control);
+            }
+            return Ok(outcome);
         }
         let draft = self.writer.write(&Facts::product_description(&p), now_ms()).await?;
         self.drafted(record, &draft)

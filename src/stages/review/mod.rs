@@ -34,8 +34,8 @@ use crate::rollout::{Control, Disposition};
 use crate::runtime::table::{Apply, Table, follow_into, latest_by_key};
 use crate::runtime::{Outcome, Output, Record, Stage, now_ms};
 use crate::schema::{
-    AuditEvent, ContentDraft, Registry, ReviewOutcome, RolloutControl, RolloutMode, Route, ValidatedProduct, decode,
-    encode, names,
+    AuditEvent, ContentDraft, ExperimentArm, Registry, ReviewOutcome, RolloutControl, RolloutMode, Route,
+    ValidatedProduct, decode, encode, names,
 };
 
 /// Queue entries remembered per subject for decisions; older ones were decided long ago.
@@ -190,6 +190,11 @@ impl Review {
             match o.route {
                 Route::Approved => {
                     outputs.push(self.output(record, &self.cfg.approved, key, names::CONTENT_DRAFT, &o.draft)?);
+                    let treated = Some(o.draft.draft_id.as_str());
+                    let exposure =
+                        self.control
+                            .exposure(&o.draft.use_case, key, ExperimentArm::Treatment, treated, now_ms())?;
+                    outputs.extend(exposure);
                     if o.audit_sample {
                         outputs.push(self.output(record, &self.cfg.review, key, names::REVIEW_OUTCOME, o)?);
                     }
