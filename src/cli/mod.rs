@@ -14,6 +14,7 @@ mod history;
 mod inventory;
 mod refresh;
 mod report;
+mod report_experiment;
 mod retract;
 mod schema;
 

@@ -23,6 +23,10 @@ pub(crate) struct ReportArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
+    /// Report the experiments (stages.experiment.summaries; --from names another topic)
+    /// instead of the success metrics.
+    #[arg(long)]
+    experiment: bool,
     /// Give up reading after this many seconds.
     #[arg(long, default_value_t = 60)]
     timeout_s: u64,
@@ -30,6 +34,10 @@ pub(crate) struct ReportArgs {
 
 /// Reads the audit topic and prints the metrics.
 pub(crate) async fn report(cfg: GalleyConfig, args: ReportArgs) -> anyhow::Result<ExitCode> {
+    if args.experiment {
+        let timeout = Duration::from_secs(args.timeout_s);
+        return super::report_experiment::report(&cfg, args.from, args.json, timeout).await;
+    }
     let topic = args.from.unwrap_or_else(|| cfg.stages.review.audit.clone());
     galley::runtime::wait_for_brokers(&cfg.kafka, std::slice::from_ref(&topic))
         .await

@@ -10,12 +10,15 @@
 //! - `review`: the review checks on one core vs one word-list scan of the same texts ([`review`]).
 //! - `e2e`: quality → generate → review in one process: throughput, latency, books ([`e2e`]).
 //! - `memory`: peak RSS of a `galley run --stage generate` child with 10k records in flight ([`memory`]).
+//! - `experiment`: A/A false positives, power and the uplift estimate of the experiment's
+//!   statistics on a simulated storefront, and that storefront through the stage ([`experiment`]).
 //! - `soak`: a paced stream through the chain for N minutes, RSS over time ([`soak`]).
 //! - `all`: all but the soak; one JSON document and one table of figures and goals ([`suite`]).
 
 mod catalog;
 mod chain;
 mod e2e;
+mod experiment;
 mod generate;
 mod memory;
 mod passthrough;
@@ -67,6 +70,9 @@ pub(crate) enum BenchCommand {
     /// A paced stream through quality → generate → review for N minutes: throughput, latency,
     /// RSS over time, books.
     Soak(soak::SoakBenchArgs),
+    /// The experiment's statistics on a simulated storefront (A/A false positives vs the
+    /// textbook test, power, the uplift estimate) and one storefront through the experiment stage.
+    Experiment(experiment::ExperimentBenchArgs),
     /// Every bench above but the soak; one JSON document and one table of figures and goals.
     All(suite::SuiteArgs),
 }
@@ -81,6 +87,7 @@ pub(crate) async fn run(cfg: GalleyConfig, config: Option<&Path>, command: Bench
         BenchCommand::Review(a) => done(review::review(&cfg, &a)?, a.json.as_deref())?,
         BenchCommand::E2e(a) => done(e2e::e2e(cfg, &a).await?, a.json.as_deref())?,
         BenchCommand::Memory(a) => done(memory::memory(cfg, config, &a).await?, a.json.as_deref())?,
+        BenchCommand::Experiment(a) => done(experiment::experiment(cfg, &a).await?, a.json.as_deref())?,
         BenchCommand::Soak(a) => done(soak::soak(cfg, &a).await?, a.json.as_deref())?,
         BenchCommand::All(a) => return suite::all(cfg, config, &a).await,
     };

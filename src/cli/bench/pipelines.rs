@@ -87,7 +87,7 @@ pub(super) async fn fill(
 }
 
 /// Enqueues one record (waiting while librdkafka's queue is full); the future resolves on ack.
-async fn enqueue(
+pub(super) async fn enqueue(
     p: &FutureProducer,
     topic: &str,
     key: Option<&[u8]>,
@@ -119,7 +119,10 @@ async fn enqueue(
     }
 }
 
-fn settle(r: Option<Result<OwnedDeliveryResult, futures::channel::oneshot::Canceled>>) -> anyhow::Result<()> {
+/// Fails on a failed or cancelled delivery.
+pub(super) fn settle(
+    r: Option<Result<OwnedDeliveryResult, futures::channel::oneshot::Canceled>>,
+) -> anyhow::Result<()> {
     match r {
         Some(Ok(Err((e, _)))) => bail!("delivery failed: {e}"),
         Some(Err(_)) => bail!("delivery future cancelled"),

@@ -1,5 +1,5 @@
 //! `galley bench all [--quick] [--json FILE]`: pass-through, quality (with the Python baseline),
-//! generate, end to end, memory and the review checks in one run, with one JSON document and one table of every
+//! generate, end to end, memory, the review checks and the experiment in one run, with one JSON document and one table of every
 //! figure and its goal. `--quick` is CI's short form: the same measurements on small counts.
 //! The soak is left out; it is for people with time (`galley bench soak`).
 
@@ -13,6 +13,7 @@ use galley::config::GalleyConfig;
 use serde::Serialize;
 
 use super::e2e::{E2eReport, e2e};
+use super::experiment::{ExperimentReport, experiment};
 use super::generate::{GenerateReport, generate};
 use super::memory::{MemoryReport, memory};
 use super::passthrough::{PassthroughReport, passthrough};
@@ -65,6 +66,8 @@ struct SuiteReport {
     review: Option<ReviewReport>,
     /// Why the review bench did not run.
     review_skipped: Option<String>,
+    /// The experiment's statistics and the experiment stage.
+    experiment: ExperimentReport,
     /// The same pass-through and quality benches on `--cluster`, when given.
     cluster: Option<ClusterReport>,
     /// The table: every figure, its goal and whether it was met; the correctness checks.
@@ -84,6 +87,7 @@ const E2E: [&[&str]; 2] = [
     &[],
 ];
 const REVIEW: [&[&str]; 2] = [&["--rounds", "1", "--seconds", "0.5"], &[]];
+const EXPERIMENT: [&[&str]; 2] = [&["--quick"], &[]];
 const MEMORY: [&[&str]; 2] = [&["--in-flight", "2000", "--model-latency-ms", "4000"], &[]];
 
 /// Runs the suite; fails when a correctness check failed.
@@ -141,6 +145,9 @@ pub(super) async fn all(cfg: GalleyConfig, config: Option<&Path>, args: &SuiteAr
         }
     };
     lap("review", &mut at);
+    println!("== experiment");
+    let experiment = experiment(cfg.clone(), &parse(EXPERIMENT[form], &[])?).await?;
+    lap("experiment", &mut at);
     let on_cluster = cluster
         .iter()
         .flat_map(|c| c.passthrough.rows().into_iter().chain(c.quality.rows()));
@@ -158,6 +165,7 @@ pub(super) async fn all(cfg: GalleyConfig, config: Option<&Path>, args: &SuiteAr
         e2e.rows(),
         memory.rows(),
         review.as_ref().map(Figures::rows).unwrap_or_default(),
+        experiment.rows(),
     ]
     .concat();
     let report = SuiteReport {
@@ -172,6 +180,7 @@ pub(super) async fn all(cfg: GalleyConfig, config: Option<&Path>, args: &SuiteAr
         memory,
         review,
         review_skipped,
+        experiment,
         cluster,
         figures,
     };
