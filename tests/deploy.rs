@@ -121,7 +121,7 @@ fn the_compose_stack_sets_only_real_config_keys_and_prometheus_scrapes_every_gal
         let target = format!("\"{name}:{}\"", port(listen));
         assert!(prometheus.contains(&target), "prometheus.yml does not scrape {target}");
     }
-    assert_eq!(galley, 4, "quality, generate, review and the console");
+    assert_eq!(galley, 5, "quality, generate, review, experiment and the console");
 }
 
 #[test]
@@ -175,7 +175,7 @@ fn kubernetes_manifests_parse_and_agree_with_the_config() {
     let file = dir.path().join("galley.toml");
     std::fs::write(&file, config_file.expect("a ConfigMap with galley.toml")).unwrap();
     let cfg = loads("the ConfigMap's galley.toml", Some(&file), &BTreeMap::new());
-    for stage in ["quality", "generate", "review"] {
+    for stage in ["quality", "generate", "review", "experiment"] {
         let name = format!("galley-{stage}");
         for kind in ["Deployment", "Service", "PodDisruptionBudget", "ScaledObject"] {
             assert!(kinds.contains(&(kind.to_owned(), name.clone())), "no {kind} {name}");
