@@ -176,18 +176,37 @@ fn render(c: &Console, s: &Session, error: Option<&str>) -> String {
             let e = c.control.effective(name);
             let configured = esc(&mode_label(r.mode, r.canary_percent));
             let by = e.overridden_by.as_ref().map_or_else(String::new, |o| esc(&override_label(o)));
-            let declared: Vec<String> = r
+            let mut declared: Vec<String> = r
                 .success
                 .iter()
                 .map(|t| format!("{} over {} s, n ≥ {}", esc(&t.describe()), t.window_s, t.min_sample))
                 .collect();
+            declared.extend(r.experiment.iter().map(|t| {
+                format!(
+                    "experiment: {} uplift ≥ {:.1}%, harm ≤ {:.1}%",
+                    esc(&t.metric),
+                    t.min_uplift * 100.0,
+                    t.max_harm * 100.0
+                )
+            }));
+            // A promotion the experiment proposed: shown with its evidence, applied only by a person.
+            let proposal = c.control.standing_proposal(name).map_or_else(String::new, |p| {
+                format!(
+                    "<div class=\"mt\"><span class=\"tag ok\">promotion to on proposed</span> {}\
+                     <form method=\"post\" action=\"/admin/rollout\" class=\"mt\">{}<input type=\"hidden\" name=\"mode\" value=\"on\">\
+                     <input type=\"text\" name=\"reason\" value=\"accept the experiment's proposal\" size=\"18\" required> \
+                     <button class=\"ok\">Promote to on</button></form></div>",
+                    esc(&p.reason),
+                    hidden(s, "mode", name)
+                )
+            });
             let options: String = RolloutMode::ALL
                 .iter()
                 .map(|m| format!("<option{}>{}</option>", if *m == e.mode { " selected" } else { "" }, m.as_str()))
                 .collect();
             let switch = if e.killed { ("resume", "Resume", "ok") } else { ("kill", "Kill", "no") };
             format!(
-                "<tr><td><strong>{name}</strong></td><td>{configured}</td><td>{now}</td><td>{by}</td><td>{declared}</td>\
+                "<tr><td><strong>{name}</strong></td><td>{configured}</td><td>{now}{proposal}</td><td>{by}</td><td>{declared}</td>\
                  <td><form method=\"post\" action=\"/admin/rollout\">{h}<select name=\"mode\">{options}</select> \
                  <input type=\"number\" name=\"canary_percent\" min=\"0.1\" max=\"100\" step=\"0.1\" placeholder=\"%\" class=\"pct\"> \
                  {reason} <button>Set</button></form>\
@@ -219,7 +238,8 @@ fn render(c: &Console, s: &Session, error: Option<&str>) -> String {
              <p>A kill switch stops generation and publication within seconds in every stage; drafts already written go to \
              content.shadow. With \"retract\", its live copy also comes off content.approved: machine-approved copy is \
              replaced by the last reviewer-approved copy or taken down (the result is on the audit topic). Auto-halt drops a live use case to shadow when a declared metric breaches its threshold; \
-             set the mode again here once the cause is fixed.</p></div>",
+             set the mode again here once the cause is fixed. A canary declared as an experiment is halted when its copy sells worse, \
+             and its promotion proposed here when it sells better: a person promotes it.</p></div>",
             hidden(s, global.0, ALL),
             if global.0 == "kill" { retract_box } else { "" },
             global.2,

@@ -176,9 +176,22 @@ impl Control {
         }))
     }
 
-    /// The promotion proposed for `use_case` (by its experiment), if one stands.
+    /// The last promotion proposed for `use_case` (by its experiment), whether or not it stands.
     pub fn proposal(&self, use_case: &str) -> Option<RolloutControl> {
         self.newest(&proposal_key(use_case))
+    }
+
+    /// The proposal awaiting a person: made during the canary running now (not before its last
+    /// mode change), while nothing has killed it.
+    pub fn standing_proposal(&self, use_case: &str) -> Option<RolloutControl> {
+        let e = self.effective(use_case);
+        let since = e
+            .overridden_by
+            .as_ref()
+            .filter(|o| o.use_case == use_case)
+            .map_or(0, |o| o.time_ms);
+        self.proposal(use_case)
+            .filter(|p| e.mode == RolloutMode::Canary && !e.killed && p.time_ms >= since)
     }
 
     /// The override that makes `change` to `use_case` (or [`ALL`]) on top of its current one, by

@@ -168,3 +168,37 @@ async fn a_kill_with_the_retract_box_retracts_and_audits_the_result() {
         "only the kill with the box retracts"
     );
 }
+
+#[tokio::test]
+async fn the_rollout_page_shows_a_standing_promotion_proposal_with_a_button_for_a_person() {
+    let f = fixture().await;
+    let (admin, _) = f.login("root").await;
+    let rec = |mode: RolloutMode, source: &str, reason: &str, time_ms: i64| RolloutControl {
+        use_case: "product_description".into(),
+        mode: Some(mode),
+        canary_percent: Some(20.0),
+        killed: false,
+        source: source.into(),
+        actor: "someone".into(),
+        reason: reason.into(),
+        time_ms,
+    };
+    let control = &f.console.control;
+    control.wrote(rec(RolloutMode::Canary, "console", "start the canary", 10));
+    control.wrote_proposal(rec(
+        RolloutMode::On,
+        "experiment",
+        "experiment: view_to_cart +12.0% [+3.0%, +21.0%]",
+        20,
+    ));
+    let page = f.get("/admin", &admin).await.text().await.unwrap();
+    assert!(
+        page.contains("promotion to on proposed</span> experiment: view_to_cart +12.0%"),
+        "{page}"
+    );
+    assert!(page.contains("Promote to on"), "{page}");
+    // A person restarted the canary after it: the old proposal no longer stands.
+    control.wrote(rec(RolloutMode::Canary, "console", "restart with the fixed prompt", 30));
+    let page = f.get("/admin", &admin).await.text().await.unwrap();
+    assert!(!page.contains("promotion to on proposed"), "{page}");
+}
