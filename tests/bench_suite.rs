@@ -1,7 +1,8 @@
 //! CI's short form of the benchmarks: `galley bench all --quick --json F` (the binary, on the
 //! real broker) and the facts its JSON must show — every bench reported, the books of the
 //! end-to-end chain and of the memory run balanced, Python's outcome counts equal to Galley's
-//! (the baseline did the same work), memory measured, every ratio a finite positive number.
+//! (the baseline did the same work), memory measured, every ratio a finite positive number, the
+//! experiment's A/A false-positive rate near its alpha and the stage's totals equal the book's.
 //! With `KAFKA_CLUSTER_HOST` the pass-through and quality benches also run on the replicated
 //! cluster. Speeds are figures to read, never asserted here.
 #![cfg(feature = "kafka-it")]
@@ -133,8 +134,27 @@ fn the_quick_suite_reports_every_figure_with_its_books_balanced() {
     assert_eq!(m["in_flight_peak"], m["in_flight_target"], "{m}");
     assert_eq!(m["books_balanced"], true, "{m}");
 
+    // The experiment's statistics: facts, not speeds. The A/A rate is a sample of a few hundred
+    // runs, so "not far above alpha" leaves room for its noise.
+    let x = &doc["experiment"];
+    let rate = |k: &str| x[k].as_f64().filter(|v| v.is_finite() && (0.0..=1.0).contains(v));
+    let aa = rate("aa_false_positive_rate").unwrap_or_else(|| panic!("{x}"));
+    assert!(aa <= 0.08, "A/A runs decided {aa} of the time: {x}");
+    assert!(
+        rate("naive_false_positive_rate").is_some() && rate("power").is_some(),
+        "{x}"
+    );
+    assert!(rate("mirror_power").is_some(), "{x}");
+    let (estimate, truth) = (
+        x["uplift_estimate"].as_f64().unwrap(),
+        x["true_uplift"].as_f64().unwrap(),
+    );
+    assert!(estimate.is_finite() && (estimate - truth).abs() < 0.15, "{x}");
+    assert!(positive(&x["interactions_per_s"]), "{x}");
+    assert_eq!(x["stage_matches_book"], true, "{x}");
+
     let figures = doc["figures"].as_array().unwrap();
-    for bench in ["passthrough", "quality", "generate", "e2e", "memory"] {
+    for bench in ["passthrough", "quality", "generate", "e2e", "memory", "experiment"] {
         assert!(figures.iter().any(|r| r["bench"] == bench), "no figures for {bench}");
     }
     for check in figures.iter().filter(|r| r["check"] == true) {

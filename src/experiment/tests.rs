@@ -310,7 +310,11 @@ fn harm_halts_to_shadow_keeping_the_canary_share_and_saying_why() {
     assert_eq!(rec.mode, Some(crate::schema::RolloutMode::Shadow));
     assert_eq!((rec.source.as_str(), rec.actor.as_str()), ("auto_halt", act::ACTOR));
     assert_eq!(rec.canary_percent, Some(50.0), "a later resume restores the same share");
-    assert!(rec.reason.contains("harm") && rec.reason.contains("view_to_cart +100.0%"), "{}", rec.reason);
+    assert!(
+        rec.reason.contains("harm") && rec.reason.contains("view_to_cart +100.0%"),
+        "{}",
+        rec.reason
+    );
     assert_eq!(rec.time_ms, 99);
 }
 
@@ -336,7 +340,27 @@ fn a_promotion_is_proposed_once_per_canary() {
     assert_eq!(first.mode, Some(crate::schema::RolloutMode::On));
     assert_eq!(first.source, "experiment");
     // It stands: not proposed again...
-    assert!(act::action("product_description", decide(&up), &up, &canary(Some(10)), Some(&first), 30).is_none());
+    assert!(
+        act::action(
+            "product_description",
+            decide(&up),
+            &up,
+            &canary(Some(10)),
+            Some(&first),
+            30
+        )
+        .is_none()
+    );
     // ...until the canary is started again after it (a person turned it down and restarted).
-    assert!(act::action("product_description", decide(&up), &up, &canary(Some(25)), Some(&first), 30).is_some());
+    assert!(
+        act::action(
+            "product_description",
+            decide(&up),
+            &up,
+            &canary(Some(25)),
+            Some(&first),
+            30
+        )
+        .is_some()
+    );
 }

@@ -218,7 +218,10 @@ mod tests {
         let r = Registry::builtin();
         assert_eq!(r.names().len(), 14);
         assert_eq!(r.latest(names::CATALOG_CHANGE).map(|e| e.id), Some(1));
-        assert_eq!(r.latest(names::EXPERIMENT_SUMMARY).map(|e| (e.id, e.version)), Some((16, 1)));
+        assert_eq!(
+            r.latest(names::EXPERIMENT_SUMMARY).map(|e| (e.id, e.version)),
+            Some((16, 1))
+        );
         assert_eq!(r.latest(names::AUDIT_EVENT).map(|e| (e.id, e.version)), Some((12, 3)));
         assert!(r.by_id(999).is_none());
     }

@@ -4,7 +4,8 @@
 //! Inputs, one consumer group:
 //! - `interactions_input` (keyed by customer): views, carts and purchases naming a sku are
 //!   forwarded unchanged to `by_sku`, keyed by the sku (outcome `repartitioned`; anything else is
-//!   `skipped`, reason `not_used`);
+//!   `skipped`, reason `not_used`, and everything is, reason `no_experiment`, while no use case
+//!   declares an experiment);
 //! - `by_sku` and `topics.experiment` (both keyed by sku, with the same partition count as the
 //!   state topic): folded into partition p's [`Book`]s; every item that changes is written to
 //!   partition p of the compacted `state` topic (outcomes `counted`, `exposed`; `skipped` with
@@ -46,6 +47,8 @@ pub struct Experiment {
     /// Price and currency of every product, for revenue.
     prices: OnceLock<Table<(i64, String)>>,
     publishing: AtomicBool,
+    /// Some use case declares an experiment: without one, interactions are not repartitioned.
+    declared: bool,
     stop: Arc<AtomicBool>,
     metrics: Metrics,
 }
@@ -66,6 +69,7 @@ impl Experiment {
             )),
             prices: OnceLock::new(),
             publishing: AtomicBool::new(false),
+            declared: cfg.rollout.values().any(|r| !r.experiment.is_empty()),
             stop: Arc::new(AtomicBool::new(false)),
             metrics,
         }
@@ -91,6 +95,9 @@ impl Experiment {
 
     /// A customer's interaction, forwarded keyed by its sku when it is an outcome.
     fn repartition(&self, record: &Record) -> Result<Outcome, StageError> {
+        if !self.declared {
+            return Ok(self.skipped("no_experiment"));
+        }
         let payload = record.payload.as_deref().unwrap_or_default();
         let e: InteractionEvent = decode(Registry::builtin(), names::INTERACTION_EVENT, payload)?;
         let outcome = matches!(
@@ -301,4 +308,3 @@ impl Drop for Experiment {
         self.stop.store(true, Ordering::Release);
     }
 }
-
