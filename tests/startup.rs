@@ -113,4 +113,13 @@ fn demo_runs_on_the_embedded_broker_and_balances_the_books() {
         "{stdout}"
     );
     assert!(stdout.contains("| product_description | "), "{stdout}");
+    // The experiment act: a simulated storefront through the experiment stage, whose totals
+    // equal the simulation's, judged and decided (the storefront's seed is fixed: the AI copy
+    // truly sells 50% better, and the stage proposes its promotion without applying it).
+    assert!(stdout.contains("its totals equal the simulation's"), "{stdout}");
+    assert!(stdout.contains("## product_description: propose_promotion"), "{stdout}");
+    assert!(
+        stdout.contains("Proposed on galley.control by stage:experiment"),
+        "{stdout}"
+    );
 }

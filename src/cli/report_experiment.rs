@@ -83,7 +83,8 @@ fn judgements(cfg: &GalleyConfig, arms: &BTreeMap<String, Arms>) -> Vec<Judgemen
         .collect()
 }
 
-fn print_one(j: &Judgement) {
+/// One use case's experiment as Markdown tables: the arms, what was left out, each metric.
+pub(crate) fn print_one(j: &Judgement) {
     println!("## {}: {}\n", j.use_case, j.decision.as_str());
     println!("| arm | exposed | viewed | views | carts | purchases | revenue (minor units) |");
     println!("|---|---|---|---|---|---|---|");

@@ -58,6 +58,8 @@ pub enum Event<'a> {
     Exposure(&'a ExperimentExposure),
     /// A customer's view, cart or purchase.
     Interaction(&'a InteractionEvent),
+    /// A product's catalog price (minor units, INR), before its exposure.
+    Price(&'a str, i64),
 }
 
 /// The textbook two-proportion test at 95% on the per-view rates of `metric`, ignoring that
@@ -127,6 +129,7 @@ pub fn run_with(store: &Storefront, target: &ExperimentTarget, seed: u64, mut si
             };
             let cart = (store.cart_rate * (s * normal(&mut rng) - s * s / 2.0).exp() * effect).min(1.0);
             let price = 500 + i64::from(rng.u32(0..20_000));
+            sink(Event::Price(&sku, price));
             (sku, views, cart, price)
         })
         .collect();

@@ -15,27 +15,19 @@
 //!   the experiment stage (repartitioned by sku, counted per partition, summaries published):
 //!   `interactions_per_s`, and a check that the stage's totals equal the in-process book's.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use anyhow::{Context, bail};
-use futures::stream::{FuturesUnordered, StreamExt};
-use galley::config::{ExperimentTarget, GalleyConfig, UseCaseRollout};
-use galley::experiment::sim::{Event, Run, Storefront, run, run_with};
-use galley::experiment::{Verdict, merged};
+use galley::config::{ExperimentTarget, GalleyConfig};
+use galley::experiment::Verdict;
+use galley::experiment::sim::{Run, Storefront, run};
 use galley::metrics::Metrics;
-use galley::runtime::{StageRuntime, producer, read_to_end};
-use galley::schema::{ArmTotals, ExperimentSummary, Registry, RolloutMode, decode, encode, names};
-use galley::stages::Experiment;
-use rdkafka::Message;
+use galley::schema::ArmTotals;
 use serde::Serialize;
-use tokio_util::sync::CancellationToken;
 
 use super::embedded_broker;
-use super::pipelines::{create_topics, enqueue, settle};
 use super::report::{Figures, Row, per_s};
-use super::run_id;
+use super::storefront::through_stage;
 
 /// Options of `galley bench experiment`.
 #[derive(Debug, clap::Args)]
@@ -98,7 +90,7 @@ pub(super) struct ExperimentReport {
     /// first interaction written to the last counted.
     interactions_per_s: f64,
     /// Whether the stage's published totals equal the in-process book's (views, carts,
-    /// purchases, exposed and viewed items per arm).
+    /// purchases, revenue, exposed and viewed items per arm).
     stage_matches_book: bool,
     stage_treatment: ArmTotals,
     stage_control: ArmTotals,
@@ -169,7 +161,7 @@ pub(super) async fn experiment(mut cfg: GalleyConfig, args: &ExperimentBenchArgs
         ticks: if args.quick { args.ticks.min(10) } else { args.ticks },
         ..store(args.true_uplift)
     };
-    let through = through_stage(&cfg, mock.as_ref(), &small, &target).await?;
+    let through = through_stage(&cfg, mock.as_ref(), &small, &target, &Metrics::new(), "bench-x").await?;
     drop(mock);
     Ok(ExperimentReport {
         broker: cfg.kafka.bootstrap_servers.clone(),
@@ -190,158 +182,9 @@ pub(super) async fn experiment(mut cfg: GalleyConfig, args: &ExperimentBenchArgs
         stage_interactions: through.interactions,
         interactions_per_s: through.per_s,
         stage_matches_book: through.matches,
-        stage_treatment: through.treatment,
-        stage_control: through.control,
+        stage_treatment: through.stage.treatment,
+        stage_control: through.stage.control,
     })
-}
-
-/// What the run through the stage showed.
-struct Through {
-    interactions: u64,
-    per_s: f64,
-    matches: bool,
-    treatment: ArmTotals,
-    control: ArmTotals,
-}
-
-/// Writes one simulated run to Kafka, runs the experiment stage over it and compares the
-/// stage's published totals with the book's.
-async fn through_stage(
-    cfg: &GalleyConfig,
-    mock: Option<&rdkafka::mocking::MockCluster<'static, rdkafka::producer::DefaultProducerContext>>,
-    store: &Storefront,
-    target: &ExperimentTarget,
-) -> anyhow::Result<Through> {
-    let (mut exposures, mut interactions) = (Vec::new(), Vec::new());
-    let book = run_with(store, target, 42, |e| match e {
-        Event::Exposure(x) => exposures.push((
-            x.subject_key.clone(),
-            encode(Registry::builtin(), names::EXPERIMENT_EXPOSURE, x),
-        )),
-        Event::Interaction(i) => interactions.push((
-            i.customer_id.clone(),
-            encode(Registry::builtin(), names::INTERACTION_EVENT, i),
-        )),
-    });
-    let run_id = run_id();
-    let topic = |name: &str| format!("bench-x-{run_id}-{name}");
-    let mut cfg = cfg.clone();
-    cfg.kafka.group_prefix = format!("bench-x-{run_id}");
-    cfg.topics.experiment = topic("exposures");
-    cfg.topics.control = topic("control");
-    let e = &mut cfg.stages.experiment;
-    (e.interactions_input, e.by_sku, e.catalog) = (topic("interactions"), topic("by-sku"), topic("catalog"));
-    (e.state, e.summaries, e.summary_interval_ms) = (topic("state"), topic("summary"), 200);
-    let declared = UseCaseRollout {
-        mode: RolloutMode::Canary,
-        canary_percent: store.canary_percent,
-        success: Vec::new(),
-        experiment: vec![target.clone()],
-    };
-    cfg.rollout.insert("product_description".into(), declared);
-    let partitions = 4;
-    let mut topics = vec![topic("catalog"), topic("interactions")];
-    if mock.is_some() {
-        // The mock cluster has no admin API for the stage to create its own.
-        topics.extend(["exposures", "by-sku", "state", "summary", "control"].map(topic));
-    }
-    create_topics(&cfg, mock, &topics, partitions).await?;
-    galley::runtime::wait_for_brokers(&cfg.kafka, &topics).await?;
-
-    let metrics = Metrics::new();
-    let runtime = StageRuntime::new(cfg.clone(), Experiment::new(&cfg, metrics.clone()), metrics.clone());
-    let health = runtime.health();
-    let stop = CancellationToken::new();
-    let task = tokio::spawn(runtime.run(stop.clone()));
-    let ready = Instant::now();
-    while !health.not_ready_reasons().is_empty() && ready.elapsed() < Duration::from_secs(60) {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let done = || metrics.outcomes("experiment").iter().map(|(_, v)| *v).sum::<u64>();
-    let p = producer(&cfg.kafka, "bench", Duration::from_secs(60))?;
-    // Exposures first and folded before any interaction, as in production, where an item's
-    // exposure precedes its storefront's views of the new copy.
-    write(&p, &cfg.topics.experiment, exposures).await?;
-    let exposed = store.products as u64;
-    wait(&done, exposed, "exposures").await?;
-    let n = interactions.len() as u64;
-    let first = Instant::now();
-    write(&p, &cfg.stages.experiment.interactions_input, interactions).await?;
-    // Each interaction is one record repartitioned and one folded.
-    wait(&done, exposed + 2 * n, "interactions").await?;
-    let per_s = n as f64 / first.elapsed().as_secs_f64().max(1e-9);
-    // Two summary ticks, so the last partition totals are published.
-    tokio::time::sleep(Duration::from_millis(600)).await;
-    stop.cancel();
-    task.await??;
-    drop(p);
-    let records = read_to_end(&cfg.kafka, &cfg.stages.experiment.summaries, Duration::from_secs(30)).await?;
-    let mut latest: HashMap<Vec<u8>, ExperimentSummary> = HashMap::new();
-    for m in &records {
-        if let Some(v) = m.payload() {
-            latest.insert(
-                m.key().unwrap_or_default().to_vec(),
-                decode(Registry::builtin(), names::EXPERIMENT_SUMMARY, v)?,
-            );
-        }
-    }
-    // The stage's background readers stop within a tick or a poll of its end; the embedded
-    // broker must outlive them or they log its disappearance as errors.
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let arms = merged(latest.values())
-        .remove("product_description")
-        .unwrap_or_default();
-    let counts = |a: &ArmTotals| (a.exposed, a.viewed, a.views, a.carts, a.purchases);
-    let matches =
-        counts(&arms.treatment) == counts(&book.arms.treatment) && counts(&arms.control) == counts(&book.arms.control);
-    if !matches {
-        println!(
-            "The stage's totals differ from the book's: stage {arms:?}, book {:?}",
-            book.arms
-        );
-    }
-    Ok(Through {
-        interactions: n,
-        per_s,
-        matches,
-        treatment: arms.treatment,
-        control: arms.control,
-    })
-}
-
-/// Writes every record (key, encoded payload) to `topic`, waiting for all acks.
-async fn write(
-    p: &rdkafka::producer::FutureProducer,
-    topic: &str,
-    records: Vec<(String, Result<Vec<u8>, galley::schema::CodecError>)>,
-) -> anyhow::Result<()> {
-    let mut pending = FuturesUnordered::new();
-    for (key, payload) in records {
-        let payload = payload.context("encoding a simulated record")?;
-        pending.push(enqueue(p, topic, Some(key.as_bytes()), &payload, None, false).await?);
-        while pending.len() >= 10_000 {
-            settle(pending.next().await)?;
-        }
-    }
-    while let Some(r) = pending.next().await {
-        settle(Some(r))?;
-    }
-    Ok(())
-}
-
-/// Waits until the stage reports `n` outcomes.
-async fn wait(done: &dyn Fn() -> u64, n: u64, what: &str) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(600);
-    while done() < n {
-        if Instant::now() > deadline {
-            bail!(
-                "the experiment stage processed {} of {n} records ({what}) before the deadline",
-                done()
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    Ok(())
 }
 
 impl Figures for ExperimentReport {

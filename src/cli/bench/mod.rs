@@ -28,6 +28,7 @@ mod quality;
 mod report;
 mod review;
 mod soak;
+pub(crate) mod storefront;
 mod suite;
 
 use std::collections::BTreeMap;

@@ -2,8 +2,10 @@
 //! in process, on real localhost ports — with a sample catalog, replays, poison records and
 //! storefront interactions through the quality stage, then the generate stage over what it
 //! validated, then the review stage over the drafts (with a scripted reviewer deciding the
-//! queue), with a summary of what happened and whether the books balance.
+//! queue), then a short experiment on a simulated storefront through the experiment stage, with
+//! a summary of what happened and whether the books balance.
 
+mod experiment;
 mod generate;
 mod review;
 
@@ -239,6 +241,7 @@ pub(crate) async fn run(mut cfg: GalleyConfig, args: DemoArgs) -> anyhow::Result
     let mut balanced = summarise(&cfg, &metrics, published, took).await?;
     balanced &= generate::run(&cfg, &mock, &metrics, args.model_url.as_deref()).await?;
     balanced &= review::run(&cfg, &mock, &metrics).await?;
+    balanced &= experiment::run(&cfg, &mock, &metrics).await?;
 
     if !args.exit_when_done {
         println!("\nMetrics at http://{addr}/metrics (also /healthz, /readyz). Ctrl-C to stop.");
