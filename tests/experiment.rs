@@ -344,3 +344,117 @@ async fn report_json(s: &Setup) -> serde_json::Value {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
 }
+
+/// The summaries topic's latest totals of product descriptions, all partitions added up.
+async fn totals(cfg: &GalleyConfig) -> galley::schema::Arms {
+    let records = read_to_end(&cfg.kafka, &cfg.stages.experiment.summaries, Duration::from_secs(10))
+        .await
+        .unwrap_or_default();
+    let mut latest = std::collections::HashMap::new();
+    for m in &records {
+        if let Some(Ok(s)) = m
+            .payload()
+            .map(|v| decode::<galley::schema::ExperimentSummary>(Registry::builtin(), names::EXPERIMENT_SUMMARY, v))
+        {
+            latest.insert(m.key().unwrap_or_default().to_vec(), s);
+        }
+    }
+    galley::experiment::merged(latest.values())
+        .remove("product_description")
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn the_state_follows_its_partitions_across_instances_and_counts_every_interaction_once() {
+    let s = setup("xp-rebalance").await;
+    // Two instances at once need their own transactional ids (the stage runs exactly-once).
+    let start = |instance: &str| {
+        let metrics = Metrics::new();
+        let mut cfg = s.cfg.clone();
+        cfg.runtime.instance_id = instance.into();
+        start_with_metrics(
+            cfg.clone(),
+            galley::stages::Experiment::new(&cfg, metrics.clone()),
+            metrics,
+        )
+    };
+    let a = start("a");
+    assert!(wait_until(Duration::from_secs(60), || a.health.not_ready_reasons().is_empty()).await);
+    let arms: BTreeMap<String, ExperimentArm> = (0..60)
+        .map(|i| {
+            let sku = format!("REB-{i:03}");
+            let arm = if galley::rollout::canary_member(&sku, 50.0) {
+                ExperimentArm::Treatment
+            } else {
+                ExperimentArm::Control
+            };
+            (sku, arm)
+        })
+        .collect();
+    let exposures: Vec<(String, Vec<u8>)> = arms
+        .iter()
+        .map(|(sku, arm)| {
+            let e = ExperimentExposure {
+                use_case: "product_description".into(),
+                subject_key: sku.clone(),
+                arm: *arm,
+                exposed_ms: now_ms() - 1_000,
+                canary_percent: 50.0,
+                draft_id: None,
+            };
+            (
+                sku.clone(),
+                encode(Registry::builtin(), names::EXPERIMENT_EXPOSURE, &e).unwrap(),
+            )
+        })
+        .collect();
+    produce(&producer(), &s.cfg.topics.experiment, &exposures).await;
+    // 40 views and 4 or 1 carts per item, half before a second instance joins, half after.
+    let batch = interactions(&arms, 4, 1);
+    let (first, second) = batch.split_at(batch.len() / 2);
+    produce(&producer(), &s.cfg.stages.experiment.interactions_input, first).await;
+    let b = start("b");
+    // Spread over the second instance's join, so records are in flight while partitions move.
+    for chunk in second.chunks(second.len() / 20 + 1) {
+        produce(&producer(), &s.cfg.stages.experiment.interactions_input, chunk).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let treated = arms.values().filter(|a| **a == ExperimentArm::Treatment).count() as i64;
+    let control = 60 - treated;
+    let want = |t: &galley::schema::Arms| {
+        (
+            t.treatment.exposed,
+            t.treatment.views,
+            t.treatment.carts,
+            t.control.views,
+            t.control.carts,
+        )
+    };
+    let expected = (treated, 40 * treated, 16 * treated, 40 * control, 4 * control);
+    let mut seen = galley::schema::Arms::default();
+    for _ in 0..120 {
+        seen = totals(&s.cfg).await;
+        if want(&seen) == expected {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert_eq!(want(&seen), expected, "with two instances: {seen:?}");
+    // The first instance leaves: the second owns every partition, rebuilt from the state topic,
+    // and counts on from there (a partition rebuilt empty would restart its totals).
+    a.stop().await;
+    for chunk in batch.chunks(batch.len() / 10 + 1) {
+        produce(&producer(), &s.cfg.stages.experiment.interactions_input, chunk).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let doubled = (treated, 80 * treated, 32 * treated, 80 * control, 8 * control);
+    for _ in 0..120 {
+        seen = totals(&s.cfg).await;
+        if want(&seen) == doubled {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert_eq!(want(&seen), doubled, "after the rebalance: {seen:?}");
+    b.stop().await;
+}

@@ -110,7 +110,14 @@ pub struct StageRuntime<S: Stage> {
 
 impl<S: Stage> StageRuntime<S> {
     /// Binds `stage` to `cfg`, reporting into `metrics`.
-    pub fn new(cfg: GalleyConfig, stage: S, metrics: Metrics) -> Self {
+    pub fn new(mut cfg: GalleyConfig, stage: S, metrics: Metrics) -> Self {
+        if stage.exactly_once() && !cfg.runtime.exactly_once {
+            tracing::info!(
+                message = "The stage runs exactly-once whatever runtime.exactly_once says.",
+                stage = stage.name()
+            );
+            cfg.runtime.exactly_once = true;
+        }
         let health = StageHealth::new(
             stage.name(),
             cfg.readiness.max_lag,

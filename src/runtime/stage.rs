@@ -115,6 +115,12 @@ pub trait Stage: Send + Sync + 'static {
         let _ = partitions;
     }
 
+    /// The stage is only correct exactly-once (`runtime.exactly_once` is then on whatever the
+    /// config says): its outputs are state whose duplicates would be counted twice.
+    fn exactly_once(&self) -> bool {
+        false
+    }
+
     /// Input topics [`prepare`](Self::prepare) creates when missing: the runtime does not wait
     /// for them to exist before preparing the stage (it waits for the others).
     fn created_inputs(&self) -> Vec<String> {

@@ -234,6 +234,13 @@ impl Stage for Experiment {
         ]
     }
 
+    /// A repartitioned interaction delivered twice would have a second offset in `by_sku`, and
+    /// a state record written by a partition's last owner after its next owner loaded it would
+    /// be lost: transactions make both impossible (outputs and input offsets commit together).
+    fn exactly_once(&self) -> bool {
+        true
+    }
+
     fn created_inputs(&self) -> Vec<String> {
         vec![self.cfg.by_sku.clone(), self.exposures.clone()]
     }
@@ -246,6 +253,12 @@ impl Stage for Experiment {
 
     /// Creates its topics, reads galley.control and the prices, and starts publishing.
     async fn prepare(&self) -> Result<(), String> {
+        if self.kafka.acks != "all" {
+            return Err(format!(
+                "the experiment stage runs exactly-once, which needs kafka.acks = \"all\" (it is {:?})",
+                self.kafka.acks
+            ));
+        }
         self.ensure_topics().await?;
         let timeout = ms(self.cfg.table_load_timeout_ms);
         self.control.start("experiment-control", timeout).await?;
