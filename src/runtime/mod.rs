@@ -35,6 +35,7 @@ pub mod replay;
 pub mod retry;
 pub mod scheduler;
 pub mod shutdown;
+pub mod slots;
 pub mod stage;
 pub mod table;
 pub mod transaction;

@@ -126,7 +126,7 @@ impl Experiment {
             .store
             .partition(record.partition, self.store.epoch(record.partition))
             .await?;
-        let Some(mut books) = slot.books() else {
+        let Some(mut books) = slot.lock() else {
             return Err(StageError::DependencyDown {
                 dependency: "experiment_state_topic",
                 message: "partition state not loaded".into(),

@@ -9,27 +9,16 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use rdkafka::Message;
-use tokio::sync::OnceCell;
 
 use crate::config::KafkaConfig;
 use crate::error::StageError;
 use crate::experiment::Book;
 use crate::runtime::eof_reader_for;
+use crate::runtime::slots::Slots;
 use crate::schema::{ExperimentUnit, Registry, decode, names};
 
-/// One partition's books, for one assignment of that partition.
-pub(super) struct Slot {
-    assignment: u64,
-    books: OnceCell<Mutex<BTreeMap<String, Book>>>,
-}
-
-impl Slot {
-    /// The loaded books; `None` until [`Store::partition`] loaded them.
-    pub(super) fn books(&self) -> Option<MutexGuard<'_, BTreeMap<String, Book>>> {
-        // A poisoned map is still a map: the panicking writer held no invariant across it.
-        self.books.get().map(|m| m.lock().unwrap_or_else(|p| p.into_inner()))
-    }
-}
+/// One partition's books (one per use case), for one assignment of that partition.
+pub(super) type Slot = crate::runtime::slots::Slot<BTreeMap<String, Book>>;
 
 /// Rebuilds and caches each assigned partition's books; knows which partitions this instance
 /// owns now, so it publishes summaries of those only.
@@ -37,7 +26,7 @@ pub(super) struct Store {
     kafka: KafkaConfig,
     topic: String,
     timeout: Duration,
-    slots: Mutex<HashMap<i32, Arc<Slot>>>,
+    slots: Slots<BTreeMap<String, Book>>,
     /// Owned partitions and their assignment epoch (of the repartitioned topic's partition:
     /// records of the exposures topic's partition with the same number use it too, so both
     /// topics' records share one slot).
@@ -50,7 +39,7 @@ impl Store {
             kafka,
             topic,
             timeout,
-            slots: Mutex::new(HashMap::new()),
+            slots: Slots::default(),
             owned: Mutex::new(BTreeMap::new()),
         }
     }
@@ -58,24 +47,7 @@ impl Store {
     /// The books of `partition` as of `assignment`, rebuilt from the state topic the first time
     /// an assignment asks.
     pub(super) async fn partition(&self, partition: i32, assignment: u64) -> Result<Arc<Slot>, StageError> {
-        let slot = {
-            let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-            match slots.get(&partition) {
-                Some(s) if s.assignment >= assignment => s.clone(),
-                _ => {
-                    let s = Arc::new(Slot {
-                        assignment,
-                        books: OnceCell::new(),
-                    });
-                    slots.insert(partition, s.clone());
-                    s
-                }
-            }
-        };
-        slot.books
-            .get_or_try_init(|| async { self.load(partition).await.map(Mutex::new) })
-            .await?;
-        Ok(slot)
+        self.slots.loaded(partition, assignment, || self.load(partition)).await
     }
 
     /// Partitions assigned: owned from now, their books loaded in the background.
@@ -97,10 +69,9 @@ impl Store {
     /// Partitions revoked: no longer owned, their books dropped (the next owner rebuilds them).
     pub(super) fn revoked(&self, partitions: &[i32]) {
         let mut owned = self.owned_mut();
-        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
         for p in partitions {
             owned.remove(p);
-            slots.remove(p);
+            self.slots.remove(*p);
         }
     }
 
@@ -113,10 +84,9 @@ impl Store {
     /// The partitions owned now, with their slots.
     pub(super) fn owned(&self) -> Vec<(i32, Arc<Slot>)> {
         let owned = self.owned_mut().clone();
-        let slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
         owned
             .into_keys()
-            .filter_map(|p| slots.get(&p).map(|s| (p, s.clone())))
+            .filter_map(|p| self.slots.get(p).map(|s| (p, s)))
             .collect()
     }
 

@@ -58,7 +58,7 @@ impl Publisher {
             let now = now_ms();
             let mut outputs = Vec::new();
             for (partition, slot) in &owned {
-                let Some(books) = slot.books() else { continue };
+                let Some(books) = slot.lock() else { continue };
                 for (use_case, book) in books.iter() {
                     let s = ExperimentSummary {
                         use_case: use_case.clone(),

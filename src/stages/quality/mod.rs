@@ -150,7 +150,7 @@ impl Quality {
             return Err(StageError::permanent(code, message));
         }
         let slot = self.state.partition(record.partition, record.assignment).await?;
-        let prev = slot.skus().get(&change.sku).cloned();
+        let prev = state::skus(&slot).get(&change.sku).cloned();
         if freshness::is_stale(prev.as_ref(), change.version).is_some() {
             return Ok(self.skipped("stale", vec![]));
         }
@@ -160,7 +160,7 @@ impl Quality {
                 fingerprint: String::new(),
                 deleted: true,
             };
-            slot.skus().insert(change.sku, gone);
+            state::skus(&slot).insert(change.sku, gone);
             // A tombstone: the sku leaves the validated table, and downstream learns of it.
             let tombstone = self.validated_output(record, None);
             return Ok(self.skipped("deleted", vec![tombstone]));
@@ -184,13 +184,13 @@ impl Quality {
             Freshness::Unchanged => {
                 // Remembered in memory so a late older event is stale in this process; not
                 // written anywhere (after a restart the accepted version is what counts).
-                slot.skus().insert(product.sku, accepted);
+                state::skus(&slot).insert(product.sku, accepted);
                 Ok(self.skipped("unchanged", vec![]))
             }
             Freshness::Changed => {
                 let payload = encode(Registry::builtin(), names::VALIDATED_PRODUCT, &product)?;
                 let out = self.validated_output(record, Some(payload));
-                slot.skus().insert(product.sku, accepted);
+                state::skus(&slot).insert(product.sku, accepted);
                 Ok(Outcome {
                     label: "validated",
                     outputs: vec![out],

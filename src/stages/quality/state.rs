@@ -14,33 +14,27 @@
 //! keeps at most one copy of each partition's state, so memory is bounded by the catalog.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, MutexGuard};
 use std::time::Duration;
 
 use rdkafka::Message;
-use tokio::sync::OnceCell;
 
 use crate::config::KafkaConfig;
 use crate::error::StageError;
 use crate::quality::SkuState;
 use crate::runtime::admin::{ensure_compacted_topic, topic_partitions};
 use crate::runtime::eof_reader_for;
+use crate::runtime::slots::Slots;
 use crate::schema::{Registry, ValidatedProduct, decode, names};
 
 /// One partition's skus, for one assignment of that partition.
-pub(crate) struct Slot {
-    assignment: u64,
-    skus: OnceCell<Mutex<HashMap<String, SkuState>>>,
-}
+pub(crate) type Slot = crate::runtime::slots::Slot<HashMap<String, SkuState>>;
 
-impl Slot {
-    /// The loaded map. Only called after [`StateStore::partition`] loaded it.
-    pub(crate) fn skus(&self) -> MutexGuard<'_, HashMap<String, SkuState>> {
-        // A poisoned map is still a map: the panicking writer held no invariant across it.
-        match self.skus.get() {
-            Some(m) => m.lock().unwrap_or_else(|p| p.into_inner()),
-            None => unreachable!("Slot::skus before the slot was loaded"),
-        }
+/// The loaded map of `slot`. Only called after [`StateStore::partition`] loaded it.
+pub(crate) fn skus(slot: &Slot) -> MutexGuard<'_, HashMap<String, SkuState>> {
+    match slot.lock() {
+        Some(m) => m,
+        None => unreachable!("skus before the slot was loaded"),
     }
 }
 
@@ -49,7 +43,7 @@ pub(crate) struct StateStore {
     kafka: KafkaConfig,
     topic: String,
     timeout: Duration,
-    slots: Mutex<HashMap<i32, Arc<Slot>>>,
+    slots: Slots<HashMap<String, SkuState>>,
 }
 
 impl StateStore {
@@ -58,7 +52,7 @@ impl StateStore {
             kafka,
             topic,
             timeout,
-            slots: Mutex::new(HashMap::new()),
+            slots: Slots::default(),
         }
     }
 
@@ -66,26 +60,7 @@ impl StateStore {
     /// assignment asks. Records of older assignments (stragglers of a revoked partition, whose
     /// results the runtime discards) use whatever is current.
     pub(crate) async fn partition(&self, partition: i32, assignment: u64) -> Result<Arc<Slot>, StageError> {
-        let slot = self.slot(partition, assignment);
-        slot.skus
-            .get_or_try_init(|| async { self.load(partition).await.map(Mutex::new) })
-            .await?;
-        Ok(slot)
-    }
-
-    fn slot(&self, partition: i32, assignment: u64) -> Arc<Slot> {
-        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-        match slots.get(&partition) {
-            Some(s) if s.assignment >= assignment => s.clone(),
-            _ => {
-                let s = Arc::new(Slot {
-                    assignment,
-                    skus: OnceCell::new(),
-                });
-                slots.insert(partition, s.clone());
-                s
-            }
-        }
+        self.slots.loaded(partition, assignment, || self.load(partition)).await
     }
 
     /// Starts rebuilding a newly assigned partition's state in the background, so every
