@@ -34,6 +34,23 @@ pub struct Storefront {
     pub ticks: usize,
 }
 
+impl Storefront {
+    /// A long-tail catalog's shape: a 50% canary, about one view per product per tick, 8% of
+    /// views carted (spread 0.5 across products), 30% of carts bought.
+    pub fn long_tail(products: usize, ticks: usize, true_uplift: f64) -> Self {
+        Storefront {
+            products,
+            canary_percent: 50.0,
+            views_per_tick: 1.0,
+            cart_rate: 0.08,
+            purchase_rate: 0.3,
+            spread: 0.5,
+            true_uplift,
+            ticks,
+        }
+    }
+}
+
 /// What one run showed.
 #[derive(Debug, Clone)]
 pub struct Run {

@@ -158,16 +158,7 @@ fn revenue_in_two_currencies_is_not_compared() {
 }
 
 fn store(true_uplift: f64) -> Storefront {
-    Storefront {
-        products: 400,
-        canary_percent: 50.0,
-        views_per_tick: 1.0,
-        cart_rate: 0.08,
-        purchase_rate: 0.3,
-        spread: 0.5,
-        true_uplift,
-        ticks: 20,
-    }
+    Storefront::long_tail(400, 20, true_uplift)
 }
 
 #[test]

@@ -103,16 +103,7 @@ pub(super) async fn experiment(mut cfg: GalleyConfig, args: &ExperimentBenchArgs
     } else {
         (args.aa_runs, args.runs)
     };
-    let store = |true_uplift: f64| Storefront {
-        products: args.products,
-        canary_percent: 50.0,
-        views_per_tick: 1.0,
-        cart_rate: 0.08,
-        purchase_rate: 0.3,
-        spread: 0.5,
-        true_uplift,
-        ticks: args.ticks,
-    };
+    let store = |true_uplift: f64| Storefront::long_tail(args.products, args.ticks, true_uplift);
     let target = ExperimentTarget::new("view_to_cart");
     println!("{aa_runs} A/A runs...");
     let started = Instant::now();

@@ -22,16 +22,7 @@ pub(super) async fn run(
     mock: &MockCluster<'static, DefaultProducerContext>,
     metrics: &Metrics,
 ) -> anyhow::Result<bool> {
-    let store = Storefront {
-        products: 400,
-        canary_percent: 50.0,
-        views_per_tick: 1.0,
-        cart_rate: 0.08,
-        purchase_rate: 0.3,
-        spread: 0.5,
-        true_uplift: 0.5,
-        ticks: 60,
-    };
+    let store = Storefront::long_tail(400, 60, 0.5);
     println!(
         "\n== Experiment: product descriptions in a {}% canary, judged on carts per view (simulated \
          storefront: {} products, {} minutes, the AI copy truly carted {:+.0}% more often)",
