@@ -31,7 +31,7 @@ const GAUGE_REFRESH: Duration = Duration::from_secs(1);
 pub struct Control {
     rollout: BTreeMap<String, UseCaseRollout>,
     topic: String,
-    /// `topics.experiment`, and the topic it is co-partitioned with.
+    /// `topics.experiment`, and the topic whose partition count it takes.
     experiment_topic: String,
     catalog_topic: String,
     kafka: KafkaConfig,
@@ -64,7 +64,8 @@ impl Control {
     /// order matters), follows it, waits up to `timeout` for a first read, and keeps the gauges
     /// current until the last handle is dropped.
     /// Creates topics.experiment too when a use case declares an experiment (as many partitions
-    /// as the catalog topic, so exposures are co-partitioned with products).
+    /// as the catalog topic: the experiment stage joins it per partition with interactions re-keyed
+    /// by sku, which it gives the same count).
     pub async fn start(self: &Arc<Self>, role: &str, timeout: Duration) -> Result<(), String> {
         ensure_compacted_topic(&self.kafka, role, &self.topic, 1).await?;
         if self.rollout.values().any(|r| !r.experiment.is_empty()) && !self.experiment_topic.is_empty() {
