@@ -74,6 +74,17 @@ async fn expose(s: &Setup) -> (BTreeMap<String, ExperimentArm>, [Running; 3]) {
         galley::stages::Experiment::new(&s.cfg, metrics.clone()),
         metrics,
     );
+    // The stage runs exactly-once: on a broker that never served a transaction, the first one
+    // waits for its coordinator's topic to be created.
+    let ready = wait_until(Duration::from_secs(180), || {
+        experiment.health.not_ready_reasons().is_empty()
+    })
+    .await;
+    assert!(
+        ready,
+        "experiment stage not ready: {:?}",
+        experiment.health.not_ready_reasons()
+    );
     let (generate, generate_metrics) = start_generate(&s.cfg);
     let (review, review_metrics) = start_review(&s.cfg);
     let mut products = Vec::new();
@@ -379,7 +390,7 @@ async fn the_state_follows_its_partitions_across_instances_and_counts_every_inte
         )
     };
     let a = start("a");
-    assert!(wait_until(Duration::from_secs(60), || a.health.not_ready_reasons().is_empty()).await);
+    assert!(wait_until(Duration::from_secs(180), || a.health.not_ready_reasons().is_empty()).await);
     let arms: BTreeMap<String, ExperimentArm> = (0..60)
         .map(|i| {
             let sku = format!("REB-{i:03}");

@@ -62,7 +62,7 @@ impl Experiment {
             exposures: cfg.topics.experiment.clone(),
             kafka: cfg.kafka.clone(),
             control: Control::new(cfg, metrics.clone()),
-            store: Arc::new(Store::new(
+            store: Arc::new(state::store(
                 cfg.kafka.clone(),
                 e.state.clone(),
                 ms(e.table_load_timeout_ms),

@@ -105,7 +105,7 @@ impl Generate {
             writer,
             products: OnceLock::new(),
             activity: OnceLock::new(),
-            profiles: Profiles::new(g),
+            profiles: Profiles::new(g, &cfg.kafka),
             control: Control::new(cfg, metrics.clone()),
             refresh_pace: crate::runtime::pacer(g.refresh_per_second),
             live_gauges: std::sync::Once::new(),
@@ -291,16 +291,14 @@ impl Stage for Generate {
             let partitions = topic_partitions(&self.kafka, "generate-admin", &self.cfg.interactions_input)?
                 .0
                 .unwrap_or(1);
-            ensure_compacted_topic(&self.kafka, "generate-admin", &p.topic, partitions).await?;
-            follow_into(
-                &p.table,
-                &self.kafka,
-                ("generate-profiles", &p.topic),
-                || latest_by_key(names::INTEREST_PROFILE),
-                timeout,
-                "Interest profiles not fully read yet; some customers start from an empty profile until they are.",
-            )
-            .await;
+            let have = ensure_compacted_topic(&self.kafka, "generate-admin", &p.topic, partitions).await?;
+            if have != partitions {
+                return Err(format!(
+                    "{} has {have} partitions but {} has {partitions}; a customer's profile lives on the partition \
+                     number of its interactions, so they must match",
+                    p.topic, self.cfg.interactions_input
+                ));
+            }
         }
         let topics = self.input_topics();
         if topics.contains(&self.cfg.interactions_input) || topics.contains(&self.cfg.refresh_input) {
@@ -334,6 +332,29 @@ impl Stage for Generate {
 
     fn breakers(&self) -> Vec<CircuitBreaker> {
         vec![self.writer.breaker.clone()]
+    }
+
+    /// Interactions partitions assigned: their customers' profiles load in the background.
+    fn on_assign(&self, assigned: &[crate::runtime::Assigned]) {
+        if let Some(p) = &self.profiles {
+            let mine: Vec<(i32, u64)> = assigned
+                .iter()
+                .filter(|a| a.topic == self.cfg.interactions_input)
+                .map(|a| (a.partition, a.assignment))
+                .collect();
+            p.store.assigned(&mine);
+        }
+    }
+
+    fn on_revoke(&self, revoked: &[(String, i32)]) {
+        if let Some(p) = &self.profiles {
+            let mine: Vec<i32> = revoked
+                .iter()
+                .filter(|(t, _)| *t == self.cfg.interactions_input)
+                .map(|(_, p)| *p)
+                .collect();
+            p.store.revoked(&mine);
+        }
     }
 
     /// A tombstone on catalog.validated is the quality stage passing on a delete: the product

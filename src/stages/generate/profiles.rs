@@ -3,67 +3,54 @@
 //! topic; when a profile moves into a segment, that segment's homepage blurb and email campaign
 //! are written (at most once per `segment_refresh_s` per instance).
 //!
-//! Profiles are read back from their topic as a table of every partition (a customer's records
-//! are processed in order by whichever instance owns the partition, and a new owner finds the
-//! old owner's writes there), plus the profiles this instance wrote, which it reads first.
+//! Profiles are state per partition: a customer's profile is written to the partition of the
+//! profiles topic with the number of the interactions partition it came from (the topics have
+//! the same partition count), so an instance holds only the profiles of the partitions it owns,
+//! rebuilt from the topic when a partition is assigned ([`PartitionStore`]): a new owner starts
+//! from the old owner's writes, and memory is O(customers / instances).
 
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use super::Generate;
-use crate::config::GenerateConfig;
+use crate::config::{GenerateConfig, KafkaConfig, ms};
 use crate::error::StageError;
 use crate::generate::interests::{GENERAL, category_of, fold};
 use crate::generate::{Facts, UseCase};
-use crate::runtime::table::Table;
+use crate::runtime::slots::{Loader, PartitionStore, read_partition};
 use crate::runtime::{Outcome, Output, Record, now_ms};
-use crate::schema::{InteractionEvent, InterestProfile, Registry, ValidatedProduct, encode, names};
+use crate::schema::{InteractionEvent, InterestProfile, Registry, ValidatedProduct, decode, encode, names};
 
 /// Products featured in a segment's copy.
 const FEATURED: usize = 3;
 
-/// The profile table and what this instance wrote and drafted.
+/// The owned partitions' profiles, by customer.
+pub(super) type Store = PartitionStore<HashMap<String, InterestProfile>>;
+
+/// The profiles of the owned partitions and what this instance drafted.
 pub(super) struct Profiles {
     pub(super) topic: String,
     window_days: i64,
     refresh_ms: i64,
-    pub(super) table: OnceLock<Table<InterestProfile>>,
-    local: Mutex<HashMap<String, InterestProfile>>,
+    pub(super) store: Arc<Store>,
     drafted: Mutex<HashMap<(UseCase, String), i64>>,
 }
 
 impl Profiles {
     /// `None` when profiles are off (`stages.generate.profiles = ""`).
-    pub(super) fn new(g: &GenerateConfig) -> Option<Self> {
+    pub(super) fn new(g: &GenerateConfig, kafka: &KafkaConfig) -> Option<Self> {
         (!g.profiles.is_empty() && !g.interactions_input.is_empty()).then(|| Profiles {
             topic: g.profiles.clone(),
             window_days: g.interest_window_days,
             refresh_ms: i64::try_from(g.segment_refresh_s.saturating_mul(1000)).unwrap_or(i64::MAX),
-            table: OnceLock::new(),
-            local: Mutex::new(HashMap::new()),
+            store: Arc::new(PartitionStore::new(loader(
+                kafka.clone(),
+                g.profiles.clone(),
+                ms(g.table_load_timeout_ms),
+            ))),
             drafted: Mutex::new(HashMap::new()),
         })
-    }
-
-    /// The newest profile of `customer`: this instance's write, until the table has read it back.
-    fn current(&self, customer: &str) -> Option<InterestProfile> {
-        let read = self.table.get().and_then(|t| t.with(customer, |p| p.cloned()));
-        let mut local = self.local.lock().unwrap_or_else(|p| p.into_inner());
-        match (read, local.get(customer)) {
-            (Some(r), Some(l)) if r.updated_ms >= l.updated_ms => {
-                local.remove(customer);
-                Some(r)
-            }
-            (_, Some(l)) => Some(l.clone()),
-            (r, None) => r,
-        }
-    }
-
-    fn remember(&self, p: InterestProfile) {
-        self.local
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(p.customer_id.clone(), p);
     }
 
     /// Claims the drafting of `use_case` for `segment` now, unless this instance drafted it less
@@ -89,6 +76,46 @@ impl Profiles {
     }
 }
 
+/// Rebuilds a partition's profiles from its partition of `topic`.
+fn loader(kafka: KafkaConfig, topic: String, timeout: Duration) -> Loader<HashMap<String, InterestProfile>> {
+    Arc::new(move |partition| {
+        let (kafka, topic) = (kafka.clone(), topic.clone());
+        Box::pin(async move {
+            let read = Arc::new(Mutex::new(HashMap::new()));
+            let sink = read.clone();
+            read_partition(
+                &kafka,
+                "generate-profiles",
+                &topic,
+                partition,
+                timeout,
+                move |key, value| {
+                    let customer = String::from_utf8_lossy(key).into_owned();
+                    let mut map = sink.lock().unwrap_or_else(|p| p.into_inner());
+                    match value.map(|v| decode::<InterestProfile>(Registry::builtin(), names::INTEREST_PROFILE, v)) {
+                        None => {
+                            map.remove(&customer);
+                        }
+                        Some(Ok(p)) => {
+                            map.insert(customer, p);
+                        }
+                        Some(Err(error)) => tracing::debug!(message = "Undecodable interest profile.", %error),
+                    }
+                },
+            )
+            .await?;
+            let profiles = std::mem::take(&mut *read.lock().unwrap_or_else(|p| p.into_inner()));
+            tracing::info!(
+                message = "Interest profiles of a partition rebuilt.",
+                topic,
+                partition,
+                customers = profiles.len()
+            );
+            Ok(profiles)
+        })
+    })
+}
+
 impl Generate {
     /// Folds `e` into its customer's profile, and drafts the segment's copy when the profile
     /// moved into a new segment. Outcome `aggregated`, or `drafted` with drafts.
@@ -104,13 +131,18 @@ impl Generate {
         };
         let category = product.as_ref().and_then(category_of);
         let now = now_ms();
-        let before = profiles.current(&e.customer_id);
+        let slot = profiles
+            .store
+            .partition(record.partition, profiles.store.epoch(record.partition))
+            .await?;
+        let before = slot.lock().and_then(|m| m.get(&e.customer_id).cloned());
         let was = before.as_ref().map(|p| p.segment.clone());
         let p = fold(before, e, category.as_deref(), profiles.window_days, now);
         let mut outputs = vec![Output {
             topic: profiles.topic.clone(),
             key: Some(e.customer_id.clone().into_bytes()),
-            partition: None,
+            // The interaction's partition number: the profile is that partition's state.
+            partition: Some(record.partition),
             payload: Some(encode(Registry::builtin(), names::INTEREST_PROFILE, &p)?),
             headers: record.headers.clone(),
         }];
@@ -145,7 +177,9 @@ impl Generate {
             }
         }
         // Only now: a retried record folds into the same profile again, not into its own result.
-        profiles.remember(p);
+        if let Some(mut m) = slot.lock() {
+            m.insert(p.customer_id.clone(), p);
+        }
         Ok(Outcome {
             label: if outputs.len() > 1 { "drafted" } else { "aggregated" },
             outputs,

@@ -255,7 +255,10 @@ async fn a_spent_budget_falls_back_and_says_so() {
 #[tokio::test]
 async fn questions_get_support_replies_keyed_by_customer() {
     let fake = FakeModel::start().await.unwrap();
-    let stage = Generate::new(&config(&fake), Metrics::new()).unwrap();
+    let mut stage = Generate::new(&config(&fake), Metrics::new()).unwrap();
+    // No broker here: every partition's profiles start empty instead of from the topic.
+    let empty: crate::runtime::slots::Loader<_> = std::sync::Arc::new(|_| Box::pin(async { Ok(Default::default()) }));
+    stage.profiles.as_mut().unwrap().store = std::sync::Arc::new(crate::runtime::slots::PartitionStore::new(empty));
     let mut e = InteractionEvent {
         customer_id: "c-42".into(),
         kind: InteractionKind::Question,
