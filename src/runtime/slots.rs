@@ -116,6 +116,22 @@ impl<T: Send + 'static> PartitionStore<T> {
             .await
     }
 
+    /// [`Stage::on_assign`](super::Stage::on_assign)'s partitions of `topic`: owned from now.
+    pub fn on_assign(self: &Arc<Self>, topic: &str, assigned: &[super::Assigned]) {
+        let mine: Vec<(i32, u64)> = assigned
+            .iter()
+            .filter(|a| a.topic == topic)
+            .map(|a| (a.partition, a.assignment))
+            .collect();
+        self.assigned(&mine);
+    }
+
+    /// [`Stage::on_revoke`](super::Stage::on_revoke)'s partitions of `topic`: owned no more.
+    pub fn on_revoke(&self, topic: &str, revoked: &[(String, i32)]) {
+        let mine: Vec<i32> = revoked.iter().filter(|(t, _)| t == topic).map(|(_, p)| *p).collect();
+        self.revoked(&mine);
+    }
+
     /// Partitions assigned (`(partition, assignment)`): owned from now, loaded in the background;
     /// a failed preload is logged and the first record retries it.
     pub fn assigned(self: &Arc<Self>, partitions: &[(i32, u64)]) {

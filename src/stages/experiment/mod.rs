@@ -285,21 +285,11 @@ impl Stage for Experiment {
     }
 
     fn on_assign(&self, assigned: &[Assigned]) {
-        let mine: Vec<(i32, u64)> = assigned
-            .iter()
-            .filter(|a| a.topic == self.cfg.by_sku)
-            .map(|a| (a.partition, a.assignment))
-            .collect();
-        self.store.assigned(&mine);
+        self.store.on_assign(&self.cfg.by_sku, assigned);
     }
 
     fn on_revoke(&self, revoked: &[(String, i32)]) {
-        let mine: Vec<i32> = revoked
-            .iter()
-            .filter(|(t, _)| *t == self.cfg.by_sku)
-            .map(|(_, p)| *p)
-            .collect();
-        self.store.revoked(&mine);
+        self.store.on_revoke(&self.cfg.by_sku, revoked);
     }
 
     async fn process(&self, record: &Record) -> Result<Outcome, StageError> {

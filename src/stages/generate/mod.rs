@@ -337,23 +337,13 @@ impl Stage for Generate {
     /// Interactions partitions assigned: their customers' profiles load in the background.
     fn on_assign(&self, assigned: &[crate::runtime::Assigned]) {
         if let Some(p) = &self.profiles {
-            let mine: Vec<(i32, u64)> = assigned
-                .iter()
-                .filter(|a| a.topic == self.cfg.interactions_input)
-                .map(|a| (a.partition, a.assignment))
-                .collect();
-            p.store.assigned(&mine);
+            p.store.on_assign(&self.cfg.interactions_input, assigned);
         }
     }
 
     fn on_revoke(&self, revoked: &[(String, i32)]) {
         if let Some(p) = &self.profiles {
-            let mine: Vec<i32> = revoked
-                .iter()
-                .filter(|(t, _)| *t == self.cfg.interactions_input)
-                .map(|(_, p)| *p)
-                .collect();
-            p.store.revoked(&mine);
+            p.store.on_revoke(&self.cfg.interactions_input, revoked);
         }
     }
 
