@@ -229,7 +229,26 @@ pub fn quantities(s: &str) -> Vec<(usize, usize, String)> {
 }
 
 /// Attribute keys compare case- and space-insensitively: "Battery  Capacity" → "battery capacity".
+///
+/// A fixpoint, so a normalised key normalises to itself: lower-casing can turn text that was no
+/// HTML entity into one (`&iT;` → `&it;`, U+2062), so while a key still holds a `&` it is
+/// normalised again until nothing changes (each change decodes an entity and shortens it).
 pub fn key(s: &str) -> String {
+    let mut k = key_once(s);
+    for _ in 0..MAX_ROUNDS {
+        if !k.contains('&') {
+            break;
+        }
+        let next = key_once(&k);
+        if next == k {
+            break;
+        }
+        k = next;
+    }
+    k
+}
+
+fn key_once(s: &str) -> String {
     let t = text(s);
     // Most keys are ASCII: lower-casing them cannot un-normalise anything.
     if t.is_ascii() {
@@ -304,6 +323,8 @@ mod tests {
     #[test]
     fn keys_fold_case_and_space() {
         assert_eq!(key(" Battery  Capacity "), "battery capacity");
+        // Lower-cased, "&iT;" is the entity of U+2062: the key is that character, not "&it;".
+        assert_eq!(key("&iT;"), key(&key("&iT;")));
     }
 
     proptest! {
