@@ -375,6 +375,23 @@ async fn totals(cfg: &GalleyConfig) -> galley::schema::Arms {
         .unwrap_or_default()
 }
 
+/// The totals once `want` of them reach `expected`, or the last read after a minute.
+async fn settled_totals<T: PartialEq>(
+    cfg: &GalleyConfig,
+    want: &dyn Fn(&galley::schema::Arms) -> T,
+    expected: T,
+) -> galley::schema::Arms {
+    let mut seen = totals(cfg).await;
+    for _ in 0..120 {
+        if want(&seen) == expected {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        seen = totals(cfg).await;
+    }
+    seen
+}
+
 #[tokio::test]
 async fn the_state_follows_its_partitions_across_instances_and_counts_every_interaction_once() {
     let s = setup("xp-rebalance").await;
@@ -442,14 +459,7 @@ async fn the_state_follows_its_partitions_across_instances_and_counts_every_inte
         )
     };
     let expected = (treated, 40 * treated, 16 * treated, 40 * control, 4 * control);
-    let mut seen = galley::schema::Arms::default();
-    for _ in 0..120 {
-        seen = totals(&s.cfg).await;
-        if want(&seen) == expected {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    let seen = settled_totals(&s.cfg, &want, expected).await;
     assert_eq!(want(&seen), expected, "with two instances: {seen:?}");
     // The first instance leaves: the second owns every partition, rebuilt from the state topic,
     // and counts on from there (a partition rebuilt empty would restart its totals).
@@ -459,13 +469,7 @@ async fn the_state_follows_its_partitions_across_instances_and_counts_every_inte
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let doubled = (treated, 80 * treated, 32 * treated, 80 * control, 8 * control);
-    for _ in 0..120 {
-        seen = totals(&s.cfg).await;
-        if want(&seen) == doubled {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    let seen = settled_totals(&s.cfg, &want, doubled).await;
     assert_eq!(want(&seen), doubled, "after the rebalance: {seen:?}");
     b.stop().await;
 }
